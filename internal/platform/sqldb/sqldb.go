@@ -1,0 +1,202 @@
+// Package sqldb opens the relational store of a service, on SQLite (the
+// embedded shape, pure Go, no cgo) or PostgreSQL (pgx), and papers over the
+// few differences between them so each service writes its SQL once.
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Dialect names the database engine behind a DB.
+type Dialect string
+
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Config says where a service keeps its data: a PostgreSQL URL and schema,
+// or else an SQLite file.
+type Config struct {
+	PostgresURL string // when set, PostgreSQL is used
+	Schema      string // the service's own PostgreSQL schema, e.g. "product"
+	SQLitePath  string // the service's own SQLite file
+	MaxConns    int    // pool size; 0 picks a default
+}
+
+// DB is a database/sql handle that knows its dialect.
+type DB struct {
+	*sql.DB
+	Dialect Dialect
+	rebound sync.Map // query with ? -> query with $n
+}
+
+var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+
+// Open connects and checks the connection.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	if cfg.PostgresURL != "" {
+		return openPostgres(ctx, cfg)
+	}
+	return openSQLite(ctx, cfg)
+}
+
+func openSQLite(ctx context.Context, cfg Config) (*DB, error) {
+	if cfg.SQLitePath == "" {
+		return nil, errors.New("sqldb: no SQLite path and no PostgreSQL URL")
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.SQLitePath), 0o750); err != nil {
+		return nil, fmt.Errorf("sqldb: create data directory: %w", err)
+	}
+	// WAL lets readers run beside the writer; immediate transactions take the
+	// write lock up front so two writers queue on busy_timeout instead of
+	// failing on a lock upgrade.
+	dsn := "file:" + cfg.SQLitePath +
+		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
+		"&_pragma=foreign_keys(1)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqldb: open %s: %w", cfg.SQLitePath, err)
+	}
+	n := cfg.MaxConns
+	if n <= 0 {
+		n = 8
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqldb: open %s: %w", cfg.SQLitePath, err)
+	}
+	return &DB{DB: db, Dialect: SQLite}, nil
+}
+
+func openPostgres(ctx context.Context, cfg Config) (*DB, error) {
+	if !schemaName.MatchString(cfg.Schema) {
+		return nil, fmt.Errorf("sqldb: invalid schema name %q", cfg.Schema)
+	}
+	pcfg, err := pgx.ParseConfig(cfg.PostgresURL)
+	if err != nil {
+		return nil, fmt.Errorf("sqldb: parse PostgreSQL URL: %w", err)
+	}
+	// Create the service's schema, then pin every pooled connection to it.
+	conn, err := pgx.ConnectConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("sqldb: connect to PostgreSQL: %w", err)
+	}
+	_, err = conn.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+cfg.Schema)
+	conn.Close(ctx)
+	if err != nil && !IsUniqueViolation(err) { // two instances racing to create it
+		return nil, fmt.Errorf("sqldb: create schema %s: %w", cfg.Schema, err)
+	}
+	pcfg.RuntimeParams["search_path"] = cfg.Schema
+	db := stdlib.OpenDB(*pcfg)
+	n := cfg.MaxConns
+	if n <= 0 {
+		n = 20
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqldb: connect to PostgreSQL: %w", err)
+	}
+	return &DB{DB: db, Dialect: Postgres}, nil
+}
+
+// Q rewrites a query written with ? placeholders for the dialect ($1, $2...
+// on PostgreSQL). Results are memoised.
+func (db *DB) Q(query string) string {
+	if db.Dialect != Postgres {
+		return query
+	}
+	if q, ok := db.rebound.Load(query); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	n := 0
+	for _, c := range query {
+		if c == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(c)
+	}
+	q := b.String()
+	db.rebound.Store(query, q)
+	return q
+}
+
+// Tx runs fn in a transaction, committing when fn returns nil.
+func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// IsUniqueViolation reports whether err is a unique or primary key violation.
+func IsUniqueViolation(err error) bool {
+	_, ok := UniqueViolation(err)
+	return ok
+}
+
+// UniqueViolation reports whether err is a unique violation and, if so, a
+// text naming the constraint or columns involved (for example
+// "products.slug" or "products_slug_key").
+func UniqueViolation(err error) (string, bool) {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return pgErr.ConstraintName + " " + pgErr.Detail, true
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		switch sqErr.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return sqErr.Error(), true
+		}
+	}
+	return "", false
+}
+
+// Placeholders returns n comma-separated ? placeholders.
+func Placeholders(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("?,", n-1) + "?"
+}
+
+// IsForeignKeyViolation reports whether err is a foreign key violation.
+func IsForeignKeyViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23503"
+	}
+	var sqErr *sqlite.Error
+	return errors.As(err, &sqErr) && sqErr.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+}

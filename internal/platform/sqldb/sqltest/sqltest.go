@@ -1,0 +1,72 @@
+// Package sqltest gives tests a real database of each dialect: a fresh
+// SQLite file, and a fresh schema in the local PostgreSQL (dropped at the
+// end). A missing PostgreSQL fails the test; it is never skipped.
+package sqltest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/sqldb"
+)
+
+// DefaultPostgresURL is the local PostgreSQL of development and CI machines.
+const DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+// PostgresURL returns VITRINE_TEST_POSTGRES_URL or the local default.
+func PostgresURL() string {
+	if u := os.Getenv("VITRINE_TEST_POSTGRES_URL"); u != "" {
+		return u
+	}
+	return DefaultPostgresURL
+}
+
+// Dialects lists the dialects every store contract suite runs against.
+var Dialects = []sqldb.Dialect{sqldb.SQLite, sqldb.Postgres}
+
+// Config returns a config for a new empty database of dialect d. On
+// PostgreSQL the schema is unique to the test and dropped when it ends.
+func Config(t testing.TB, d sqldb.Dialect, service string) sqldb.Config {
+	t.Helper()
+	if d == sqldb.SQLite {
+		return sqldb.Config{SQLitePath: filepath.Join(t.TempDir(), service+".db")}
+	}
+	schema := UniqueSchema(t, service)
+	return sqldb.Config{PostgresURL: PostgresURL(), Schema: schema}
+}
+
+// UniqueSchema returns a fresh schema name, dropped when the test ends.
+func UniqueSchema(t testing.TB, service string) string {
+	t.Helper()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	schema := service + "_test_" + hex.EncodeToString(b[:])
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, PostgresURL())
+	if err != nil {
+		t.Fatalf("PostgreSQL is required for this test (set VITRINE_TEST_POSTGRES_URL): %v", err)
+	}
+	conn.Close(ctx)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, PostgresURL())
+		if err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return schema
+}

@@ -1,0 +1,120 @@
+package product
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/errs"
+)
+
+// Cursor is the position after the last product of a page: the sort key and
+// id of that product. On the wire it is opaque: base64url JSON plus a check
+// that binds it to the sort and filters it was issued for, so a tampered
+// cursor or one taken from another listing is refused rather than paging
+// through the wrong rows.
+type Cursor struct {
+	Sort  string `json:"s"`
+	Key   string `json:"k"` // the sort column's value, as text
+	ID    string `json:"i"`
+	Scope string `json:"f"` // fingerprint of the filters
+}
+
+// CursorFor returns the cursor positioned after p in sort order.
+func CursorFor(p *Product, sort, scope string) *Cursor {
+	c := &Cursor{Sort: sort, ID: p.ID, Scope: scope}
+	switch sort {
+	case SortPrice, SortPriceDesc:
+		c.Key = strconv.FormatInt(p.Price.Min, 10)
+	case SortName:
+		c.Key = p.Name
+	case SortSalesDesc:
+		c.Key = strconv.FormatInt(p.SalesCount, 10)
+	default:
+		c.Key = strconv.FormatInt(p.CreatedAt.UnixMicro(), 10)
+	}
+	return c
+}
+
+// Encode returns the opaque text form.
+func (c *Cursor) Encode() string {
+	body, _ := json.Marshal(c)
+	sum := sha256.Sum256(body)
+	return base64.RawURLEncoding.EncodeToString(body) + "." + base64.RawURLEncoding.EncodeToString(sum[:9])
+}
+
+// IntKey returns the sort key of a numeric sort.
+func (c *Cursor) IntKey() int64 {
+	n, _ := strconv.ParseInt(c.Key, 10, 64)
+	return n
+}
+
+const maxCursorLen = 1024
+
+// DecodeCursor parses an opaque cursor and checks that it belongs to a
+// listing with the given sort and filter scope.
+func DecodeCursor(s, sort, scope string) (*Cursor, error) {
+	bad := &errs.Error{Kind: errs.KindInvalid, Msg: "the cursor is not valid for this listing",
+		Fields: []errs.FieldError{{Field: "cursor", Detail: "malformed, tampered with, or issued for another listing"}}}
+	if len(s) > maxCursorLen {
+		return nil, bad
+	}
+	bodyText, sumText, ok := strings.Cut(s, ".")
+	if !ok {
+		return nil, bad
+	}
+	body, err1 := base64.RawURLEncoding.DecodeString(bodyText)
+	sum, err2 := base64.RawURLEncoding.DecodeString(sumText)
+	if err1 != nil || err2 != nil {
+		return nil, bad
+	}
+	want := sha256.Sum256(body)
+	if string(sum) != string(want[:9]) {
+		return nil, bad
+	}
+	var c Cursor
+	if err := json.Unmarshal(body, &c); err != nil {
+		return nil, bad
+	}
+	if c.Sort != sort || c.Scope != scope {
+		return nil, bad
+	}
+	if _, err := uuid.Parse(c.ID); err != nil {
+		return nil, bad
+	}
+	if sort != SortName {
+		if _, err := strconv.ParseInt(c.Key, 10, 64); err != nil {
+			return nil, bad
+		}
+	}
+	return &c, nil
+}
+
+// Scope fingerprints the filters of q, so a cursor only continues the
+// listing it came from.
+func (q *ListQuery) Scope() string {
+	h := sha256.New()
+	write := func(parts ...string) {
+		for _, p := range parts {
+			h.Write([]byte(p))
+			h.Write([]byte{0})
+		}
+		h.Write([]byte{1})
+	}
+	write(q.Category)
+	write(q.Brands...)
+	write(optInt(q.MinPrice), optInt(q.MaxPrice), strconv.FormatBool(q.InStock))
+	write(q.Statuses...)
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:6])
+}
+
+func optInt(p *int64) string {
+	if p == nil {
+		return "-"
+	}
+	return strconv.FormatInt(*p, 10)
+}

@@ -1,0 +1,56 @@
+CREATE TABLE categories (
+    slug       TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    parent     TEXT REFERENCES categories (slug),
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX categories_parent ON categories (parent);
+
+CREATE TABLE products (
+    id          TEXT PRIMARY KEY,
+    slug        TEXT NOT NULL UNIQUE,
+    name        TEXT NOT NULL,
+    brand       TEXT NOT NULL,
+    category    TEXT REFERENCES categories (slug),
+    status      TEXT NOT NULL,
+    price_min   BIGINT NOT NULL,
+    price_max   BIGINT NOT NULL,
+    currency    TEXT NOT NULL,
+    in_stock    BOOLEAN NOT NULL,
+    sales_count BIGINT NOT NULL DEFAULT 0,
+    view_count  BIGINT NOT NULL DEFAULT 0,
+    version     BIGINT NOT NULL,
+    created_at  BIGINT NOT NULL, -- unix microseconds
+    updated_at  BIGINT NOT NULL,
+    body        JSONB NOT NULL   -- description, tags, attributes, images, variants
+);
+CREATE INDEX products_newest ON products (status, created_at, id);
+CREATE INDEX products_price ON products (status, price_min, id);
+CREATE INDEX products_name ON products (status, name, id);
+CREATE INDEX products_sales ON products (status, sales_count, id);
+CREATE INDEX products_category ON products (category, status, created_at, id);
+CREATE INDEX products_brand ON products (brand, status);
+
+CREATE TABLE product_skus (
+    sku        TEXT PRIMARY KEY,
+    product_id TEXT NOT NULL REFERENCES products (id) ON DELETE CASCADE
+);
+CREATE INDEX product_skus_product ON product_skus (product_id);
+
+CREATE TABLE idempotency_keys (
+    key          TEXT PRIMARY KEY,
+    request_hash TEXT NOT NULL,
+    status       INTEGER NOT NULL,
+    body         BYTEA NOT NULL,
+    product_id   TEXT NOT NULL,
+    created_at   BIGINT NOT NULL
+);
+
+-- Catalog events committed with the write that caused them; a relay
+-- publishes them to the event stream and then deletes them.
+CREATE TABLE outbox (
+    id         BIGSERIAL PRIMARY KEY,
+    subject    TEXT NOT NULL,
+    payload    BYTEA NOT NULL,
+    created_at BIGINT NOT NULL
+);

@@ -1,0 +1,313 @@
+package product
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	jsonpatch "github.com/evanphx/json-patch/v5"
+	"github.com/google/uuid"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/errs"
+)
+
+// Listing limits.
+const (
+	DefaultLimit    = 20
+	MaxLimit        = 100
+	MaxBrandFilters = 20
+	IdempotencyTTL  = 24 * time.Hour
+)
+
+// Service holds the catalog's rules on top of a Store.
+type Service struct {
+	store Store
+	now   func() time.Time
+}
+
+// NewService returns a service over store.
+func NewService(store Store) *Service {
+	return &Service{store: store, now: time.Now}
+}
+
+// Store returns the underlying store (used for readiness checks).
+func (s *Service) Store() Store { return s.store }
+
+// Product returns a product by id or slug. Unless includeHidden, only
+// active products are found.
+func (s *Service) Product(ctx context.Context, idOrSlug string, includeHidden bool) (*Product, error) {
+	p, err := s.store.Product(ctx, idOrSlug)
+	if err != nil {
+		return nil, err
+	}
+	if !includeHidden && p.Status != StatusActive {
+		return nil, errs.New(errs.KindNotFound, "product %q not found", idOrSlug)
+	}
+	return p, nil
+}
+
+// Page is one page of a listing.
+type Page struct {
+	Items      []*Product `json:"items"`
+	NextCursor *string    `json:"next_cursor"`
+}
+
+// List returns a page of products matching q; cursor continues a previous page.
+func (s *Service) List(ctx context.Context, q ListQuery, cursor string) (*Page, error) {
+	if q.Limit == 0 {
+		q.Limit = DefaultLimit
+	}
+	if q.Sort == "" {
+		q.Sort = SortNewest
+	}
+	if q.Category != "" {
+		cats, err := s.store.Categories(ctx)
+		if err != nil {
+			return nil, err
+		}
+		q.Categories = Descendants(cats, q.Category)
+		if q.Categories == nil {
+			return nil, &errs.Error{Kind: errs.KindInvalid, Msg: "unknown category",
+				Fields: []errs.FieldError{{Field: "category", Detail: "no category has slug " + strconv.Quote(q.Category)}}}
+		}
+	}
+	scope := q.Scope()
+	if cursor != "" {
+		c, err := DecodeCursor(cursor, q.Sort, scope)
+		if err != nil {
+			return nil, err
+		}
+		q.After = c
+	}
+	items, err := s.store.ListProducts(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	page := &Page{Items: items}
+	if len(items) > q.Limit {
+		page.Items = items[:q.Limit]
+		next := CursorFor(page.Items[q.Limit-1], q.Sort, scope).Encode()
+		page.NextCursor = &next
+	}
+	return page, nil
+}
+
+// Bestsellers returns the best-selling active products.
+func (s *Service) Bestsellers(ctx context.Context, limit int) ([]*Product, error) {
+	return s.store.Bestsellers(ctx, limit)
+}
+
+// IdempotencyKey identifies a retried POST: the caller, its key and a hash of
+// the body it sent.
+type IdempotencyKey struct {
+	Scope string // the caller's user id
+	Key   string
+	Body  []byte
+}
+
+// Create validates in and stores a new product. With an idempotency key, a
+// retry with the same body returns the first product (replayed=true) and
+// creates nothing; the same key with another body is a KindUnprocessable.
+func (s *Service) Create(ctx context.Context, in Input, idem *IdempotencyKey) (p *Product, replayed bool, err error) {
+	var rec *IdempotencyRecord
+	if idem != nil {
+		sum := sha256.Sum256(idem.Body)
+		rec = &IdempotencyRecord{Key: idem.Scope + ":" + idem.Key, RequestHash: hex.EncodeToString(sum[:])}
+		if p, err := s.replay(ctx, rec); p != nil || err != nil {
+			return p, p != nil, err
+		}
+	}
+	in.normalize()
+	if err := in.Validate(); err != nil {
+		return nil, false, err
+	}
+	if err := s.checkCategory(ctx, in.Category); err != nil {
+		return nil, false, err
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, false, err
+	}
+	p = &Product{ID: id.String(), Version: 1, CreatedAt: now, UpdatedAt: now}
+	p.apply(in)
+	if rec != nil {
+		rec.Status = 201
+		rec.ProductID = p.ID
+		rec.CreatedAt = now
+		if rec.Body, err = json.Marshal(p); err != nil {
+			return nil, false, err
+		}
+	}
+	err = s.store.CreateProduct(ctx, p, rec)
+	if errors.Is(err, ErrIdempotencyKeyTaken) {
+		// A concurrent request with the same key won the race; answer as it did.
+		if p, err := s.replay(ctx, rec); p != nil || err != nil {
+			return p, p != nil, err
+		}
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return p, false, nil
+}
+
+// replay returns the product first created under rec's key, nil when the
+// key is new.
+func (s *Service) replay(ctx context.Context, rec *IdempotencyRecord) (*Product, error) {
+	old, err := s.store.IdempotencyRecord(ctx, rec.Key)
+	if errs.Is(err, errs.KindNotFound) || (err == nil && s.now().Sub(old.CreatedAt) > IdempotencyTTL) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if old.RequestHash != rec.RequestHash {
+		return nil, errs.New(errs.KindUnprocessable, "this Idempotency-Key was already used with a different request body")
+	}
+	var p Product
+	if err := json.Unmarshal(old.Body, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// Replace overwrites a product's writable fields with in. ifMatch, when not
+// empty, is the version the client last saw.
+func (s *Service) Replace(ctx context.Context, id string, in Input, ifMatch string) (*Product, error) {
+	return s.update(ctx, id, ifMatch, func(*Product) (Input, error) { return in, nil })
+}
+
+// Patch applies an RFC 7386 JSON merge patch to a product's writable fields.
+func (s *Service) Patch(ctx context.Context, id string, patch []byte, ifMatch string, decode func([]byte, any) error) (*Product, error) {
+	return s.update(ctx, id, ifMatch, func(cur *Product) (Input, error) {
+		doc, err := json.Marshal(InputOf(cur))
+		if err != nil {
+			return Input{}, err
+		}
+		merged, err := jsonpatch.MergePatch(doc, patch)
+		if err != nil {
+			return Input{}, &errs.Error{Kind: errs.KindInvalid, Msg: "the merge patch is not valid", Err: err,
+				Fields: []errs.FieldError{{Detail: "the body must be a JSON object (RFC 7386 merge patch)"}}}
+		}
+		var in Input
+		if err := decode(merged, &in); err != nil {
+			return Input{}, err
+		}
+		return in, nil
+	})
+}
+
+// update runs a read-modify-write that honours If-Match. Without If-Match it
+// retries a few times when a concurrent write gets in between.
+func (s *Service) update(ctx context.Context, id, ifMatch string, change func(*Product) (Input, error)) (*Product, error) {
+	for attempt := 0; ; attempt++ {
+		cur, err := s.store.Product(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if cur.ID != id {
+			return nil, errs.New(errs.KindNotFound, "product %q not found", id)
+		}
+		if err := checkIfMatch(ifMatch, cur.Version); err != nil {
+			return nil, err
+		}
+		in, err := change(cur)
+		if err != nil {
+			return nil, err
+		}
+		in.normalize()
+		if err := in.Validate(); err != nil {
+			return nil, err
+		}
+		if err := s.checkCategory(ctx, in.Category); err != nil {
+			return nil, err
+		}
+		next := *cur
+		next.apply(in)
+		next.Version = cur.Version + 1
+		next.UpdatedAt = s.now().UTC().Truncate(time.Microsecond)
+		err = s.store.UpdateProduct(ctx, &next, cur.Version)
+		if errors.Is(err, ErrVersionMismatch) {
+			if ifMatch != "" || attempt >= 3 {
+				return nil, errs.New(errs.KindPrecondition, "the product changed since version %d", cur.Version)
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &next, nil
+	}
+}
+
+// Delete removes a product; ifMatch as for Replace.
+func (s *Service) Delete(ctx context.Context, id, ifMatch string) error {
+	cur, err := s.store.Product(ctx, id)
+	if err != nil {
+		return err
+	}
+	if cur.ID != id {
+		return errs.New(errs.KindNotFound, "product %q not found", id)
+	}
+	if err := checkIfMatch(ifMatch, cur.Version); err != nil {
+		return err
+	}
+	err = s.store.DeleteProduct(ctx, id, cur.Version)
+	if errors.Is(err, ErrVersionMismatch) {
+		return errs.New(errs.KindPrecondition, "the product changed since version %d", cur.Version)
+	}
+	return err
+}
+
+// checkIfMatch compares an If-Match header with the current version. Entity
+// tags look like "<version>.<hash>"; the version decides, so a change of
+// counters alone (sales, views) does not fail a write.
+func checkIfMatch(ifMatch string, version int64) error {
+	ifMatch = strings.TrimSpace(ifMatch)
+	if ifMatch == "" || ifMatch == "*" {
+		return nil
+	}
+	for _, tag := range strings.Split(ifMatch, ",") {
+		if v, ok := VersionOfETag(tag); ok && v == version {
+			return nil
+		}
+	}
+	return errs.New(errs.KindPrecondition, "If-Match does not name the current version (%d)", version)
+}
+
+// VersionOfETag extracts the version from an entity tag issued for a product.
+func VersionOfETag(tag string) (int64, bool) {
+	tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
+	tag = strings.Trim(tag, `"`)
+	num, _, _ := strings.Cut(tag, ".")
+	v, err := strconv.ParseInt(num, 10, 64)
+	return v, err == nil && v > 0
+}
+
+func (s *Service) checkCategory(ctx context.Context, slug string) error {
+	if slug == "" {
+		return nil
+	}
+	cats, err := s.store.Categories(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range cats {
+		if c.Slug == slug {
+			return nil
+		}
+	}
+	return &errs.Error{Kind: errs.KindInvalid, Msg: "the request has invalid fields",
+		Fields: []errs.FieldError{{Field: "category", Detail: "no category has slug " + strconv.Quote(slug)}}}
+}
+
+// AddStats applies counters fed back by analytics.
+func (s *Service) AddStats(ctx context.Context, stats []Stat) error {
+	return s.store.AddStats(ctx, stats)
+}
