@@ -41,3 +41,35 @@ type CategoryChanged struct {
 	Parent string    `json:"parent,omitempty"`
 	At     time.Time `json:"at"`
 }
+
+// Analytics stream: client events accepted by the analytics service, search
+// events emitted by the search service, and product statistics published
+// back by analytics.
+const (
+	AnalyticsStream   = "ANALYTICS"
+	AnalyticsSubjects = "analytics.>"
+	SearchSubject     = "analytics.search"
+	StatsSubject      = "analytics.stats"
+)
+
+// SearchPerformed is emitted (asynchronously) for every search query.
+type SearchPerformed struct {
+	ID      string    `json:"id"` // unique; deduplicates redeliveries
+	Query   string    `json:"query"`
+	Results int       `json:"results"`
+	At      time.Time `json:"at"`
+}
+
+// ProductStats carries running totals, not deltas, so applying the same
+// message twice is harmless.
+type ProductStats struct {
+	Items []ProductStat `json:"items"`
+	At    time.Time     `json:"at"`
+}
+
+// ProductStat is the all-time totals of one product.
+type ProductStat struct {
+	ProductID string `json:"product_id"`
+	Sales     int64  `json:"sales"`
+	Views     int64  `json:"views"`
+}

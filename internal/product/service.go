@@ -122,8 +122,7 @@ func (s *Service) Create(ctx context.Context, in Input, idem *IdempotencyKey) (p
 			return p, p != nil, err
 		}
 	}
-	in.normalize()
-	if err := in.Validate(); err != nil {
+	if err := Prepare(&in); err != nil {
 		return nil, false, err
 	}
 	if err := s.checkCategory(ctx, in.Category); err != nil {
@@ -221,8 +220,7 @@ func (s *Service) update(ctx context.Context, id, ifMatch string, change func(*P
 		if err != nil {
 			return nil, err
 		}
-		in.normalize()
-		if err := in.Validate(); err != nil {
+		if err := Prepare(&in); err != nil {
 			return nil, err
 		}
 		if err := s.checkCategory(ctx, in.Category); err != nil {
@@ -307,7 +305,7 @@ func (s *Service) checkCategory(ctx context.Context, slug string) error {
 		Fields: []errs.FieldError{{Field: "category", Detail: "no category has slug " + strconv.Quote(slug)}}}
 }
 
-// AddStats applies counters fed back by analytics.
-func (s *Service) AddStats(ctx context.Context, stats []Stat) error {
-	return s.store.AddStats(ctx, stats)
+// SetStats applies the counters fed back by analytics.
+func (s *Service) SetStats(ctx context.Context, stats []Stat) error {
+	return s.store.SetStats(ctx, stats)
 }

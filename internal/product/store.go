@@ -14,6 +14,8 @@ type Store interface {
 	// is stored in the same transaction; ErrIdempotencyKeyTaken means
 	// another request holds the key. A taken slug or SKU is a KindConflict.
 	CreateProduct(ctx context.Context, p *Product, idem *IdempotencyRecord) error
+	// CreateProducts inserts a batch in one transaction (bulk loading).
+	CreateProducts(ctx context.Context, ps []*Product) error
 	// Product returns a product by id or slug (KindNotFound when absent).
 	Product(ctx context.Context, idOrSlug string) (*Product, error)
 	// UpdateProduct replaces p when its stored version is still
@@ -25,8 +27,8 @@ type Store interface {
 	ListProducts(ctx context.Context, q ListQuery) ([]*Product, error)
 	// Bestsellers returns active products by descending sales.
 	Bestsellers(ctx context.Context, limit int) ([]*Product, error)
-	// AddStats adds sales and views to products, ignoring unknown ids.
-	AddStats(ctx context.Context, stats []Stat) error
+	// SetStats sets the all-time sales and views of products, ignoring unknown ids.
+	SetStats(ctx context.Context, stats []Stat) error
 
 	// IdempotencyRecord returns the stored response for a key (KindNotFound when absent).
 	IdempotencyRecord(ctx context.Context, key string) (*IdempotencyRecord, error)
@@ -84,7 +86,7 @@ type ListQuery struct {
 	After      *Cursor // the last row of the previous page
 }
 
-// Stat is a change of a product's counters, fed back by analytics.
+// Stat is the all-time counters of a product, fed back by analytics.
 type Stat struct {
 	ProductID string
 	Sales     int64

@@ -197,3 +197,9 @@ func (in *CategoryInput) Validate() error {
 	v.Check(in.Parent == "" || in.Parent != in.Slug, "parent", "a category cannot be its own parent")
 	return v.Err()
 }
+
+// Prepare normalizes in (trims, fills the slug and status) and validates it.
+func Prepare(in *Input) error {
+	in.normalize()
+	return in.Validate()
+}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/vitrine-dev/vitrine/internal/events"
 	"github.com/vitrine-dev/vitrine/internal/platform/errs"
 	"github.com/vitrine-dev/vitrine/internal/platform/sqldb"
@@ -111,10 +113,6 @@ func nullable(s string) any {
 // CreateProduct inserts p, its SKUs, its event and the idempotency record in
 // one transaction.
 func (s *Store) CreateProduct(ctx context.Context, p *product.Product, idem *product.IdempotencyRecord) error {
-	args, err := productArgs(p)
-	if err != nil {
-		return err
-	}
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if idem != nil {
 			_, err := tx.ExecContext(ctx, s.db.Q(`INSERT INTO idempotency_keys (key, request_hash, status, body, product_id, created_at)
@@ -129,16 +127,36 @@ func (s *Store) CreateProduct(ctx context.Context, p *product.Product, idem *pro
 		if err := s.checkSKUs(ctx, tx, p); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, s.db.Q(`INSERT INTO products (`+productColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), args...)
-		if err != nil {
-			return writeError(err, p)
-		}
-		if err := s.insertSKUs(ctx, tx, p); err != nil {
-			return err
-		}
-		return s.emitProduct(ctx, tx, events.OpUpsert, p)
+		return s.insertProduct(ctx, tx, p)
 	})
+}
+
+// CreateProducts inserts a batch of products with their SKUs and events in
+// one transaction.
+func (s *Store) CreateProducts(ctx context.Context, ps []*product.Product) error {
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		for _, p := range ps {
+			if err := s.insertProduct(ctx, tx, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) insertProduct(ctx context.Context, tx *sql.Tx, p *product.Product) error {
+	args, err := productArgs(p)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, s.db.Q(`INSERT INTO products (`+productColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), args...); err != nil {
+		return writeError(err, p)
+	}
+	if err := s.insertSKUs(ctx, tx, p); err != nil {
+		return err
+	}
+	return s.emitProduct(ctx, tx, events.OpUpsert, p)
 }
 
 // checkSKUs reports SKUs of p already used by another product, by name.
@@ -227,8 +245,8 @@ func (s *Store) emit(ctx context.Context, tx *sql.Tx, subject string, ev any) er
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, s.db.Q(`INSERT INTO outbox (subject, payload, created_at) VALUES (?, ?, ?)`),
-		subject, payload, time.Now().UnixMicro())
+	_, err = tx.ExecContext(ctx, s.db.Q(`INSERT INTO outbox (id, subject, payload, created_at) VALUES (?, ?, ?, ?)`),
+		uuid.Must(uuid.NewV7()).String(), subject, payload, time.Now().UnixMicro())
 	return err
 }
 
@@ -381,11 +399,11 @@ func (s *Store) Bestsellers(ctx context.Context, limit int) ([]*product.Product,
 		ORDER BY sales_count DESC, id DESC LIMIT ?`, product.StatusActive, limit)
 }
 
-// AddStats adds sales and view counts.
-func (s *Store) AddStats(ctx context.Context, stats []product.Stat) error {
+// SetStats sets all-time sales and view counts.
+func (s *Store) SetStats(ctx context.Context, stats []product.Stat) error {
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
 		for _, st := range stats {
-			if _, err := tx.ExecContext(ctx, s.db.Q(`UPDATE products SET sales_count = sales_count + ?, view_count = view_count + ? WHERE id = ?`),
+			if _, err := tx.ExecContext(ctx, s.db.Q(`UPDATE products SET sales_count = ?, view_count = ? WHERE id = ?`),
 				st.Sales, st.Views, st.ProductID); err != nil {
 				return err
 			}

@@ -49,8 +49,8 @@ func newProduct(n int, brand, category string, price int64) *product.Product {
 		ID: uuid.Must(uuid.NewV7()).String(), Slug: fmt.Sprintf("p-%d", n), Name: fmt.Sprintf("Product %03d", n%50),
 		Brand: brand, Category: category, Status: product.StatusActive, Tags: []string{"t"},
 		Attributes: map[string]string{"k": "v"}, Images: []product.Image{{URL: "https://img.test/1.jpg", Alt: "x"}},
-		Variants:  []product.Variant{{SKU: fmt.Sprintf("SKU-%d", n), Options: map[string]string{}, Price: product.Money{Amount: price, Currency: "EUR"}, Stock: int64(n % 3)}},
-		Version:   1, CreatedAt: clock, UpdatedAt: clock,
+		Variants: []product.Variant{{SKU: fmt.Sprintf("SKU-%d", n), Options: map[string]string{}, Price: product.Money{Amount: price, Currency: "EUR"}, Stock: int64(n % 3)}},
+		Version:  1, CreatedAt: clock, UpdatedAt: clock,
 	}
 	p.Derive()
 	return p
@@ -286,7 +286,7 @@ func testStats(t *testing.T, s product.Store) {
 	a, b := newProduct(1, "Acme", "", 1), newProduct(2, "Acme", "", 1)
 	mustCreate(t, s, a)
 	mustCreate(t, s, b)
-	if err := s.AddStats(ctx, []product.Stat{{ProductID: b.ID, Sales: 5, Views: 9}, {ProductID: "unknown", Sales: 1}}); err != nil {
+	if err := s.SetStats(ctx, []product.Stat{{ProductID: b.ID, Sales: 5, Views: 9}, {ProductID: "unknown", Sales: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	best, err := s.Bestsellers(ctx, 10)
@@ -317,7 +317,7 @@ func testOutbox(t *testing.T, s product.Store, d sqldb.Dialect) {
 		t.Fatal(err)
 	}
 	db := s.(*productdb.Store).DB()
-	rows, err := db.QueryContext(ctx, "SELECT subject FROM outbox ORDER BY id")
+	rows, err := db.QueryContext(ctx, "SELECT subject FROM outbox ORDER BY seq")
 	if err != nil {
 		t.Fatal(err)
 	}

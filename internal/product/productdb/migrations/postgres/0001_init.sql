@@ -49,7 +49,8 @@ CREATE TABLE idempotency_keys (
 -- Catalog events committed with the write that caused them; a relay
 -- publishes them to the event stream and then deletes them.
 CREATE TABLE outbox (
-    id         BIGSERIAL PRIMARY KEY,
+    seq        BIGSERIAL PRIMARY KEY,
+    id         TEXT NOT NULL UNIQUE, -- sent as Nats-Msg-Id, so a re-sent event is dropped by the stream
     subject    TEXT NOT NULL,
     payload    BYTEA NOT NULL,
     created_at BIGINT NOT NULL

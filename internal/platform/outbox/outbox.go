@@ -1,0 +1,154 @@
+// Package outbox relays events that a service committed to its outbox table
+// (in the same transaction as the change they describe) to the event
+// stream. A row is deleted only after the stream acknowledged it, and every
+// event is published with its row id as the message id, so a crash between
+// publish and delete leads to a re-send that the stream drops: no lost and
+// no doubled events.
+package outbox
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"time"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/sqldb"
+)
+
+// Publisher sends one event and waits for the stream's acknowledgement.
+type Publisher interface {
+	Publish(ctx context.Context, subject, msgID string, data []byte) error
+}
+
+// Relay moves rows from an outbox table to a Publisher.
+type Relay struct {
+	db       *sqldb.DB
+	pub      Publisher
+	logger   *slog.Logger
+	kick     chan struct{}
+	interval time.Duration
+	batch    int
+	lockKey  int64
+}
+
+// New returns a relay for the "outbox" table of db. It polls every interval
+// and at once after Kick.
+func New(db *sqldb.DB, pub Publisher, service string, logger *slog.Logger) *Relay {
+	h := fnv.New64a()
+	h.Write([]byte("vitrine-outbox-" + service))
+	return &Relay{db: db, pub: pub, logger: logger, kick: make(chan struct{}, 1),
+		interval: 250 * time.Millisecond, batch: 200, lockKey: int64(h.Sum64())}
+}
+
+// Kick asks the relay to look at the outbox now (after a local write).
+func (r *Relay) Kick() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run relays until ctx ends. While the stream is down, events wait in the
+// outbox and the relay retries with a growing pause.
+func (r *Relay) Run(ctx context.Context) {
+	backoff := r.interval
+	for {
+		n, err := r.Flush(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			r.logger.Warn("outbox relay: publish failed; events stay in the outbox", "err", err)
+			backoff = min(backoff*2, 10*time.Second)
+		case n == r.batch:
+			continue // more waiting
+		default:
+			backoff = r.interval
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.kick:
+		case <-time.After(backoff):
+		}
+	}
+}
+
+type row struct {
+	seq     int64
+	id      string
+	subject string
+	payload []byte
+}
+
+// Flush publishes one batch of pending events in order and deletes those the
+// stream acknowledged. It returns how many it relayed. On PostgreSQL an
+// advisory lock keeps two instances from relaying at once, which keeps
+// events of one product in order.
+func (r *Relay) Flush(ctx context.Context) (int, error) {
+	relayed := 0
+	err := r.db.Tx(ctx, func(tx *sql.Tx) error {
+		if r.db.Dialect == sqldb.Postgres {
+			var locked bool
+			if err := tx.QueryRowContext(ctx, "SELECT pg_try_advisory_xact_lock($1)", r.lockKey).Scan(&locked); err != nil || !locked {
+				return err
+			}
+		}
+		rows, err := r.pending(ctx, tx)
+		if err != nil || len(rows) == 0 {
+			return err
+		}
+		var pubErr error
+		for _, row := range rows {
+			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			pubErr = r.pub.Publish(pctx, row.subject, row.id, row.payload)
+			cancel()
+			if pubErr != nil {
+				break
+			}
+			relayed++
+		}
+		if relayed > 0 {
+			// Delete exactly the rows sent: on PostgreSQL a transaction that
+			// took a lower seq may commit later, and its row must stay.
+			seqs := make([]any, relayed)
+			for i := range seqs {
+				seqs[i] = rows[i].seq
+			}
+			if _, err := tx.ExecContext(ctx, r.db.Q("DELETE FROM outbox WHERE seq IN ("+sqldb.Placeholders(relayed)+")"), seqs...); err != nil {
+				return err
+			}
+		}
+		if pubErr != nil && relayed == 0 {
+			return fmt.Errorf("outbox: publish %s: %w", rows[0].subject, pubErr)
+		}
+		return nil
+	})
+	return relayed, err
+}
+
+func (r *Relay) pending(ctx context.Context, tx *sql.Tx) ([]row, error) {
+	rs, err := tx.QueryContext(ctx, r.db.Q("SELECT seq, id, subject, payload FROM outbox ORDER BY seq LIMIT ?"), r.batch)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var out []row
+	for rs.Next() {
+		var x row
+		if err := rs.Scan(&x.seq, &x.id, &x.subject, &x.payload); err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	return out, rs.Err()
+}
+
+// Backlog returns how many events wait in the outbox.
+func (r *Relay) Backlog(ctx context.Context) (int, error) {
+	var n int
+	err := r.db.QueryRowContext(ctx, "SELECT count(*) FROM outbox").Scan(&n)
+	return n, err
+}

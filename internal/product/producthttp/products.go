@@ -1,0 +1,184 @@
+package producthttp
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/authn"
+	"github.com/vitrine-dev/vitrine/internal/platform/errs"
+	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
+	"github.com/vitrine-dev/vitrine/internal/product"
+)
+
+// Cache-Control of public reads: short freshness, and a window in which a
+// cache may serve a stale copy while it revalidates.
+const (
+	publicItemCache = "public, max-age=60, stale-while-revalidate=30"
+	publicListCache = "public, max-age=30, stale-while-revalidate=30"
+	privateCache    = "private, no-store"
+	maxIdemKeyLen   = 255
+	mergePatchType  = "application/merge-patch+json"
+)
+
+// isAdmin reports whether the caller may see drafts and archived products.
+func isAdmin(r *http.Request) bool {
+	p, ok := authn.FromContext(r.Context())
+	return ok && p.Role == authn.RoleAdmin
+}
+
+// cacheControlFor keeps what an admin sees out of shared caches.
+func cacheControlFor(r *http.Request, public string) string {
+	if isAdmin(r) {
+		return privateCache
+	}
+	return public
+}
+
+// writeProduct writes p with an entity tag that starts with its version, so
+// If-Match can be checked against the version alone.
+func writeProduct(w http.ResponseWriter, r *http.Request, status int, p *product.Product, cacheControl string) {
+	body, err := json.Marshal(p)
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	w.Header().Set("Vary", "Authorization")
+	httpx.WriteRepresentation(w, r, status, body, httpx.ETagOf(strconv.FormatInt(p.Version, 10), body), cacheControl)
+}
+
+func writeList(w http.ResponseWriter, r *http.Request, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	w.Header().Set("Vary", "Authorization")
+	httpx.WriteRepresentation(w, r, http.StatusOK, body, httpx.ETagOf("", body), cacheControlFor(r, publicListCache))
+}
+
+func listProducts(svc *product.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q, cursor, err := ParseListQuery(r.URL.RawQuery, isAdmin(r))
+		if err != nil {
+			httpx.WriteError(w, r, err)
+			return
+		}
+		page, err := svc.List(r.Context(), q, cursor)
+		if err != nil {
+			httpx.WriteError(w, r, err)
+			return
+		}
+		writeList(w, r, page)
+	})
+}
+
+func bestsellers(svc *product.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limit, err := ParseLimit(r.URL.Query(), "limit")
+		if err != nil {
+			httpx.WriteError(w, r, err)
+			return
+		}
+		items, err := svc.Bestsellers(r.Context(), limit)
+		if err != nil {
+			httpx.WriteError(w, r, err)
+			return
+		}
+		writeList(w, r, map[string]any{"items": items})
+	})
+}
+
+func getProduct(svc *product.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := svc.Product(r.Context(), r.PathValue("key"), isAdmin(r))
+		if err != nil {
+			httpx.WriteError(w, r, err)
+			return
+		}
+		writeProduct(w, r, http.StatusOK, p, cacheControlFor(r, publicItemCache))
+	})
+}
+
+func createProduct(svc *product.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := httpx.ReadJSONBody(r, 0)
+		if err != nil {
+			httpx.WriteError(w, r, err)
+			return
+		}
+		var idem *product.IdempotencyKey
+		if key := r.Header.Get("Idempotency-Key"); key != "" {
+			if len(key) > maxIdemKeyLen {
+				httpx.WriteError(w, r, &errs.Error{Kind: errs.KindInvalid, Msg: "the Idempotency-Key header is too long",
+					Fields: []errs.FieldError{{Field: "Idempotency-Key", Detail: "must be at most 255 characters"}}})
+				return
+			}
+			caller, _ := authn.FromContext(r.Context())
+			idem = &product.IdempotencyKey{Scope: caller.UserID, Key: key, Body: body}
+		}
+		var in product.Input
+		if err := httpx.Unmarshal(body, &in); err != nil {
+			httpx.WriteError(w, r, err)
+			return
+		}
+		p, replayed, err := svc.Create(r.Context(), in, idem)
+		if err != nil {
+			httpx.WriteError(w, r, err)
+			return
+		}
+		if replayed {
+			w.Header().Set("Idempotent-Replayed", "true")
+		}
+		w.Header().Set("Location", "/api/products/"+p.ID)
+		writeProduct(w, r, http.StatusCreated, p, privateCache)
+	})
+}
+
+func replaceProduct(svc *product.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in product.Input
+		if err := httpx.DecodeJSON(r, &in); err != nil {
+			httpx.WriteError(w, r, err)
+			return
+		}
+		p, err := svc.Replace(r.Context(), r.PathValue("id"), in, r.Header.Get("If-Match"))
+		if err != nil {
+			httpx.WriteError(w, r, err)
+			return
+		}
+		writeProduct(w, r, http.StatusOK, p, privateCache)
+	})
+}
+
+func patchProduct(svc *product.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		patch, err := httpx.ReadJSONBody(r, 0, mergePatchType, "application/json")
+		if err != nil {
+			httpx.WriteError(w, r, err)
+			return
+		}
+		if t := strings.TrimSpace(string(patch)); !strings.HasPrefix(t, "{") {
+			httpx.WriteError(w, r, &errs.Error{Kind: errs.KindInvalid, Msg: "the merge patch is not valid",
+				Fields: []errs.FieldError{{Detail: "the body must be a JSON object (RFC 7386 merge patch)"}}})
+			return
+		}
+		p, err := svc.Patch(r.Context(), r.PathValue("id"), patch, r.Header.Get("If-Match"), httpx.Unmarshal)
+		if err != nil {
+			httpx.WriteError(w, r, err)
+			return
+		}
+		writeProduct(w, r, http.StatusOK, p, privateCache)
+	})
+}
+
+func deleteProduct(svc *product.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := svc.Delete(r.Context(), r.PathValue("id"), r.Header.Get("If-Match")); err != nil {
+			httpx.WriteError(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
