@@ -1,0 +1,60 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/vitrine-dev/vitrine/internal/modules"
+)
+
+// storeFlags are the flags that say where data lives, shared by every
+// command that opens a store.
+type storeFlags struct {
+	dataDir     string
+	postgresURL string
+	logLevel    string
+}
+
+func (f *storeFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.dataDir, "data-dir", "./data", "directory for the embedded stores (SQLite files, event stream, search index)")
+	fs.StringVar(&f.postgresURL, "postgres-url", "", "PostgreSQL URL; when set, services keep their data there instead of --data-dir")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+}
+
+func (f *storeFlags) config(targets []string) modules.Config {
+	return modules.Config{Targets: targets, DataDir: f.dataDir, PostgresURL: f.postgresURL}
+}
+
+// parse fills fs from the environment (VITRINE_<FLAG_NAME>), then from args,
+// so a flag on the command line wins over the environment.
+func parse(fs *flag.FlagSet, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs.SetOutput(stderr)
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "VITRINE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(name); v != "" && envErr == nil {
+			if err := fs.Set(f.Name, v); err != nil {
+				envErr = fmt.Errorf("%s=%q: %w", name, v, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelp
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	return nil
+}
+
+// errHelp ends a command that printed its help.
+var errHelp = errors.New("help requested")

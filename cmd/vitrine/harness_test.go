@@ -1,0 +1,336 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vitrine-dev/vitrine/api"
+)
+
+// syncBuffer collects a server's output while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+var listening = regexp.MustCompile(`listening on (http://\S+)`)
+
+// server is a Vitrine started through run(), as a user would start it.
+type server struct {
+	t      *testing.T
+	URL    string
+	stop   context.CancelFunc
+	done   chan error
+	stderr *syncBuffer
+}
+
+// startServer runs "vitrine serve" with args on a free port and waits for
+// /healthz. The server stops, and must stop cleanly, when the test ends.
+func startServer(t *testing.T, env map[string]string, args ...string) *server {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	s := &server{t: t, stop: cancel, done: make(chan error, 1), stderr: stderr}
+	getenv := func(k string) string { return env[k] }
+	go func() {
+		s.done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), getenv, stdout, stderr)
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for s.URL == "" {
+		if m := listening.FindStringSubmatch(stdout.String()); m != nil {
+			s.URL = m[1]
+			break
+		}
+		select {
+		case err := <-s.done:
+			t.Fatalf("vitrine serve exited: %v\n%s", err, stderr.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("vitrine serve did not start:\n%s", stderr.String())
+		}
+	}
+	for {
+		resp, err := http.Get(s.URL + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("vitrine never became healthy: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			t.Errorf("vitrine serve did not stop cleanly: %v\n%s", err, stderr.String())
+		}
+	})
+	return s
+}
+
+// Stop cancels the server (as SIGTERM does) and waits for run to return.
+func (s *server) Stop() error {
+	s.stop()
+	select {
+	case err, ok := <-s.done:
+		if !ok {
+			return nil
+		}
+		close(s.done)
+		return err
+	case <-time.After(30 * time.Second):
+		return fmt.Errorf("timed out")
+	}
+}
+
+// runCommand runs another vitrine command (user create, seed...).
+func runCommand(t *testing.T, env map[string]string, args ...string) string {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), args, func(k string) string { return env[k] }, &stdout, &stderr); err != nil {
+		t.Fatalf("vitrine %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return stdout.String()
+}
+
+// response is what a client saw.
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r *response) JSON(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+// problem decodes an RFC 9457 body, checking its media type.
+func (r *response) Problem(t *testing.T) problemBody {
+	t.Helper()
+	if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("content type %q, want application/problem+json; body %s", ct, r.Body)
+	}
+	var p problemBody
+	r.JSON(t, &p)
+	if p.Status != r.Status || p.Title == "" {
+		t.Fatalf("problem %+v does not match status %d", p, r.Status)
+	}
+	return p
+}
+
+type problemBody struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	Errors []struct {
+		Field  string `json:"field"`
+		Detail string `json:"detail"`
+	} `json:"errors"`
+}
+
+func (p problemBody) HasField(field string) bool {
+	for _, e := range p.Errors {
+		if e.Field == field {
+			return true
+		}
+	}
+	return false
+}
+
+// call is one request of a test, described as a user would.
+type call struct {
+	Method, Path, Token, ContentType string
+	Body                             any // string, []byte or a value to encode
+	Header                           map[string]string
+}
+
+// do sends c and records the route and status for the OpenAPI check.
+func (s *server) do(c call) *response {
+	s.t.Helper()
+	var body io.Reader
+	switch b := c.Body.(type) {
+	case nil:
+	case string:
+		body = strings.NewReader(b)
+	case []byte:
+		body = bytes.NewReader(b)
+	default:
+		enc, err := json.Marshal(b)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		body = bytes.NewReader(enc)
+	}
+	req, err := http.NewRequest(c.Method, s.URL+c.Path, body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if body != nil {
+		ct := c.ContentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		req.Header.Set("Content-Type", ct)
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	for k, v := range c.Header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", c.Method, c.Path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	// The router's own 404 (no route) and 405 answers are the same for
+	// every path; only statuses from a route's handler are per route.
+	if !bytes.Contains(data, []byte(`"detail":"no route for`)) && resp.StatusCode != http.StatusMethodNotAllowed {
+		observed.record(c.Method, req.URL.Path, resp.StatusCode)
+	}
+	return &response{Status: resp.StatusCode, Header: resp.Header, Body: data}
+}
+
+func (s *server) get(path, token string) *response {
+	s.t.Helper()
+	return s.do(call{Method: http.MethodGet, Path: path, Token: token})
+}
+
+// expect fails the test unless r has the wanted status.
+func expect(t *testing.T, r *response, status int) *response {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("status %d, want %d; body: %s", r.Status, status, r.Body)
+	}
+	return r
+}
+
+// observedCalls remembers every (method, path, status) the tests saw, so
+// TestMain can check that the OpenAPI document lists each of them.
+type observedCalls struct {
+	mu    sync.Mutex
+	calls map[string]bool
+}
+
+var observed = &observedCalls{calls: map[string]bool{}}
+
+func (o *observedCalls) record(method, path string, status int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.calls[fmt.Sprintf("%s %s %d", method, path, status)] = true
+}
+
+type openapiDoc struct {
+	Paths map[string]map[string]struct {
+		Responses map[string]json.RawMessage `json:"responses"`
+	} `json:"paths"`
+}
+
+func loadOpenAPI() (openapiDoc, error) {
+	var doc openapiDoc
+	err := json.Unmarshal(api.OpenAPI, &doc)
+	return doc, err
+}
+
+// templateMatches reports whether a concrete path fits an OpenAPI path template.
+func templateMatches(template, path string) bool {
+	tp, pp := strings.Split(template, "/"), strings.Split(path, "/")
+	if len(tp) != len(pp) {
+		return false
+	}
+	for i := range tp {
+		if strings.HasPrefix(tp[i], "{") {
+			if pp[i] == "" {
+				return false
+			}
+			continue
+		}
+		if tp[i] != pp[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// undocumented lists the observed calls whose status the document does not
+// give for their route. Calls to no route at all (404/405 from the router)
+// are answered the same everywhere and are not per-route statuses.
+func undocumented(doc openapiDoc) []string {
+	observed.mu.Lock()
+	defer observed.mu.Unlock()
+	var missing []string
+	for c := range observed.calls {
+		parts := strings.Fields(c)
+		method, path, status := strings.ToLower(parts[0]), parts[1], parts[2]
+		matchedRoute, documented := false, false
+		// The most specific template wins: literal segments beat parameters.
+		var candidates []string
+		for tmpl, ops := range doc.Paths {
+			if _, ok := ops[method]; ok && templateMatches(tmpl, path) {
+				candidates = append(candidates, tmpl)
+			}
+		}
+		sort.Slice(candidates, func(i, j int) bool {
+			return strings.Count(candidates[i], "{") < strings.Count(candidates[j], "{")
+		})
+		if len(candidates) > 0 {
+			matchedRoute = true
+			_, documented = doc.Paths[candidates[0]][method].Responses[status]
+		}
+		if matchedRoute && !documented {
+			missing = append(missing, c)
+		}
+	}
+	sort.Strings(missing)
+	return missing
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		doc, err := loadOpenAPI()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "openapi.json:", err)
+			os.Exit(1)
+		}
+		if missing := undocumented(doc); len(missing) > 0 {
+			fmt.Fprintf(os.Stderr, "FAIL: responses seen in tests but missing from api/openapi.json:\n  %s\n", strings.Join(missing, "\n  "))
+			os.Exit(1)
+		}
+	}
+	os.Exit(code)
+}

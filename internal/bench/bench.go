@@ -1,0 +1,256 @@
+// Package bench is `vitrine bench`, the load generator that ships inside the
+// vitrine binary the way pgbench ships with PostgreSQL.
+//
+// It drives a running Vitrine over its public HTTP API in one of two models:
+//
+//   - closed (default): --users simulated shoppers, each repeating "pick an
+//     action from the mix, send it, think for an exponentially distributed
+//     time". Users are not goroutines: they are entries in a wake-up heap
+//     served by a fixed pool of workers, so 100,000 sleeping users cost a few
+//     megabytes and no file descriptors.
+//   - open (--rate): requests arrive on a fixed schedule t0+i/R whatever the
+//     server does, and latency is measured from that intended time, so a
+//     stalled server shows up in the percentiles (no coordinated omission).
+//
+// --path replaces the mix by fixed URLs sent back to back by --concurrency
+// workers; with --baseline-server the same binary serves a bare copy of those
+// URLs, so a cached Vitrine handler and a bare net/http handler can be
+// measured by the same tool in the same run.
+//
+// Every request of every user goes through one bounded http.Transport
+// (--conns connections per host), as traffic behind a load balancer does.
+// Latencies go into HDR histograms (1µs..60s, 3 significant digits), one per
+// action and one overall.
+package bench
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// Main runs `vitrine bench` with args (without the subcommand name). It
+// prints progress to stderr and the report to stdout, and returns when the
+// run has ended: after --duration, or earlier when ctx is cancelled (the
+// report is still printed then).
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return run(ctx, args, os.Getenv, stdout, stderr)
+}
+
+// run is Main with the environment passed in, so tests do not depend on the
+// environment of the process running them.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseFlags(args, getenv, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "run 'vitrine bench --help' for usage")
+		return fmt.Errorf("bench: %w", err)
+	}
+	if cfg.baselineServer {
+		ln, err := net.Listen("tcp", cfg.addr)
+		if err != nil {
+			return fmt.Errorf("bench: baseline server: %w", err)
+		}
+		return BaselineServer(ctx, ln, cfg.fetchFrom, stderr)
+	}
+	report, err := Run(ctx, cfg.Options, stderr)
+	if err != nil {
+		return err
+	}
+	if cfg.json {
+		return report.WriteJSON(stdout)
+	}
+	return report.WriteText(stdout)
+}
+
+// cliConfig is what the command line asks for: a load run, or the baseline
+// server.
+type cliConfig struct {
+	Options
+	json           bool
+	baselineServer bool
+	addr           string
+	fetchFrom      []string
+}
+
+const usageText = `usage: vitrine bench [flags]
+
+Load generator for a running Vitrine (as pgbench is for PostgreSQL).
+
+  vitrine bench --users 100000 --think 10s --duration 60s
+      closed model: 100,000 shoppers browsing, viewing products, searching,
+      looking at bestsellers and logging in, each thinking ~10s between
+      actions (about 10,000 requests/s)
+  vitrine bench --rate 2000 --duration 30s
+      open model: 2,000 requests/s on a fixed schedule; latency is measured
+      from the intended send time, so server stalls are not hidden
+  vitrine bench --path /api/products/ID --concurrency 64
+      hammer fixed URLs with 64 workers and no think time
+  vitrine bench --baseline-server --addr 127.0.0.1:9090 \
+      --fetch-from http://127.0.0.1:8080/api/products/ID
+      serve a bare copy of those responses, to compare against:
+  vitrine bench --path http://127.0.0.1:8080/api/products/ID,http://127.0.0.1:9090/api/products/ID
+
+The report gives throughput and p50/p90/p99/p99.9/max latency per action and
+overall, errors by status and transport errors by kind. Ctrl-C stops the run
+early and still prints it.
+
+Environment: VITRINE_BENCH_TARGET, VITRINE_BENCH_EMAIL, VITRINE_BENCH_PASSWORD.
+
+Flags:
+`
+
+func parseFlags(args []string, getenv func(string) string, stdout io.Writer) (cliConfig, error) {
+	cfg := cliConfig{Options: DefaultOptions()}
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are returned; --help goes to stdout
+
+	target := cmp.Or(getenv("VITRINE_BENCH_TARGET"), "http://127.0.0.1:8080")
+	fs.StringVar(&target, "target", target, "base URL of the Vitrine to load (env VITRINE_BENCH_TARGET)")
+	fs.IntVar(&cfg.Users, "users", cfg.Users, "closed model: number of simulated users")
+	fs.DurationVar(&cfg.Think, "think", cfg.Think, "closed model: mean think time between a user's actions (exponentially distributed)")
+	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "measured length of the run")
+	fs.DurationVar(&cfg.Warmup, "warmup", cfg.Warmup, "load sent before the measured window and left out of the report")
+	mixText := cfg.Mix.String()
+	fs.StringVar(&mixText, "mix", mixText, "closed and open models: action weights, name=weight,... (browse, product, search, bestsellers, login)")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "open model: requests per second on a fixed schedule (0: closed model)")
+	fs.Var((*listFlag)(&cfg.Paths), "path", "fixed URL paths or absolute URLs to send instead of the mix (repeatable or comma list)")
+	fs.IntVar(&cfg.Concurrency, "concurrency", 0, "workers sending requests: with --path, the number of back-to-back senders; in the open model, how many requests may be outstanding (0: --conns)")
+	fs.IntVar(&cfg.Conns, "conns", cfg.Conns, "connections per host in the one shared HTTP transport (MaxConnsPerHost = MaxIdleConnsPerHost)")
+	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "deadline of each request")
+	cfg.Email = getenv("VITRINE_BENCH_EMAIL")
+	cfg.Password = getenv("VITRINE_BENCH_PASSWORD")
+	fs.StringVar(&cfg.Email, "email", cfg.Email, "login action: account email (env VITRINE_BENCH_EMAIL); without it login is skipped and its share goes to browse")
+	fs.StringVar(&cfg.Password, "password", cfg.Password, "login action: account password (env VITRINE_BENCH_PASSWORD)")
+	fs.BoolVar(&cfg.json, "json", false, "print the report as one JSON object")
+	fs.BoolVar(&cfg.baselineServer, "baseline-server", false, "serve a bare copy of the --fetch-from responses instead of running a load")
+	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:9090", "baseline server: listen address")
+	fs.Var((*listFlag)(&cfg.fetchFrom), "fetch-from", "baseline server: URLs to fetch once at start and serve at the same paths (repeatable or comma list)")
+
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usageText)
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+		}
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if cfg.baselineServer {
+		if len(cfg.fetchFrom) == 0 {
+			return cfg, errors.New("--baseline-server needs --fetch-from URL,...")
+		}
+		return cfg, nil
+	}
+	mix, err := parseMix(mixText)
+	if err != nil {
+		return cfg, fmt.Errorf("--mix: %w", err)
+	}
+	cfg.Mix = mix
+	u, err := url.Parse(target)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return cfg, fmt.Errorf("--target %q: want an http:// or https:// base URL", target)
+	}
+	cfg.Target = strings.TrimRight(u.String(), "/")
+	return cfg, cfg.Options.validate()
+}
+
+// listFlag is a repeatable flag whose values may also be comma lists.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(s string) error {
+	for v := range strings.SplitSeq(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			*l = append(*l, v)
+		}
+	}
+	return nil
+}
+
+// Options configures one load run. The zero value is not useful; start from
+// DefaultOptions.
+type Options struct {
+	Target   string        // base URL of the Vitrine, no trailing slash
+	Users    int           // closed model: simulated users
+	Think    time.Duration // closed model: mean think time (exponential)
+	Duration time.Duration // measured window
+	Warmup   time.Duration // load sent before the window, not reported
+	Mix      Mix           // action weights (ignored with Paths)
+	Rate     float64       // requests/s; > 0 selects the open model
+	// Paths, when set, replaces the mix: paths relative to Target, or
+	// absolute URLs (to load Vitrine and a baseline server side by side).
+	// Without Rate they are sent back to back by Concurrency workers.
+	Paths       []string
+	Concurrency int // sending workers; 0 means Conns
+	Conns       int // connections per host in the one shared transport
+	Timeout     time.Duration
+	Email       string // login action; empty: login is skipped
+	Password    string
+}
+
+// DefaultOptions are the flags' defaults.
+func DefaultOptions() Options {
+	return Options{
+		Target:   "http://127.0.0.1:8080",
+		Users:    100,
+		Think:    10 * time.Second,
+		Duration: 30 * time.Second,
+		Mix:      DefaultMix,
+		Conns:    256,
+		Timeout:  10 * time.Second,
+	}
+}
+
+// Bounds that keep a mistyped flag from starting a run that cannot end well.
+const (
+	maxUsers       = 1_000_000
+	maxConcurrency = 100_000
+	maxConns       = 100_000
+)
+
+func (o *Options) validate() error {
+	switch {
+	case o.Duration <= 0:
+		return errors.New("--duration must be positive")
+	case o.Warmup < 0:
+		return errors.New("--warmup must not be negative")
+	case o.Think < 0:
+		return errors.New("--think must not be negative")
+	case o.Rate < 0:
+		return errors.New("--rate must not be negative")
+	case o.Users < 1 || o.Users > maxUsers:
+		return fmt.Errorf("--users must be in 1..%d", maxUsers)
+	case o.Conns < 1 || o.Conns > maxConns:
+		return fmt.Errorf("--conns must be in 1..%d", maxConns)
+	case o.Concurrency < 0 || o.Concurrency > maxConcurrency:
+		return fmt.Errorf("--concurrency must be in 0..%d", maxConcurrency)
+	case o.Timeout <= 0:
+		return errors.New("--timeout must be positive")
+	case (o.Email == "") != (o.Password == ""):
+		return errors.New("--email and --password go together")
+	}
+	return nil
+}
+
+// workers is how many goroutines send requests: as many as may usefully be
+// in flight, which the shared transport bounds to Conns per host anyway.
+func (o *Options) workers() int {
+	if o.Concurrency > 0 {
+		return o.Concurrency
+	}
+	return o.Conns
+}

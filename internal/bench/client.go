@@ -1,0 +1,115 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"syscall"
+	"time"
+)
+
+// newClient returns the one HTTP client every simulated user shares, the
+// way users behind a load balancer share its connections: at most conns
+// connections per host, all of them kept idle between requests so the run
+// measures the server rather than TCP handshakes.
+//
+// Compression is off: the bench and the baseline server then compare the
+// same bytes on the wire.
+func newClient(conns int, timeout time.Duration) *http.Client {
+	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+	tr := &http.Transport{
+		Proxy:                 nil, // load goes to the target, never through a proxy from the environment
+		DialContext:           dialer.DialContext,
+		MaxConnsPerHost:       conns,
+		MaxIdleConnsPerHost:   conns,
+		MaxIdleConns:          0, // no global cap: per-host caps bound it
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   timeout,
+		ResponseHeaderTimeout: timeout,
+		DisableCompression:    true,
+		ForceAttemptHTTP2:     false,
+	}
+	return &http.Client{Transport: tr}
+}
+
+// call is one request a workload wants sent.
+type call struct {
+	label   int
+	method  string
+	url     string
+	body    []byte // JSON request body, nil for GET
+	listing bool   // a product listing: remember its next_cursor
+	skipped string // the action this call stands in for, if any
+}
+
+// send performs c for session s and reports what became of it. The
+// response body is read to the end, so the connection is reused and the
+// latency runs to the last byte.
+func send(ctx context.Context, client *http.Client, c call, s *session, timeout time.Duration) (status int, err error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var body io.Reader
+	if c.body != nil {
+		body = bytes.NewReader(c.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, c.method, c.url, body)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "vitrine-bench")
+	if c.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if c.listing && s != nil && resp.StatusCode == http.StatusOK {
+		var page struct {
+			NextCursor string `json:"next_cursor"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
+			return 0, err
+		}
+		s.cursor = page.NextCursor
+	}
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return 0, err
+	}
+	return resp.StatusCode, nil
+}
+
+// errorKind sorts a failed exchange into a few kinds an operator can act on.
+func errorKind(err error) string {
+	var netErr net.Error
+	var dnsErr *net.DNSError
+	var syntaxErr *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return "timeout"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection_refused"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return "connection_reset"
+	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
+		return "too_many_open_files"
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return "address_not_available" // out of ephemeral ports
+	case errors.As(err, &dnsErr):
+		return "dns"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "eof"
+	case errors.As(err, &syntaxErr), errors.As(err, &typeErr):
+		return "bad_response_body"
+	case errors.Is(err, context.Canceled):
+		return "cancelled"
+	}
+	return "other"
+}

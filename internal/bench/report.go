@@ -1,0 +1,324 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// ReportVersion is the version of the JSON report's shape. Fields may be
+// added without changing it; renaming or removing one changes it.
+const ReportVersion = 1
+
+// Report is the outcome of a run. `vitrine bench --json` prints it as one
+// JSON object, with these field names:
+//
+//	version                  ReportVersion
+//	config                   what was run (see ReportConfig)
+//	notes                    departures from what was asked (login skipped, search fallback)
+//	started_at               RFC 3339 time the load started (warm-up included)
+//	elapsed_s                seconds of the measured window actually run
+//	stopped                  "duration", or "cancelled" when stopped early
+//	requests                 exchanges finished in the window: responses and transport errors
+//	errors                   responses with status >= 400, plus transport errors
+//	throughput_rps           requests / elapsed_s
+//	latency_us               overall latency of responses, in microseconds (see Latency)
+//	actions                  per action, or per --path (see ActionReport)
+//	status_codes             responses by status code ("200": n)
+//	errors_by_status         the status codes >= 400 of status_codes
+//	transport_errors         failed exchanges by kind: timeout, connection_refused,
+//	                         connection_reset, eof, too_many_open_files,
+//	                         address_not_available, dns, bad_response_body, other
+//	transport_error_samples  one error message per kind
+//	skipped                  actions replaced by browse ("login": n without credentials)
+//	unfinished               requests still in flight when the run was cut off
+//	missed_slots             open model: requests due in the window that were never sent
+//	client                   the load generator's own resources (see ClientReport)
+//
+// Latency runs from the intended send time (the end of the think time, or
+// the open model's slot) to the last byte of the response.
+type Report struct {
+	Version               int               `json:"version"`
+	Config                ReportConfig      `json:"config"`
+	Notes                 []string          `json:"notes"`
+	StartedAt             time.Time         `json:"started_at"`
+	ElapsedSeconds        float64           `json:"elapsed_s"`
+	Stopped               string            `json:"stopped"`
+	Requests              int64             `json:"requests"`
+	Errors                int64             `json:"errors"`
+	Throughput            float64           `json:"throughput_rps"`
+	Latency               Latency           `json:"latency_us"`
+	Actions               []ActionReport    `json:"actions"`
+	StatusCodes           map[string]int64  `json:"status_codes"`
+	ErrorsByStatus        map[string]int64  `json:"errors_by_status"`
+	TransportErrors       map[string]int64  `json:"transport_errors"`
+	TransportErrorSamples map[string]string `json:"transport_error_samples"`
+	Skipped               map[string]int64  `json:"skipped"`
+	Unfinished            int64             `json:"unfinished"`
+	MissedSlots           int64             `json:"missed_slots"`
+	Client                ClientReport      `json:"client"`
+}
+
+// ReportConfig is the configuration of a run as the report states it.
+type ReportConfig struct {
+	Target          string         `json:"target"`
+	Model           string         `json:"model"`    // "closed" or "open"
+	Workload        string         `json:"workload"` // "mix" or "paths"
+	Users           int            `json:"users"`    // closed model
+	ThinkSeconds    float64        `json:"think_s"`  // closed model, mean
+	Rate            float64        `json:"rate_rps"` // open model
+	DurationSeconds float64        `json:"duration_s"`
+	WarmupSeconds   float64        `json:"warmup_s"`
+	TimeoutSeconds  float64        `json:"timeout_s"`
+	Mix             map[string]int `json:"mix,omitempty"`   // workload "mix"
+	Paths           []string       `json:"paths,omitempty"` // workload "paths"
+}
+
+// Latency is a latency distribution in microseconds.
+type Latency struct {
+	P50  int64   `json:"p50"`
+	P90  int64   `json:"p90"`
+	P99  int64   `json:"p99"`
+	P999 int64   `json:"p99_9"`
+	Max  int64   `json:"max"`
+	Mean float64 `json:"mean"`
+}
+
+// ActionReport is one action's (or one --path's) share of a run.
+type ActionReport struct {
+	Name        string           `json:"name"`
+	Requests    int64            `json:"requests"`
+	Errors      int64            `json:"errors"`
+	Throughput  float64          `json:"throughput_rps"`
+	Latency     Latency          `json:"latency_us"`
+	StatusCodes map[string]int64 `json:"status_codes"`
+}
+
+// ClientReport is what the load generator itself used.
+type ClientReport struct {
+	Workers     int   `json:"workers"`        // goroutines sending requests
+	Conns       int   `json:"conns_per_host"` // transport bound
+	Hosts       int   `json:"hosts"`
+	FDLimit     int64 `json:"fd_limit"`      // -1: unknown
+	PeakOpenFDs int64 `json:"peak_open_fds"` // sampled; -1: unknown
+}
+
+func buildReport(o Options, m model, rec *recorder, work workload, start, measureFrom, stoppedAt time.Time) *Report {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	elapsed := max(0, stoppedAt.Sub(measureFrom).Seconds())
+	perSecond := func(n int64) float64 {
+		if elapsed == 0 {
+			return 0
+		}
+		return float64(n) / elapsed
+	}
+	r := &Report{
+		Version:               ReportVersion,
+		Config:                reportConfig(o, m),
+		Notes:                 append([]string{}, work.notes()...),
+		StartedAt:             start,
+		ElapsedSeconds:        elapsed,
+		Requests:              rec.overall.requests,
+		Errors:                rec.overall.errors,
+		Throughput:            perSecond(rec.overall.requests),
+		Latency:               latencyOf(rec.overall.hist),
+		StatusCodes:           statusMap(rec.overall.statuses, 0),
+		ErrorsByStatus:        statusMap(rec.overall.statuses, 400),
+		TransportErrors:       maps.Clone(rec.transport),
+		TransportErrorSamples: maps.Clone(rec.samples),
+		Skipped:               maps.Clone(rec.skipped),
+		Unfinished:            rec.unfinished,
+	}
+	for i, name := range rec.labels {
+		s := rec.perLabel[i]
+		if _, isMix := work.(*mixWorkload); isMix && s.requests == 0 && o.Mix.weights()[i] == 0 {
+			continue // not in the mix: leave it out rather than show a zero row
+		}
+		r.Actions = append(r.Actions, ActionReport{
+			Name:        name,
+			Requests:    s.requests,
+			Errors:      s.errors,
+			Throughput:  perSecond(s.requests),
+			Latency:     latencyOf(s.hist),
+			StatusCodes: statusMap(s.statuses, 0),
+		})
+	}
+	return r
+}
+
+func reportConfig(o Options, m model) ReportConfig {
+	c := ReportConfig{
+		Target:          o.Target,
+		Model:           m.name(),
+		Workload:        "mix",
+		DurationSeconds: o.Duration.Seconds(),
+		WarmupSeconds:   o.Warmup.Seconds(),
+		TimeoutSeconds:  o.Timeout.Seconds(),
+	}
+	if m.open {
+		c.Rate = o.Rate
+	} else {
+		c.Users, c.ThinkSeconds = m.users, m.think.Seconds()
+	}
+	if len(o.Paths) > 0 {
+		c.Workload, c.Paths = "paths", o.Paths
+	} else {
+		c.Mix = map[string]int{}
+		for a, w := range o.Mix.weights() {
+			c.Mix[action(a).String()] = w
+		}
+	}
+	return c
+}
+
+func latencyOf(h *hdrhistogram.Histogram) Latency {
+	if h.TotalCount() == 0 {
+		return Latency{}
+	}
+	return Latency{
+		P50:  h.ValueAtQuantile(50),
+		P90:  h.ValueAtQuantile(90),
+		P99:  h.ValueAtQuantile(99),
+		P999: h.ValueAtQuantile(99.9),
+		Max:  h.Max(),
+		Mean: h.Mean(),
+	}
+}
+
+// statusMap keys statuses >= from by their decimal code, as JSON needs.
+func statusMap(statuses map[int]int64, from int) map[string]int64 {
+	out := map[string]int64{}
+	for code, n := range statuses {
+		if code >= from {
+			out[strconv.Itoa(code)] = n
+		}
+	}
+	return out
+}
+
+// WriteJSON writes the report as one JSON object and a newline.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteText writes the report for a person to read.
+func (r *Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	c := r.Config
+	switch {
+	case c.Model == "open":
+		fmt.Fprintf(&b, "vitrine bench: open model, %g requests/s on a fixed schedule", c.Rate)
+	case c.Workload == "paths":
+		fmt.Fprintf(&b, "vitrine bench: closed model, %d workers back to back", c.Users)
+	default:
+		fmt.Fprintf(&b, "vitrine bench: closed model, %d users thinking %s on average", c.Users, seconds(c.ThinkSeconds))
+	}
+	if c.Workload == "paths" {
+		fmt.Fprintf(&b, ", paths %s\n", strings.Join(c.Paths, " "))
+	} else {
+		fmt.Fprintf(&b, ", mix %s\n", mixText(c.Mix))
+	}
+	fmt.Fprintf(&b, "  target %s, %s measured after %s warm-up, timeout %s\n",
+		c.Target, seconds(c.DurationSeconds), seconds(c.WarmupSeconds), seconds(c.TimeoutSeconds))
+	fmt.Fprintf(&b, "  client: %d workers, %d connections per host", r.Client.Workers, r.Client.Conns)
+	if r.Client.PeakOpenFDs >= 0 {
+		fmt.Fprintf(&b, ", open files peak %d", r.Client.PeakOpenFDs)
+		if r.Client.FDLimit > 0 {
+			fmt.Fprintf(&b, " of limit %d", r.Client.FDLimit)
+		}
+	}
+	b.WriteString("\n")
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "  note: %s\n", n)
+	}
+	if r.Stopped == "cancelled" {
+		b.WriteString("  note: stopped early (cancelled)\n")
+	}
+
+	errPct := 0.0
+	if r.Requests > 0 {
+		errPct = 100 * float64(r.Errors) / float64(r.Requests)
+	}
+	fmt.Fprintf(&b, "\n%d requests in %s: %.1f requests/s, %d errors (%.2f%%)\n\n",
+		r.Requests, seconds(r.ElapsedSeconds), r.Throughput, r.Errors, errPct)
+
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "action\trequests\treq/s\tp50\tp90\tp99\tp99.9\tmax\terrors\t")
+	row := func(name string, n, errs int64, rps float64, l Latency) {
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t%d\t\n", name, n, rps,
+			micros(l.P50), micros(l.P90), micros(l.P99), micros(l.P999), micros(l.Max), errs)
+	}
+	for _, a := range r.Actions {
+		row(a.Name, a.Requests, a.Errors, a.Throughput, a.Latency)
+	}
+	row("overall", r.Requests, r.Errors, r.Throughput, r.Latency)
+	tw.Flush()
+
+	if len(r.ErrorsByStatus) > 0 {
+		fmt.Fprintf(&b, "\nerrors by status: %s\n", countsText(r.ErrorsByStatus))
+	}
+	if len(r.TransportErrors) > 0 {
+		fmt.Fprintf(&b, "transport errors: %s\n", countsText(r.TransportErrors))
+		for _, kind := range slices.Sorted(maps.Keys(r.TransportErrorSamples)) {
+			fmt.Fprintf(&b, "  %s: %s\n", kind, r.TransportErrorSamples[kind])
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(r.Skipped)) {
+		fmt.Fprintf(&b, "skipped: %s %d times (sent as browse)\n", name, r.Skipped[name])
+	}
+	if r.Unfinished > 0 {
+		fmt.Fprintf(&b, "unfinished: %d requests still in flight when the run was cut off\n", r.Unfinished)
+	}
+	if r.MissedSlots > 0 {
+		fmt.Fprintf(&b, "missed: %d scheduled requests were never sent (every worker was waiting on the server; raise --concurrency)\n", r.MissedSlots)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func mixText(mix map[string]int) string {
+	var parts []string
+	for _, name := range actionNames {
+		parts = append(parts, fmt.Sprintf("%s=%d", name, mix[name]))
+	}
+	return strings.Join(parts, ",")
+}
+
+func countsText(m map[string]int64) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s: %d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func seconds(s float64) string {
+	return time.Duration(s * float64(time.Second)).Round(time.Millisecond).String()
+}
+
+func micros(us int64) string { return formatLatency(time.Duration(us) * time.Microsecond) }
+
+// formatLatency shows three significant digits, as the histogram keeps.
+func formatLatency(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "-"
+	case d < time.Millisecond:
+		return fmt.Sprintf("%dµs", d.Microseconds())
+	case d < time.Second:
+		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'g', 3, 64) + "ms"
+	default:
+		return strconv.FormatFloat(d.Seconds(), 'g', 3, 64) + "s"
+	}
+}

@@ -1,0 +1,168 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// drainGrace is how long requests still in flight when the run ends may
+// take to finish (and be counted) before they are cut off and reported as
+// unfinished. It keeps the run bounded when the server hangs.
+const drainGrace = 2 * time.Second
+
+// fdReserve is the descriptors the process needs besides its connections:
+// stdio, the runtime's poller, a listener or two.
+const fdReserve = 64
+
+// Run drives the load that o describes and returns its report, writing a
+// progress line to progress every second when it is a terminal and every
+// five seconds otherwise. It returns an error only when the run cannot
+// start (invalid options, a catalog it cannot sample, too few file
+// descriptors); a run cut short by ctx still returns its report.
+func Run(ctx context.Context, o Options, progress io.Writer) (*Report, error) {
+	if err := o.validate(); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	client := newClient(o.Conns, o.Timeout)
+	defer client.CloseIdleConnections()
+
+	var (
+		work  workload
+		hosts int
+		err   error
+	)
+	if len(o.Paths) > 0 {
+		var pw *pathWorkload
+		pw, err = newPathWorkload(o.Target, o.Paths)
+		work, hosts = pw, countHosts(pw.urls)
+	} else {
+		work, err = discover(ctx, client, o)
+		hosts = 1
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	limit := fdLimit()
+	if need := int64(o.Conns*hosts + fdReserve); limit > 0 && need > limit {
+		return nil, fmt.Errorf("bench: --conns %d to %d host(s) needs about %d file descriptors, more than the open-file limit %d: lower --conns or raise the limit (ulimit -n)",
+			o.Conns, hosts, need, limit)
+	}
+
+	m := chooseModel(o)
+	start := time.Now()
+	measureFrom := start.Add(o.Warmup)
+	end := measureFrom.Add(o.Duration)
+	rec := newRecorder(work.labels(), measureFrom)
+	// runCtx ends the sending; reqCtx ends the requests, a little later, so
+	// those in flight at the end can finish.
+	runCtx, stopRun := context.WithDeadline(ctx, end)
+	defer stopRun()
+	reqCtx, cancelRequests := context.WithCancel(ctx)
+	defer cancelRequests()
+	l := &load{client: client, work: work, rec: rec, timeout: o.Timeout, reqCtx: reqCtx}
+
+	watch := startWatch(progress, rec, start, measureFrom)
+	finished := make(chan struct{})
+	var openSent int64
+	go func() {
+		defer close(finished)
+		if m.open {
+			openSent = runOpen(runCtx, l, o.Rate, m.workers, start, measureFrom, end)
+		} else {
+			runClosed(runCtx, l, m.users, m.workers, m.think)
+		}
+	}()
+
+	<-runCtx.Done()
+	stoppedAt := time.Now()
+	if stoppedAt.After(end) {
+		stoppedAt = end
+	}
+	grace := time.NewTimer(min(o.Timeout, drainGrace))
+	select {
+	case <-finished:
+	case <-grace.C:
+		cancelRequests()
+		<-finished
+	}
+	grace.Stop()
+	peakFDs := watch.stop()
+
+	r := buildReport(o, m, rec, work, start, measureFrom, stoppedAt)
+	r.Stopped = "duration"
+	if ctx.Err() != nil {
+		r.Stopped = "cancelled"
+	}
+	if m.open {
+		r.MissedSlots = max(0, slotsBetween(o.Rate, start, measureFrom, stoppedAt)-openSent)
+	}
+	r.Client = ClientReport{Workers: m.workers, Conns: o.Conns, Hosts: hosts, FDLimit: limit, PeakOpenFDs: peakFDs}
+	return r, nil
+}
+
+// model is how the load is generated, resolved from the options.
+type model struct {
+	open    bool
+	users   int // closed model
+	think   time.Duration
+	workers int
+}
+
+func chooseModel(o Options) model {
+	switch {
+	case o.Rate > 0:
+		return model{open: true, workers: o.workers()}
+	case len(o.Paths) > 0: // back to back: one user per worker, no think time
+		return model{users: o.workers(), workers: o.workers()}
+	default:
+		return model{users: o.Users, think: o.Think, workers: min(o.Users, o.workers())}
+	}
+}
+
+func (m model) name() string {
+	if m.open {
+		return "open"
+	}
+	return "closed"
+}
+
+func countHosts(urls []string) int {
+	hosts := map[string]bool{}
+	for _, s := range urls {
+		if u, err := url.Parse(s); err == nil {
+			hosts[u.Scheme+"://"+u.Host] = true
+		}
+	}
+	return max(1, len(hosts))
+}
+
+// load is what every worker shares to send a request and record it.
+type load struct {
+	client  *http.Client
+	work    workload
+	rec     *recorder
+	timeout time.Duration
+	reqCtx  context.Context
+}
+
+// do sends the next request of session s, due at intended, and records its
+// latency from intended: time spent waiting for a worker or a connection is
+// part of what the user waits for.
+func (l *load) do(s *session, intended time.Time) {
+	c := l.work.next(s)
+	status, err := send(l.reqCtx, l.client, c, s, l.timeout)
+	latency := time.Since(intended)
+	if err != nil && l.reqCtx.Err() != nil {
+		l.rec.abandon(intended) // cut off by the end of the run, not the server's fault
+		return
+	}
+	o := outcome{label: c.label, intended: intended, latency: latency, status: status, skipped: c.skipped}
+	if err != nil {
+		o.status, o.errKind, o.errText = 0, errorKind(err), err.Error()
+	}
+	l.rec.record(o)
+}

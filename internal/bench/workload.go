@@ -1,0 +1,352 @@
+package bench
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unicode"
+)
+
+// session is what one simulated user remembers between two actions.
+type session struct {
+	category string // the category browsed last
+	cursor   string // its next page, if any
+}
+
+// A workload decides what each request is.
+type workload interface {
+	// labels names what requests are recorded under (call.label indexes it).
+	labels() []string
+	// next is the request a user with session s sends now. It is called
+	// from many workers at once.
+	next(s *session) call
+	// notes tells the report how the workload departs from what was asked.
+	notes() []string
+}
+
+// pathWorkload sends fixed URLs in turn.
+type pathWorkload struct {
+	names []string // as given on the command line
+	urls  []string
+	n     atomic.Uint64
+}
+
+func newPathWorkload(target string, paths []string) (*pathWorkload, error) {
+	w := &pathWorkload{}
+	for _, p := range paths {
+		u := p
+		switch {
+		case strings.HasPrefix(p, "http://"), strings.HasPrefix(p, "https://"):
+		case strings.HasPrefix(p, "/"):
+			u = target + p
+		default:
+			return nil, fmt.Errorf("--path %q: want /path or an absolute http(s) URL", p)
+		}
+		if _, err := url.Parse(u); err != nil {
+			return nil, fmt.Errorf("--path %q: %w", p, err)
+		}
+		w.names = append(w.names, p)
+		w.urls = append(w.urls, u)
+	}
+	return w, nil
+}
+
+func (w *pathWorkload) labels() []string { return w.names }
+func (w *pathWorkload) notes() []string  { return nil }
+
+func (w *pathWorkload) next(*session) call {
+	i := int((w.n.Add(1) - 1) % uint64(len(w.urls)))
+	return call{label: i, method: http.MethodGet, url: w.urls[i]}
+}
+
+// Page sizes the shopper's requests use, as a storefront would.
+const (
+	listingLimit     = 20
+	bestsellersLimit = 10
+	followCursorOdds = 2 // 1 in 2 browses with a next page go on to it
+)
+
+// mixWorkload is a shopper: the actions of a Mix over a sample of the real
+// catalog taken at warm-up.
+type mixWorkload struct {
+	base           string
+	picker         picker
+	categories     []string
+	products       []productRef
+	words          []string
+	brands         []string
+	loginBody      []byte // nil: no credentials, login is skipped
+	searchFallback bool   // /api/search answered 404 at warm-up
+	note           []string
+}
+
+type productRef struct{ id, slug string }
+
+func (w *mixWorkload) labels() []string { return actionNames[:] }
+func (w *mixWorkload) notes() []string  { return w.note }
+
+func (w *mixWorkload) next(s *session) call {
+	a := w.picker.pick()
+	c := call{label: int(a), method: http.MethodGet}
+	if a == actLogin && w.loginBody == nil {
+		a, c.label, c.skipped = actBrowse, int(actBrowse), actLogin.String()
+	}
+	switch a {
+	case actBrowse:
+		c.listing = true
+		if s.cursor != "" && rand.IntN(followCursorOdds) == 0 {
+			c.url = w.listingURL("category", s.category, s.cursor)
+			break
+		}
+		s.category, s.cursor = "", ""
+		if len(w.categories) > 0 {
+			s.category = w.categories[rand.IntN(len(w.categories))]
+		}
+		c.url = w.listingURL("category", s.category, "")
+	case actProduct:
+		p := w.products[rand.IntN(len(w.products))]
+		key := p.slug
+		if p.id != "" && (key == "" || rand.IntN(2) == 0) {
+			key = p.id
+		}
+		c.url = w.base + "/api/products/" + url.PathEscape(key)
+	case actSearch:
+		if w.searchFallback {
+			if len(w.brands) > 0 && (len(w.categories) == 0 || rand.IntN(2) == 0) {
+				c.url = w.listingURL("brand", w.brands[rand.IntN(len(w.brands))], "")
+			} else {
+				c.url = w.listingURL("category", pickOr(w.categories, ""), "")
+			}
+			break
+		}
+		c.url = w.base + "/api/search?q=" + url.QueryEscape(w.words[rand.IntN(len(w.words))])
+	case actBestsellers:
+		c.url = fmt.Sprintf("%s/api/products/bestsellers?limit=%d", w.base, bestsellersLimit)
+	case actLogin:
+		c.method, c.url, c.body = http.MethodPost, w.base+"/api/auth/login", w.loginBody
+	}
+	return c
+}
+
+func (w *mixWorkload) listingURL(filter, value, cursor string) string {
+	q := url.Values{"limit": {fmt.Sprint(listingLimit)}}
+	if value != "" {
+		q.Set(filter, value)
+	}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	return w.base + "/api/products?" + q.Encode()
+}
+
+func pickOr(xs []string, fallback string) string {
+	if len(xs) == 0 {
+		return fallback
+	}
+	return xs[rand.IntN(len(xs))]
+}
+
+// Bounds of the warm-up sampling: enough variety to spread the load over
+// the catalog, few enough requests to start quickly.
+const (
+	sampleCategories   = 100
+	sampleListingPages = 5
+	sampleListingLimit = 100
+	sampleProducts     = 5000
+)
+
+// discover samples the catalog at target: categories, product ids and
+// slugs, brands, and words of product names to search for. It also checks
+// that search and login answer, so that the run measures what it says.
+func discover(ctx context.Context, client *http.Client, o Options) (*mixWorkload, error) {
+	w := &mixWorkload{base: o.Target, picker: newPicker(o.Mix)}
+	get := func(path string, v any) (int, error) {
+		return getJSON(ctx, client, o.Target+path, o.Timeout, v)
+	}
+
+	var tree []categoryNode
+	if status, err := get("/api/categories", &tree); err != nil {
+		return nil, fmt.Errorf("warm-up: GET /api/categories: %w", err)
+	} else if status != http.StatusOK {
+		return nil, fmt.Errorf("warm-up: GET /api/categories answered %d", status)
+	}
+	w.categories = flattenCategories(tree, nil)
+	if len(w.categories) == 0 {
+		w.note = append(w.note, "the catalog has no categories: browse lists all products")
+	}
+
+	seen := map[string]bool{}
+	brands := map[string]bool{}
+	words := map[string]bool{}
+	add := func(items []listedProduct) {
+		for _, p := range items {
+			key := p.ID + "\x00" + p.Slug
+			if seen[key] || (p.ID == "" && p.Slug == "") || len(w.products) >= sampleProducts {
+				continue
+			}
+			seen[key] = true
+			w.products = append(w.products, productRef{id: p.ID, slug: p.Slug})
+			if p.Brand != "" {
+				brands[p.Brand] = true
+			}
+			for _, word := range nameWords(p.Name, p.Slug) {
+				words[word] = true
+			}
+		}
+	}
+	list := func(category, cursor string) (string, error) {
+		q := url.Values{"limit": {fmt.Sprint(sampleListingLimit)}}
+		if category != "" {
+			q.Set("category", category)
+		}
+		if cursor != "" {
+			q.Set("cursor", cursor)
+		}
+		var page listingPage
+		status, err := get("/api/products?"+q.Encode(), &page)
+		if err != nil {
+			return "", fmt.Errorf("warm-up: GET /api/products: %w", err)
+		}
+		if status != http.StatusOK {
+			return "", fmt.Errorf("warm-up: GET /api/products?%s answered %d", q.Encode(), status)
+		}
+		add(page.Items)
+		return page.NextCursor, nil
+	}
+	cursor := ""
+	for range sampleListingPages {
+		next, err := list("", cursor)
+		if err != nil {
+			return nil, err
+		}
+		if cursor = next; cursor == "" {
+			break
+		}
+	}
+	for i, c := range w.categories {
+		if i >= sampleCategories || len(w.products) >= sampleProducts {
+			break
+		}
+		if _, err := list(c, ""); err != nil {
+			return nil, err
+		}
+	}
+	if len(w.products) == 0 {
+		return nil, fmt.Errorf("warm-up: the catalog at %s lists no products; seed it first", o.Target)
+	}
+	w.brands = slices.Sorted(maps.Keys(brands))
+	w.words = slices.Sorted(maps.Keys(words))
+	if len(w.words) == 0 { // names too short to be words: search for a product key
+		w.words = []string{cmp.Or(w.products[0].slug, w.products[0].id)}
+	}
+
+	mix := o.Mix.weights()
+	if mix[actSearch] > 0 {
+		var ignored json.RawMessage
+		status, err := get("/api/search?q="+url.QueryEscape(w.words[0]), &ignored)
+		switch {
+		case err != nil && status == 0:
+			return nil, fmt.Errorf("warm-up: GET /api/search: %w", err)
+		case status == http.StatusNotFound:
+			w.searchFallback = true
+			w.note = append(w.note, "GET /api/search answered 404 at warm-up: search falls back to a product listing filtered by brand or category")
+		}
+	}
+	if mix[actLogin] > 0 {
+		if o.Email == "" {
+			w.note = append(w.note, "no --email/--password (or VITRINE_BENCH_EMAIL/VITRINE_BENCH_PASSWORD): login is skipped and its share goes to browse")
+		} else {
+			body, err := json.Marshal(map[string]string{"email": o.Email, "password": o.Password})
+			if err != nil {
+				return nil, err
+			}
+			status, err := send(ctx, client, call{method: http.MethodPost, url: o.Target + "/api/auth/login", body: body}, nil, o.Timeout)
+			if err != nil {
+				return nil, fmt.Errorf("warm-up: POST /api/auth/login: %w", err)
+			}
+			if status != http.StatusOK {
+				return nil, fmt.Errorf("warm-up: POST /api/auth/login answered %d for %s: check --email/--password, or use --mix without login", status, o.Email)
+			}
+			w.loginBody = body
+		}
+	}
+	return w, nil
+}
+
+type categoryNode struct {
+	Slug     string         `json:"slug"`
+	Children []categoryNode `json:"children"`
+}
+
+func flattenCategories(nodes []categoryNode, into []string) []string {
+	for _, n := range nodes {
+		if n.Slug != "" {
+			into = append(into, n.Slug)
+		}
+		into = flattenCategories(n.Children, into)
+	}
+	return into
+}
+
+type listingPage struct {
+	Items      []listedProduct `json:"items"`
+	NextCursor string          `json:"next_cursor"`
+}
+
+type listedProduct struct {
+	ID    string `json:"id"`
+	Slug  string `json:"slug"`
+	Name  string `json:"name"`
+	Brand string `json:"brand"`
+}
+
+// nameWords are the words of a product's name (or slug) worth searching:
+// three letters or more, lower case.
+func nameWords(name, slug string) []string {
+	if name == "" {
+		name = slug
+	}
+	var out []string
+	for f := range strings.FieldsFuncSeq(strings.ToLower(name), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	}) {
+		if len([]rune(f)) >= 3 {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// getJSON GETs url and decodes a 200 answer into v. Other statuses are
+// returned with a nil error and v untouched.
+func getJSON(ctx context.Context, client *http.Client, url string, timeout time.Duration, v any) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "vitrine-bench")
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return resp.StatusCode, nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		return resp.StatusCode, fmt.Errorf("decoding the answer: %w", err)
+	}
+	return resp.StatusCode, nil
+}

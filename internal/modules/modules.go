@@ -1,0 +1,259 @@
+// Package modules decides what runs in a process. A target names one
+// service; "all" is an alias for every service. New builds the chosen
+// services with their stores and mounts their routes on one router; it is
+// the only place where services meet.
+package modules
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/vitrine-dev/vitrine/api"
+	"github.com/vitrine-dev/vitrine/internal/auth"
+	"github.com/vitrine-dev/vitrine/internal/auth/authdb"
+	"github.com/vitrine-dev/vitrine/internal/auth/authhttp"
+	"github.com/vitrine-dev/vitrine/internal/platform/authn"
+	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
+	"github.com/vitrine-dev/vitrine/internal/platform/obs"
+	"github.com/vitrine-dev/vitrine/internal/platform/sqldb"
+	"github.com/vitrine-dev/vitrine/internal/product"
+	"github.com/vitrine-dev/vitrine/internal/product/productdb"
+	"github.com/vitrine-dev/vitrine/internal/product/producthttp"
+)
+
+// Target names.
+const (
+	All     = "all"
+	Product = "product"
+	Auth    = "auth"
+)
+
+// services lists every service in start order; "all" expands to it.
+var services = []string{Auth, Product}
+
+// ParseTargets expands and checks a comma list of targets.
+func ParseTargets(list string) ([]string, error) {
+	var out []string
+	for _, t := range strings.Split(list, ",") {
+		t = strings.TrimSpace(t)
+		switch {
+		case t == All:
+			return slices.Clone(services), nil
+		case slices.Contains(services, t):
+			if !slices.Contains(out, t) {
+				out = append(out, t)
+			}
+		default:
+			return nil, fmt.Errorf("unknown target %q (want %s or a comma list of %s)", t, All, strings.Join(services, ", "))
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no target given")
+	}
+	return out, nil
+}
+
+// Config is everything the services need, read from flags and environment
+// by cmd/vitrine.
+type Config struct {
+	Targets     []string
+	DataDir     string // SQLite files live here when PostgresURL is empty
+	PostgresURL string
+	AuthURL     string // base URL of the auth service, for the JWKS when auth runs elsewhere
+	Issuer      string
+	Audience    string
+	AccessTTL   time.Duration
+	MaxInFlight int // load shedding threshold
+	Logger      *slog.Logger
+}
+
+// SQLConfig returns where service keeps its data.
+func (c Config) SQLConfig(service string) sqldb.Config {
+	if c.PostgresURL != "" {
+		return sqldb.Config{PostgresURL: c.PostgresURL, Schema: service}
+	}
+	return sqldb.Config{SQLitePath: filepath.Join(c.DataDir, service+".db")}
+}
+
+// App is the set of running services behind one HTTP handler.
+type App struct {
+	Router   *httpx.Router
+	Handler  http.Handler
+	Product  *product.Service
+	Auth     *auth.Service
+	metrics  *obs.Metrics
+	checks   map[string]func(context.Context) error
+	closers  []func() error
+	draining atomic.Bool
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	logger   *slog.Logger
+}
+
+// New opens the stores of the targeted services and wires them together.
+// Background work (key rotation...) runs until Close.
+func New(ctx context.Context, cfg Config) (_ *App, err error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Issuer == "" {
+		cfg.Issuer = authn.DefaultIssuer
+	}
+	if cfg.Audience == "" {
+		cfg.Audience = authn.DefaultAudience
+	}
+	bg, cancel := context.WithCancel(context.Background())
+	a := &App{
+		Router:  httpx.NewRouter(),
+		metrics: obs.NewMetrics(),
+		checks:  map[string]func(context.Context) error{},
+		cancel:  cancel,
+		logger:  cfg.Logger,
+	}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	var background []func(context.Context)
+
+	var keyfunc jwt.Keyfunc
+	if slices.Contains(cfg.Targets, Auth) {
+		store, err := authdb.Open(ctx, cfg.SQLConfig(Auth))
+		if err != nil {
+			return nil, fmt.Errorf("auth store: %w", err)
+		}
+		a.closers = append(a.closers, store.Close)
+		a.Auth, err = auth.NewService(store, auth.Config{Issuer: cfg.Issuer, Audience: cfg.Audience, AccessTTL: cfg.AccessTTL})
+		if err != nil {
+			return nil, fmt.Errorf("auth service: %w", err)
+		}
+		a.checks["auth_db"] = a.Auth.Ping
+		background = append(background, a.Auth.Run)
+		keyfunc = a.Auth.Keyfunc()
+		authhttp.Routes(a.Router, a.Auth)
+	} else if cfg.AuthURL != "" {
+		keyfunc, err = authn.RemoteKeyfunc(bg, strings.TrimRight(cfg.AuthURL, "/")+"/.well-known/jwks.json")
+		if err != nil {
+			return nil, fmt.Errorf("auth JWKS: %w", err)
+		}
+	} else {
+		return nil, errors.New("without the auth target in this process, --auth-url must name the auth service")
+	}
+	verifier := authn.NewVerifier(keyfunc, cfg.Issuer, cfg.Audience)
+
+	if slices.Contains(cfg.Targets, Product) {
+		store, err := productdb.Open(ctx, cfg.SQLConfig(Product))
+		if err != nil {
+			return nil, fmt.Errorf("product store: %w", err)
+		}
+		a.closers = append(a.closers, store.Close)
+		a.Product = product.NewService(store)
+		a.checks["product_db"] = store.Ping
+		producthttp.Routes(a.Router, a.Product)
+	}
+
+	a.Router.Handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	}))
+	a.Router.Handle("GET /readyz", http.HandlerFunc(a.readyz))
+	a.Router.Handle("GET /metrics", a.metrics.Handler())
+	a.Router.Handle("GET /openapi.json", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		httpx.WriteRawJSON(w, http.StatusOK, api.OpenAPI)
+	}))
+
+	a.Handler = httpx.Chain(a.Router,
+		httpx.Recover,
+		httpx.WithRequestID,
+		httpx.Log(cfg.Logger, a.metrics.ObserveRequest),
+		httpx.SecurityHeaders,
+		httpx.Shed(cfg.MaxInFlight),
+		authn.Authenticate(verifier),
+	)
+
+	for _, run := range background {
+		a.wg.Go(func() { run(bg) })
+	}
+	return a, nil
+}
+
+// readyz answers 200 when every dependency answers, 503 (with the failing
+// ones) otherwise, and 503 while the process drains.
+func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
+	if a.draining.Load() {
+		httpx.WriteProblem(w, r, httpx.Problem{Status: http.StatusServiceUnavailable, Detail: "shutting down"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	status := map[string]string{}
+	failed := false
+	for name, check := range a.checks {
+		if err := check(ctx); err != nil {
+			status[name] = "down"
+			failed = true
+			a.logger.WarnContext(ctx, "readiness check failed", "check", name, "err", err)
+			continue
+		}
+		status[name] = "ok"
+	}
+	code := http.StatusOK
+	if failed {
+		code = http.StatusServiceUnavailable
+	}
+	httpx.WriteJSON(w, code, map[string]any{"ready": !failed, "checks": status})
+}
+
+// Drain marks the process as going away: /readyz turns 503 so the load
+// balancer stops sending new requests.
+func (a *App) Drain() { a.draining.Store(true) }
+
+// Close stops background work and closes the stores.
+func (a *App) Close() error {
+	a.cancel()
+	a.wg.Wait()
+	var errList []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		errList = append(errList, a.closers[i]())
+	}
+	return errors.Join(errList...)
+}
+
+// ServiceList names the services a target list may hold.
+func ServiceList() string { return strings.Join(services, ", ") }
+
+// Migrate applies the migrations of the targeted services (opening a store
+// migrates it) and closes the stores again.
+func Migrate(ctx context.Context, cfg Config) error {
+	for _, t := range cfg.Targets {
+		var (
+			closer interface{ Close() error }
+			err    error
+		)
+		switch t {
+		case Auth:
+			closer, err = authdb.Open(ctx, cfg.SQLConfig(Auth))
+		case Product:
+			closer, err = productdb.Open(ctx, cfg.SQLConfig(Product))
+		}
+		if err != nil {
+			return fmt.Errorf("migrate %s: %w", t, err)
+		}
+		if closer != nil {
+			closer.Close()
+		}
+	}
+	return nil
+}

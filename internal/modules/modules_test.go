@@ -1,0 +1,68 @@
+package modules_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/vitrine-dev/vitrine/api"
+	"github.com/vitrine-dev/vitrine/internal/modules"
+)
+
+// TestOpenAPIListsEveryRoute: each route the server registers is in the
+// OpenAPI document, and the document lists no route the server lacks.
+func TestOpenAPIListsEveryRoute(t *testing.T) {
+	targets, err := modules.ParseTargets(modules.All)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := modules.New(context.Background(), modules.Config{
+		Targets: targets, DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(api.OpenAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			documented[strings.ToUpper(method)+" "+path] = true
+		}
+	}
+	registered := map[string]bool{}
+	for _, pattern := range app.Router.Patterns() {
+		registered[pattern] = true
+		if !documented[pattern] {
+			t.Errorf("route %q is not in api/openapi.json", pattern)
+		}
+	}
+	for op := range documented {
+		if !registered[op] {
+			t.Errorf("api/openapi.json documents %q, which the server does not serve", op)
+		}
+	}
+}
+
+func TestParseTargets(t *testing.T) {
+	all, err := modules.ParseTargets("all")
+	if err != nil || len(all) < 2 {
+		t.Fatalf("all: %v %v", all, err)
+	}
+	got, err := modules.ParseTargets("product, auth,product")
+	if err != nil || strings.Join(got, ",") != "product,auth" {
+		t.Fatalf("list: %v %v", got, err)
+	}
+	if _, err := modules.ParseTargets("product,payments"); err == nil {
+		t.Fatal("unknown target accepted")
+	}
+}
