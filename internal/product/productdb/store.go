@@ -127,16 +127,26 @@ func (s *Store) CreateProduct(ctx context.Context, p *product.Product, idem *pro
 		if err := s.checkSKUs(ctx, tx, p); err != nil {
 			return err
 		}
-		return s.insertProduct(ctx, tx, p)
+		ins, err := s.prepareInserts(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer ins.close()
+		return ins.product(ctx, p)
 	})
 }
 
 // CreateProducts inserts a batch of products with their SKUs and events in
-// one transaction.
+// one transaction, reusing prepared statements (bulk loading).
 func (s *Store) CreateProducts(ctx context.Context, ps []*product.Product) error {
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		ins, err := s.prepareInserts(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer ins.close()
 		for _, p := range ps {
-			if err := s.insertProduct(ctx, tx, p); err != nil {
+			if err := ins.product(ctx, p); err != nil {
 				return err
 			}
 		}
@@ -144,19 +154,59 @@ func (s *Store) CreateProducts(ctx context.Context, ps []*product.Product) error
 	})
 }
 
-func (s *Store) insertProduct(ctx context.Context, tx *sql.Tx, p *product.Product) error {
+// inserts holds the prepared statements that add a product.
+type inserts struct {
+	products, skus, outbox *sql.Stmt
+}
+
+func (s *Store) prepareInserts(ctx context.Context, tx *sql.Tx) (*inserts, error) {
+	var (
+		ins inserts
+		err error
+	)
+	if ins.products, err = tx.PrepareContext(ctx, s.db.Q(`INSERT INTO products (`+productColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)); err != nil {
+		return nil, err
+	}
+	if ins.skus, err = tx.PrepareContext(ctx, s.db.Q(`INSERT INTO product_skus (sku, product_id) VALUES (?, ?)`)); err != nil {
+		ins.close()
+		return nil, err
+	}
+	if ins.outbox, err = tx.PrepareContext(ctx, s.db.Q(`INSERT INTO outbox (id, subject, payload, created_at) VALUES (?, ?, ?, ?)`)); err != nil {
+		ins.close()
+		return nil, err
+	}
+	return &ins, nil
+}
+
+func (ins *inserts) close() {
+	for _, st := range []*sql.Stmt{ins.products, ins.skus, ins.outbox} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+// product inserts p, its SKUs and its upsert event.
+func (ins *inserts) product(ctx context.Context, p *product.Product) error {
 	args, err := productArgs(p)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, s.db.Q(`INSERT INTO products (`+productColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), args...); err != nil {
+	if _, err := ins.products.ExecContext(ctx, args...); err != nil {
 		return writeError(err, p)
 	}
-	if err := s.insertSKUs(ctx, tx, p); err != nil {
+	for _, v := range p.Variants {
+		if _, err := ins.skus.ExecContext(ctx, v.SKU, p.ID); err != nil {
+			return writeError(err, p)
+		}
+	}
+	subject, payload, err := productEvent(events.OpUpsert, p)
+	if err != nil {
 		return err
 	}
-	return s.emitProduct(ctx, tx, events.OpUpsert, p)
+	_, err = ins.outbox.ExecContext(ctx, uuid.Must(uuid.NewV7()).String(), subject, payload, time.Now().UnixMicro())
+	return err
 }
 
 // checkSKUs reports SKUs of p already used by another product, by name.
@@ -229,15 +279,23 @@ func writeError(err error, p *product.Product) error {
 }
 
 func (s *Store) emitProduct(ctx context.Context, tx *sql.Tx, op string, p *product.Product) error {
+	subject, payload, err := productEvent(op, p)
+	if err != nil {
+		return err
+	}
+	return s.emitRaw(ctx, tx, subject, payload)
+}
+
+// productEvent encodes the catalog event of a product write.
+func productEvent(op string, p *product.Product) (subject string, payload []byte, err error) {
 	ev := events.ProductChanged{Op: op, ID: p.ID, Version: p.Version, At: time.Now().UTC()}
 	if op == events.OpUpsert {
-		doc, err := json.Marshal(p)
-		if err != nil {
-			return err
+		if ev.Product, err = json.Marshal(p); err != nil {
+			return "", nil, err
 		}
-		ev.Product = doc
 	}
-	return s.emit(ctx, tx, events.ProductSubjectPrefix+p.ID, ev)
+	payload, err = json.Marshal(ev)
+	return events.ProductSubjectPrefix + p.ID, payload, err
 }
 
 func (s *Store) emit(ctx context.Context, tx *sql.Tx, subject string, ev any) error {
@@ -245,7 +303,11 @@ func (s *Store) emit(ctx context.Context, tx *sql.Tx, subject string, ev any) er
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, s.db.Q(`INSERT INTO outbox (id, subject, payload, created_at) VALUES (?, ?, ?, ?)`),
+	return s.emitRaw(ctx, tx, subject, payload)
+}
+
+func (s *Store) emitRaw(ctx context.Context, tx *sql.Tx, subject string, payload []byte) error {
+	_, err := tx.ExecContext(ctx, s.db.Q(`INSERT INTO outbox (id, subject, payload, created_at) VALUES (?, ?, ?, ?)`),
 		uuid.Must(uuid.NewV7()).String(), subject, payload, time.Now().UnixMicro())
 	return err
 }
