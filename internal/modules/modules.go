@@ -6,6 +6,7 @@ package modules
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,14 +19,20 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/klauspost/compress/gzhttp"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/vitrine-dev/vitrine/api"
 	"github.com/vitrine-dev/vitrine/internal/auth"
 	"github.com/vitrine-dev/vitrine/internal/auth/authdb"
 	"github.com/vitrine-dev/vitrine/internal/auth/authhttp"
+	"github.com/vitrine-dev/vitrine/internal/events"
 	"github.com/vitrine-dev/vitrine/internal/platform/authn"
+	"github.com/vitrine-dev/vitrine/internal/platform/bus"
+	"github.com/vitrine-dev/vitrine/internal/platform/cache"
 	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
 	"github.com/vitrine-dev/vitrine/internal/platform/obs"
+	"github.com/vitrine-dev/vitrine/internal/platform/outbox"
 	"github.com/vitrine-dev/vitrine/internal/platform/sqldb"
 	"github.com/vitrine-dev/vitrine/internal/product"
 	"github.com/vitrine-dev/vitrine/internal/product/productdb"
@@ -71,6 +78,9 @@ type Config struct {
 	DataDir     string // SQLite files live here when PostgresURL is empty
 	PostgresURL string
 	AuthURL     string // base URL of the auth service, for the JWKS when auth runs elsewhere
+	NATSURL     string // external NATS JetStream; empty embeds a server under DataDir
+	NATSPrefix  string // isolates deployments sharing one NATS server
+	RedisURL    string // L2 cache (and shared rate limits); empty keeps the cache in-process
 	Issuer      string
 	Audience    string
 	AccessTTL   time.Duration
@@ -92,6 +102,8 @@ type App struct {
 	Handler  http.Handler
 	Product  *product.Service
 	Auth     *auth.Service
+	Bus      *bus.Bus
+	Relay    *outbox.Relay
 	metrics  *obs.Metrics
 	checks   map[string]func(context.Context) error
 	closers  []func() error
@@ -153,15 +165,33 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	}
 	verifier := authn.NewVerifier(keyfunc, cfg.Issuer, cfg.Audience)
 
-	if slices.Contains(cfg.Targets, Product) {
-		store, err := productdb.Open(ctx, cfg.SQLConfig(Product))
+	if slices.ContainsFunc(cfg.Targets, func(t string) bool { return t != Auth }) {
+		a.Bus, err = bus.Open(ctx, bus.Config{URL: cfg.NATSURL, DataDir: cfg.DataDir, Prefix: cfg.NATSPrefix,
+			Name: "vitrine-" + strings.Join(cfg.Targets, "-"), Logger: cfg.Logger})
 		if err != nil {
-			return nil, fmt.Errorf("product store: %w", err)
+			return nil, fmt.Errorf("event stream: %w", err)
 		}
-		a.closers = append(a.closers, store.Close)
-		a.Product = product.NewService(store)
-		a.checks["product_db"] = store.Ping
-		producthttp.Routes(a.Router, a.Product)
+		a.closers = append(a.closers, a.Bus.Close)
+		a.checks["event_stream"] = a.Bus.Ping
+	}
+
+	var redisClient *redis.Client
+	if cfg.RedisURL != "" {
+		opts, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return nil, fmt.Errorf("redis: %w", err)
+		}
+		// Short deadlines: a slow Redis must not slow requests down.
+		opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout, opts.PoolTimeout = 200*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond
+		opts.MaxRetries = 0
+		redisClient = redis.NewClient(opts)
+		a.closers = append(a.closers, redisClient.Close)
+	}
+
+	if slices.Contains(cfg.Targets, Product) {
+		if err := a.startProduct(ctx, cfg, redisClient, &background); err != nil {
+			return nil, err
+		}
 	}
 
 	a.Router.Handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -174,7 +204,15 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		httpx.WriteRawJSON(w, http.StatusOK, api.OpenAPI)
 	}))
 
+	// Large responses are compressed; the entity tag of a compressed body
+	// gets a suffix, as two encodings are two representations.
+	gzip, err := gzhttp.NewWrapper(gzhttp.MinSize(1400), gzhttp.SuffixETag("-gzip"),
+		gzhttp.ContentTypes([]string{"application/json", "application/problem+json"}))
+	if err != nil {
+		return nil, err
+	}
 	a.Handler = httpx.Chain(a.Router,
+		func(h http.Handler) http.Handler { return gzip(h) },
 		httpx.Recover,
 		httpx.WithRequestID,
 		httpx.Log(cfg.Logger, a.metrics.ObserveRequest),
@@ -187,6 +225,72 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		a.wg.Go(func() { run(bg) })
 	}
 	return a, nil
+}
+
+// startProduct opens the product store, relays its outbox to the stream,
+// serves its reads through the cache and keeps the cache in step with the
+// catalog events of every instance.
+func (a *App) startProduct(ctx context.Context, cfg Config, redisClient *redis.Client, background *[]func(context.Context)) error {
+	store, err := productdb.Open(ctx, cfg.SQLConfig(Product))
+	if err != nil {
+		return fmt.Errorf("product store: %w", err)
+	}
+	a.closers = append(a.closers, store.Close)
+	a.Product = product.NewService(store)
+	a.checks["product_db"] = store.Ping
+
+	a.Relay = outbox.New(store.DB(), a.Bus, Product, cfg.Logger)
+	store.AfterWrite(a.Relay.Kick)
+
+	seq, err := a.Bus.LastSeq(ctx, events.CatalogStream)
+	if err != nil {
+		return fmt.Errorf("event stream: %w", err)
+	}
+	rc := producthttp.NewReadCache(cache.New(cache.Config{
+		Redis: redisClient, Prefix: "vitrine:product:", Logger: cfg.Logger, Registerer: a.metrics.Registry,
+	}), seq)
+	producthttp.Routes(a.Router, a.Product, rc)
+
+	*background = append(*background,
+		a.Relay.Run,
+		func(ctx context.Context) {
+			// Every instance sees every catalog event, to drop what it cached.
+			consume(ctx, a.Bus, cfg.Logger, bus.Subscription{Stream: events.CatalogStream}, func(ctx context.Context, m bus.Msg) error {
+				rc.Apply(ctx, m.Seq, m.Subject)
+				return nil
+			})
+		},
+		func(ctx context.Context) {
+			// Product statistics from analytics: one instance applies each message.
+			consume(ctx, a.Bus, cfg.Logger, bus.Subscription{Stream: events.AnalyticsStream, Durable: "product-stats",
+				Subjects: []string{events.StatsSubject}}, func(ctx context.Context, m bus.Msg) error {
+				var ev events.ProductStats
+				if err := json.Unmarshal(m.Data, &ev); err != nil {
+					cfg.Logger.Warn("dropping malformed stats event", "err", err)
+					return nil
+				}
+				if err := a.Product.ApplyStats(ctx, ev); err != nil {
+					return err
+				}
+				rc.StatsChanged(ctx, ev)
+				return nil
+			})
+		},
+	)
+	return nil
+}
+
+// consume runs a subscription until ctx ends, starting it again if it fails.
+func consume(ctx context.Context, b *bus.Bus, logger *slog.Logger, sub bus.Subscription, handle func(context.Context, bus.Msg) error) {
+	for ctx.Err() == nil {
+		if err := b.Consume(ctx, sub, handle); err != nil {
+			logger.Warn("event consumer stopped; restarting", "stream", sub.Stream, "durable", sub.Durable, "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(2 * time.Second):
+			}
+		}
+	}
 }
 
 // readyz answers 200 when every dependency answers, 503 (with the failing

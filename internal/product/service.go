@@ -13,6 +13,7 @@ import (
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	"github.com/google/uuid"
 
+	"github.com/vitrine-dev/vitrine/internal/events"
 	"github.com/vitrine-dev/vitrine/internal/platform/errs"
 )
 
@@ -307,5 +308,14 @@ func (s *Service) checkCategory(ctx context.Context, slug string) error {
 
 // SetStats applies the counters fed back by analytics.
 func (s *Service) SetStats(ctx context.Context, stats []Stat) error {
+	return s.store.SetStats(ctx, stats)
+}
+
+// ApplyStats records the all-time counters that analytics publishes.
+func (s *Service) ApplyStats(ctx context.Context, ev events.ProductStats) error {
+	stats := make([]Stat, 0, len(ev.Items))
+	for _, it := range ev.Items {
+		stats = append(stats, Stat{ProductID: it.ProductID, Sales: it.Sales, Views: it.Views})
+	}
 	return s.store.SetStats(ctx, stats)
 }

@@ -29,11 +29,23 @@ func NoneMatch(header, etag string) bool {
 	}
 	want := strings.TrimPrefix(etag, "W/")
 	for _, tag := range strings.Split(header, ",") {
-		if strings.TrimPrefix(strings.TrimSpace(tag), "W/") == want {
+		if withoutEncoding(strings.TrimPrefix(strings.TrimSpace(tag), "W/")) == want {
 			return true
 		}
 	}
 	return false
+}
+
+// withoutEncoding removes the suffix that response compression adds to an
+// entity tag ("abc-gzip" is the gzip representation of "abc"): the
+// identity and compressed bodies are equal for revalidation.
+func withoutEncoding(tag string) string {
+	for _, suffix := range []string{`-gzip"`, `-zstd"`} {
+		if strings.HasSuffix(tag, suffix) {
+			return strings.TrimSuffix(tag, suffix) + `"`
+		}
+	}
+	return tag
 }
 
 // WriteRepresentation writes a JSON body with its ETag and Cache-Control,

@@ -26,7 +26,8 @@ var migrations embed.FS
 
 // Store is a product.Store on a SQL database.
 type Store struct {
-	db *sqldb.DB
+	db         *sqldb.DB
+	afterWrite func()
 }
 
 var _ product.Store = (*Store)(nil)
@@ -46,6 +47,19 @@ func Open(ctx context.Context, cfg sqldb.Config) (*Store, error) {
 		return nil, err
 	}
 	return &Store{db: db}, nil
+}
+
+// AfterWrite sets a function called after each committed write; the outbox
+// relay uses it to publish at once instead of at its next poll.
+func (s *Store) AfterWrite(f func()) { s.afterWrite = f }
+
+// write runs fn in a transaction and signals a committed write.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	err := s.db.Tx(ctx, fn)
+	if err == nil && s.afterWrite != nil {
+		s.afterWrite()
+	}
+	return err
 }
 
 // DB exposes the handle, for the outbox relay.
@@ -113,7 +127,7 @@ func nullable(s string) any {
 // CreateProduct inserts p, its SKUs, its event and the idempotency record in
 // one transaction.
 func (s *Store) CreateProduct(ctx context.Context, p *product.Product, idem *product.IdempotencyRecord) error {
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
 		if idem != nil {
 			_, err := tx.ExecContext(ctx, s.db.Q(`INSERT INTO idempotency_keys (key, request_hash, status, body, product_id, created_at)
 				VALUES (?, ?, ?, ?, ?, ?)`), idem.Key, idem.RequestHash, idem.Status, idem.Body, idem.ProductID, idem.CreatedAt.UnixMicro())
@@ -139,7 +153,7 @@ func (s *Store) CreateProduct(ctx context.Context, p *product.Product, idem *pro
 // CreateProducts inserts a batch of products with their SKUs and events in
 // one transaction, reusing prepared statements (bulk loading).
 func (s *Store) CreateProducts(ctx context.Context, ps []*product.Product) error {
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
 		ins, err := s.prepareInserts(ctx, tx)
 		if err != nil {
 			return err
@@ -328,7 +342,7 @@ func (s *Store) UpdateProduct(ctx context.Context, p *product.Product, expectVer
 	if err != nil {
 		return err
 	}
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
 		if err := s.checkSKUs(ctx, tx, p); err != nil {
 			return err
 		}
@@ -353,7 +367,7 @@ func (s *Store) UpdateProduct(ctx context.Context, p *product.Product, expectVer
 
 // DeleteProduct removes a product if its version is still expectVersion.
 func (s *Store) DeleteProduct(ctx context.Context, id string, expectVersion int64) error {
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, s.db.Q(`DELETE FROM product_skus WHERE product_id = ?`), id); err != nil {
 			return err
 		}
@@ -463,7 +477,7 @@ func (s *Store) Bestsellers(ctx context.Context, limit int) ([]*product.Product,
 
 // SetStats sets all-time sales and view counts.
 func (s *Store) SetStats(ctx context.Context, stats []product.Stat) error {
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
 		for _, st := range stats {
 			if _, err := tx.ExecContext(ctx, s.db.Q(`UPDATE products SET sales_count = ?, view_count = ? WHERE id = ?`),
 				st.Sales, st.Views, st.ProductID); err != nil {
@@ -516,7 +530,7 @@ func (s *Store) Categories(ctx context.Context) ([]product.Category, error) {
 
 // CreateCategory inserts a category.
 func (s *Store) CreateCategory(ctx context.Context, c product.Category) error {
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, s.db.Q(`INSERT INTO categories (slug, name, parent, created_at) VALUES (?, ?, ?, ?)`),
 			c.Slug, c.Name, nullable(c.Parent), time.Now().UnixMicro())
 		switch {
@@ -535,7 +549,7 @@ func (s *Store) CreateCategory(ctx context.Context, c product.Category) error {
 
 // UpdateCategory renames or moves a category.
 func (s *Store) UpdateCategory(ctx context.Context, slug string, c product.Category) error {
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.db.Q(`UPDATE categories SET name = ?, parent = ? WHERE slug = ?`), c.Name, nullable(c.Parent), slug)
 		if sqldb.IsForeignKeyViolation(err) {
 			return &errs.Error{Kind: errs.KindConflict, Msg: "the parent category was removed meanwhile",
@@ -553,7 +567,7 @@ func (s *Store) UpdateCategory(ctx context.Context, slug string, c product.Categ
 
 // DeleteCategory removes a category with no products and no children.
 func (s *Store) DeleteCategory(ctx context.Context, slug string) error {
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
 		var children, products int
 		if err := tx.QueryRowContext(ctx, s.db.Q(`SELECT
 			(SELECT count(*) FROM categories WHERE parent = ?),

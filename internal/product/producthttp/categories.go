@@ -1,39 +1,45 @@
 package producthttp
 
 import (
-	"encoding/json"
+	"context"
 	"net/http"
 
 	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
 	"github.com/vitrine-dev/vitrine/internal/product"
 )
 
-func listCategories(svc *product.Service) http.Handler {
+func listCategories(svc *product.Service, rc *ReadCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tree, err := svc.Categories(r.Context())
+		c, err := rc.response(r.Context(), "c", "", categoriesTTL, func(ctx context.Context) (any, error) {
+			tree, err := svc.Categories(ctx)
+			if tree == nil {
+				tree = []*product.Category{}
+			}
+			return tree, err
+		})
 		if err != nil {
 			httpx.WriteError(w, r, err)
 			return
 		}
-		if tree == nil {
-			tree = []*product.Category{}
-		}
-		writeCategory(w, r, http.StatusOK, tree)
+		c.write(w, r, categoryCache)
 	})
 }
 
-func getCategory(svc *product.Service) http.Handler {
+func getCategory(svc *product.Service, rc *ReadCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := svc.Category(r.Context(), r.PathValue("slug"))
+		slug := r.PathValue("slug")
+		c, err := rc.response(r.Context(), "c", slug, categoriesTTL, func(ctx context.Context) (any, error) {
+			return svc.Category(ctx, slug)
+		})
 		if err != nil {
 			httpx.WriteError(w, r, err)
 			return
 		}
-		writeCategory(w, r, http.StatusOK, c)
+		c.write(w, r, categoryCache)
 	})
 }
 
-func createCategory(svc *product.Service) http.Handler {
+func createCategory(svc *product.Service, rc *ReadCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in product.CategoryInput
 		if err := httpx.DecodeJSON(r, &in); err != nil {
@@ -45,12 +51,13 @@ func createCategory(svc *product.Service) http.Handler {
 			httpx.WriteError(w, r, err)
 			return
 		}
+		rc.wrote(r.Context(), "")
 		w.Header().Set("Location", "/api/categories/"+c.Slug)
 		httpx.WriteJSON(w, http.StatusCreated, c)
 	})
 }
 
-func updateCategory(svc *product.Service) http.Handler {
+func updateCategory(svc *product.Service, rc *ReadCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in product.CategoryInput
 		if err := httpx.DecodeJSON(r, &in); err != nil {
@@ -62,25 +69,20 @@ func updateCategory(svc *product.Service) http.Handler {
 			httpx.WriteError(w, r, err)
 			return
 		}
+		rc.wrote(r.Context(), "")
 		httpx.WriteJSON(w, http.StatusOK, c)
 	})
 }
 
-func deleteCategory(svc *product.Service) http.Handler {
+func deleteCategory(svc *product.Service, rc *ReadCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := svc.DeleteCategory(r.Context(), r.PathValue("slug")); err != nil {
 			httpx.WriteError(w, r, err)
 			return
 		}
+		rc.wrote(r.Context(), "")
 		w.WriteHeader(http.StatusNoContent)
 	})
 }
 
-func writeCategory(w http.ResponseWriter, r *http.Request, status int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		httpx.WriteError(w, r, err)
-		return
-	}
-	httpx.WriteRepresentation(w, r, status, body, httpx.ETagOf("", body), "public, max-age=300, stale-while-revalidate=60")
-}
+const categoryCache = "public, max-age=300, stale-while-revalidate=60"

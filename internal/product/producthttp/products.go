@@ -1,6 +1,7 @@
 package producthttp
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -58,50 +59,74 @@ func writeList(w http.ResponseWriter, r *http.Request, v any) {
 	httpx.WriteRepresentation(w, r, http.StatusOK, body, httpx.ETagOf("", body), cacheControlFor(r, publicListCache))
 }
 
-func listProducts(svc *product.Service) http.Handler {
+func listProducts(svc *product.Service, rc *ReadCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, cursor, err := ParseListQuery(r.URL.RawQuery, isAdmin(r))
+		admin := isAdmin(r)
+		q, cursor, err := ParseListQuery(r.URL.RawQuery, admin)
 		if err != nil {
 			httpx.WriteError(w, r, err)
 			return
 		}
-		page, err := svc.List(r.Context(), q, cursor)
+		if admin {
+			page, err := svc.List(r.Context(), q, cursor)
+			if err != nil {
+				httpx.WriteError(w, r, err)
+				return
+			}
+			writeList(w, r, page)
+			return
+		}
+		c, err := rc.response(r.Context(), "l", r.URL.RawQuery, listingTTL, func(ctx context.Context) (any, error) {
+			return svc.List(ctx, q, cursor)
+		})
 		if err != nil {
 			httpx.WriteError(w, r, err)
 			return
 		}
-		writeList(w, r, page)
+		c.write(w, r, publicListCache)
 	})
 }
 
-func bestsellers(svc *product.Service) http.Handler {
+func bestsellers(svc *product.Service, rc *ReadCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		limit, err := ParseLimit(r.URL.Query(), "limit")
 		if err != nil {
 			httpx.WriteError(w, r, err)
 			return
 		}
-		items, err := svc.Bestsellers(r.Context(), limit)
+		c, err := rc.response(r.Context(), "b", strconv.Itoa(limit), listingTTL, func(ctx context.Context) (any, error) {
+			items, err := svc.Bestsellers(ctx, limit)
+			return map[string]any{"items": items}, err
+		})
 		if err != nil {
 			httpx.WriteError(w, r, err)
 			return
 		}
-		writeList(w, r, map[string]any{"items": items})
+		c.write(w, r, publicListCache)
 	})
 }
 
-func getProduct(svc *product.Service) http.Handler {
+func getProduct(svc *product.Service, rc *ReadCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := svc.Product(r.Context(), r.PathValue("key"), isAdmin(r))
+		if isAdmin(r) {
+			p, err := svc.Product(r.Context(), r.PathValue("key"), true)
+			if err != nil {
+				httpx.WriteError(w, r, err)
+				return
+			}
+			writeProduct(w, r, http.StatusOK, p, privateCache)
+			return
+		}
+		c, err := rc.product(r.Context(), svc, r.PathValue("key"))
 		if err != nil {
 			httpx.WriteError(w, r, err)
 			return
 		}
-		writeProduct(w, r, http.StatusOK, p, cacheControlFor(r, publicItemCache))
+		c.write(w, r, publicItemCache)
 	})
 }
 
-func createProduct(svc *product.Service) http.Handler {
+func createProduct(svc *product.Service, rc *ReadCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := httpx.ReadJSONBody(r, 0)
 		if err != nil {
@@ -130,13 +155,15 @@ func createProduct(svc *product.Service) http.Handler {
 		}
 		if replayed {
 			w.Header().Set("Idempotent-Replayed", "true")
+		} else {
+			rc.wrote(r.Context(), p.ID)
 		}
 		w.Header().Set("Location", "/api/products/"+p.ID)
 		writeProduct(w, r, http.StatusCreated, p, privateCache)
 	})
 }
 
-func replaceProduct(svc *product.Service) http.Handler {
+func replaceProduct(svc *product.Service, rc *ReadCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in product.Input
 		if err := httpx.DecodeJSON(r, &in); err != nil {
@@ -148,11 +175,12 @@ func replaceProduct(svc *product.Service) http.Handler {
 			httpx.WriteError(w, r, err)
 			return
 		}
+		rc.wrote(r.Context(), p.ID)
 		writeProduct(w, r, http.StatusOK, p, privateCache)
 	})
 }
 
-func patchProduct(svc *product.Service) http.Handler {
+func patchProduct(svc *product.Service, rc *ReadCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		patch, err := httpx.ReadJSONBody(r, 0, mergePatchType, "application/json")
 		if err != nil {
@@ -169,16 +197,18 @@ func patchProduct(svc *product.Service) http.Handler {
 			httpx.WriteError(w, r, err)
 			return
 		}
+		rc.wrote(r.Context(), p.ID)
 		writeProduct(w, r, http.StatusOK, p, privateCache)
 	})
 }
 
-func deleteProduct(svc *product.Service) http.Handler {
+func deleteProduct(svc *product.Service, rc *ReadCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := svc.Delete(r.Context(), r.PathValue("id"), r.Header.Get("If-Match")); err != nil {
 			httpx.WriteError(w, r, err)
 			return
 		}
+		rc.wrote(r.Context(), r.PathValue("id"))
 		w.WriteHeader(http.StatusNoContent)
 	})
 }

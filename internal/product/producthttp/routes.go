@@ -10,21 +10,22 @@ import (
 )
 
 // Routes registers the whole HTTP surface of the product service.
-// Reads are public; every write needs the admin role.
-func Routes(rt *httpx.Router, svc *product.Service) {
+// Reads are public and served through rc; every write needs the admin role
+// and invalidates rc.
+func Routes(rt *httpx.Router, svc *product.Service, rc *ReadCache) {
 	admin := func(h http.Handler) http.Handler { return authn.Require(h, authn.RoleAdmin) }
 
-	rt.Handle("GET /api/products", listProducts(svc))
-	rt.Handle("GET /api/products/bestsellers", bestsellers(svc))
-	rt.Handle("GET /api/products/{key}", getProduct(svc))
-	rt.Handle("POST /api/products", admin(createProduct(svc)))
-	rt.Handle("PUT /api/products/{id}", admin(replaceProduct(svc)))
-	rt.Handle("PATCH /api/products/{id}", admin(patchProduct(svc)))
-	rt.Handle("DELETE /api/products/{id}", admin(deleteProduct(svc)))
+	rt.Handle("GET /api/products", listProducts(svc, rc))
+	rt.Handle("GET /api/products/bestsellers", bestsellers(svc, rc))
+	rt.Handle("GET /api/products/{key}", getProduct(svc, rc))
+	rt.Handle("POST /api/products", admin(createProduct(svc, rc)))
+	rt.Handle("PUT /api/products/{id}", admin(replaceProduct(svc, rc)))
+	rt.Handle("PATCH /api/products/{id}", admin(patchProduct(svc, rc)))
+	rt.Handle("DELETE /api/products/{id}", admin(deleteProduct(svc, rc)))
 
-	rt.Handle("GET /api/categories", listCategories(svc))
-	rt.Handle("GET /api/categories/{slug}", getCategory(svc))
-	rt.Handle("POST /api/categories", admin(createCategory(svc)))
-	rt.Handle("PUT /api/categories/{slug}", admin(updateCategory(svc)))
-	rt.Handle("DELETE /api/categories/{slug}", admin(deleteCategory(svc)))
+	rt.Handle("GET /api/categories", listCategories(svc, rc))
+	rt.Handle("GET /api/categories/{slug}", getCategory(svc, rc))
+	rt.Handle("POST /api/categories", admin(createCategory(svc, rc)))
+	rt.Handle("PUT /api/categories/{slug}", admin(updateCategory(svc, rc)))
+	rt.Handle("DELETE /api/categories/{slug}", admin(deleteCategory(svc, rc)))
 }

@@ -1,0 +1,194 @@
+package producthttp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/vitrine-dev/vitrine/internal/events"
+	"github.com/vitrine-dev/vitrine/internal/platform/cache"
+	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
+	"github.com/vitrine-dev/vitrine/internal/product"
+)
+
+// Time-to-live of cached public reads. Catalog events invalidate entries on
+// every instance, so these are only a safety net (and bound how stale the
+// sales and view counters, which change without events, can be).
+const (
+	productTTL    = 5 * time.Minute
+	listingTTL    = 5 * time.Minute
+	categoriesTTL = 10 * time.Minute
+)
+
+// ReadCache serves public reads from the two-tier cache as ready-made
+// responses (body and entity tag).
+//
+// A product is cached under its id and invalidated by id. Listings,
+// bestsellers and categories are cached under a generation: the sequence
+// of the last catalog event this instance has seen, plus the writes it made
+// itself. Instances that have seen the same events share entries in Redis;
+// any change moves every instance to a new generation, so no listing is
+// served stale once the invalidation has arrived.
+type ReadCache struct {
+	c     *cache.Cache
+	seq   atomic.Uint64
+	local atomic.Uint64
+}
+
+// NewReadCache returns a read cache positioned at catalog event seq.
+func NewReadCache(c *cache.Cache, seq uint64) *ReadCache {
+	rc := &ReadCache{c: c}
+	rc.seq.Store(seq)
+	return rc
+}
+
+func (rc *ReadCache) generation() string {
+	return strconv.FormatUint(rc.seq.Load(), 10) + "." + strconv.FormatUint(rc.local.Load(), 10)
+}
+
+// Apply handles a catalog event from the stream (made by any instance).
+func (rc *ReadCache) Apply(ctx context.Context, seq uint64, subject string) {
+	if id, ok := strings.CutPrefix(subject, events.ProductSubjectPrefix); ok {
+		rc.c.Delete(ctx, productKey(id))
+	}
+	for {
+		cur := rc.seq.Load()
+		if seq <= cur || rc.seq.CompareAndSwap(cur, seq) {
+			return
+		}
+	}
+}
+
+// wrote invalidates at once after a write made by this instance, without
+// waiting for its event.
+func (rc *ReadCache) wrote(ctx context.Context, productID string) {
+	if productID != "" {
+		rc.c.Delete(ctx, productKey(productID))
+	}
+	rc.local.Add(1)
+}
+
+// StatsChanged drops the cached products whose counters changed.
+func (rc *ReadCache) StatsChanged(ctx context.Context, ev events.ProductStats) {
+	keys := make([]string, 0, len(ev.Items))
+	for _, it := range ev.Items {
+		keys = append(keys, productKey(it.ProductID))
+	}
+	rc.c.Delete(ctx, keys...)
+	rc.local.Add(1)
+}
+
+func productKey(id string) string { return "p:" + id }
+
+// cached is a response ready to send: entity tag, then body. For products
+// the id and slug are kept too, to answer slug lookups.
+type cached struct {
+	ETag string          `json:"e"`
+	ID   string          `json:"i,omitempty"`
+	Slug string          `json:"s,omitempty"`
+	Body json.RawMessage `json:"b"`
+}
+
+// encode stores the entry compactly: a small JSON header, a newline, the body.
+func (c *cached) encode() []byte {
+	head, _ := json.Marshal(cached{ETag: c.ETag, ID: c.ID, Slug: c.Slug, Body: json.RawMessage("0")})
+	out := make([]byte, 0, len(head)+1+len(c.Body))
+	out = append(out, head...)
+	out = append(out, '\n')
+	return append(out, c.Body...)
+}
+
+func decodeCached(data []byte) (*cached, bool) {
+	head, body, ok := bytes.Cut(data, []byte{'\n'})
+	if !ok {
+		return nil, false
+	}
+	var c cached
+	if err := json.Unmarshal(head, &c); err != nil {
+		return nil, false
+	}
+	c.Body = body
+	return &c, true
+}
+
+func (c *cached) write(w http.ResponseWriter, r *http.Request, cacheControl string) {
+	w.Header().Set("Vary", "Authorization")
+	httpx.WriteRepresentation(w, r, http.StatusOK, c.Body, c.ETag, cacheControl)
+}
+
+// product returns the public representation of the product with this id or
+// slug. A slug is first resolved to an id through its own small entry, and
+// the product entry must still carry that slug (it may have been renamed).
+func (rc *ReadCache) product(ctx context.Context, svc *product.Service, key string) (*cached, error) {
+	load := func(key string) func(context.Context) ([]byte, error) {
+		return func(ctx context.Context) ([]byte, error) {
+			p, err := svc.Product(ctx, key, false)
+			if err != nil {
+				return nil, err
+			}
+			body, err := json.Marshal(p)
+			if err != nil {
+				return nil, err
+			}
+			c := cached{ETag: httpx.ETagOf(strconv.FormatInt(p.Version, 10), body), ID: p.ID, Slug: p.Slug, Body: body}
+			return c.encode(), nil
+		}
+	}
+	id := key
+	if uuid.Validate(key) != nil {
+		idBytes, err := rc.c.Get(ctx, "s:"+key, productTTL, func(ctx context.Context) ([]byte, error) {
+			p, err := svc.Product(ctx, key, false)
+			if err != nil {
+				return nil, err
+			}
+			return []byte(p.ID), nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		id = string(idBytes)
+	}
+	data, err := rc.c.Get(ctx, productKey(id), productTTL, load(id))
+	if err != nil {
+		return nil, err
+	}
+	c, ok := decodeCached(data)
+	if !ok || (c.ID != key && c.Slug != key) {
+		// Renamed or corrupt: forget the mapping and answer from the database.
+		rc.c.Delete(ctx, "s:"+key)
+		data, err := load(key)(ctx)
+		if err != nil {
+			return nil, err
+		}
+		c, _ = decodeCached(data)
+	}
+	return c, nil
+}
+
+// response returns a generation-scoped cached response built by render.
+func (rc *ReadCache) response(ctx context.Context, kind, query string, ttl time.Duration, render func(context.Context) (any, error)) (*cached, error) {
+	data, err := rc.c.Get(ctx, kind+":"+rc.generation()+":"+query, ttl, func(ctx context.Context) ([]byte, error) {
+		v, err := render(ctx)
+		if err != nil {
+			return nil, err
+		}
+		body, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		c := cached{ETag: httpx.ETagOf("", body), Body: body}
+		return c.encode(), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	c, _ := decodeCached(data)
+	return c, nil
+}
