@@ -26,7 +26,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		target          = fs.String("target", modules.All, "services to run: all, or a comma list of "+modules.ServiceList())
 		authURL         = fs.String("auth-url", "", "base URL of the auth service, when it runs in another process (its JWKS verifies tokens)")
 		natsURL         = fs.String("nats-url", "", "NATS JetStream URL; empty embeds a server that keeps its streams under --data-dir")
-		natsPrefix      = fs.String("nats-prefix", "", "prefix of stream names and subjects, to share one NATS server between deployments")
+		namespace       = fs.String("namespace", "", "prefix of stream names, subjects and Redis keys, so deployments can share a NATS and a Redis server")
 		redisURL        = fs.String("redis-url", "", "Redis URL for the shared cache; empty keeps the cache in-process")
 		adminAddr       = fs.String("admin-addr", "", "address for pprof (e.g. 127.0.0.1:6060); empty disables it")
 		maxInFlight     = fs.Int("max-in-flight", 4096, "requests served at once before answering 503 (load shedding); 0 disables")
@@ -45,7 +45,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	logger := obs.NewLogger(stderr, sf.logLevel)
 	cfg := sf.config(targets)
 	cfg.AuthURL, cfg.AccessTTL, cfg.MaxInFlight, cfg.Logger = *authURL, *accessTTL, *maxInFlight, logger
-	cfg.NATSURL, cfg.NATSPrefix, cfg.RedisURL = *natsURL, *natsPrefix, *redisURL
+	cfg.NATSURL, cfg.Namespace, cfg.RedisURL = *natsURL, *namespace, *redisURL
 
 	app, err := modules.New(ctx, cfg)
 	if err != nil {

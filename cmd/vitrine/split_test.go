@@ -21,7 +21,7 @@ func TestSplitShapeOnPostgres(t *testing.T) {
 	auth2 := startServer(t, nil, "--target", "auth", "--postgres-url", pg)
 	// Configured through the environment, as in a container.
 	products := startServer(t, map[string]string{"VITRINE_POSTGRES_URL": pg, "VITRINE_AUTH_URL": auth1.URL,
-		"VITRINE_NATS_URL": bustest.URL(), "VITRINE_NATS_PREFIX": bustest.Prefix(t)}, "--target", "product")
+		"VITRINE_NATS_URL": bustest.URL(), "VITRINE_NAMESPACE": bustest.Prefix(t)}, "--target", "product")
 
 	for _, auth := range []*server{auth1, auth2} {
 		c := &catalog{server: auth}
@@ -48,7 +48,7 @@ func TestSplitShapeOnPostgres(t *testing.T) {
 func TestProductAndAuthTogetherOnPostgres(t *testing.T) {
 	pg := sqltest.NewDatabase(t)
 	runCommand(t, nil, "user", "create", "--postgres-url", pg, "--email", "a@vitrine.test", "--password", "admin-password", "--role", "admin")
-	s := startServer(t, nil, "--target", "product,auth", "--postgres-url", pg, "--nats-url", bustest.URL(), "--nats-prefix", bustest.Prefix(t))
+	s := startServer(t, nil, "--target", "product,auth", "--postgres-url", pg, "--nats-url", bustest.URL(), "--namespace", bustest.Prefix(t))
 	c := &catalog{server: s}
 	token := c.login(t, "a@vitrine.test", "admin-password")
 	r := expect(t, s.do(call{Method: "POST", Path: "/api/products", Token: token, Body: productBody("Kettle", "KET-1", 2999, nil)}), 201)

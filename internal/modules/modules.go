@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -79,7 +80,7 @@ type Config struct {
 	PostgresURL string
 	AuthURL     string // base URL of the auth service, for the JWKS when auth runs elsewhere
 	NATSURL     string // external NATS JetStream; empty embeds a server under DataDir
-	NATSPrefix  string // isolates deployments sharing one NATS server
+	Namespace   string // isolates deployments sharing one NATS and one Redis server
 	RedisURL    string // L2 cache (and shared rate limits); empty keeps the cache in-process
 	Issuer      string
 	Audience    string
@@ -166,7 +167,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	verifier := authn.NewVerifier(keyfunc, cfg.Issuer, cfg.Audience)
 
 	if slices.ContainsFunc(cfg.Targets, func(t string) bool { return t != Auth }) {
-		a.Bus, err = bus.Open(ctx, bus.Config{URL: cfg.NATSURL, DataDir: cfg.DataDir, Prefix: cfg.NATSPrefix,
+		a.Bus, err = bus.Open(ctx, bus.Config{URL: cfg.NATSURL, DataDir: cfg.DataDir, Prefix: cfg.Namespace,
 			Name: "vitrine-" + strings.Join(cfg.Targets, "-"), Logger: cfg.Logger})
 		if err != nil {
 			return nil, fmt.Errorf("event stream: %w", err)
@@ -242,12 +243,15 @@ func (a *App) startProduct(ctx context.Context, cfg Config, redisClient *redis.C
 	a.Relay = outbox.New(store.DB(), a.Bus, Product, cfg.Logger)
 	store.AfterWrite(a.Relay.Kick)
 
-	seq, err := a.Bus.LastSeq(ctx, events.CatalogStream)
+	// Cached listings are keyed by the catalog stream's position; its
+	// creation time tells a recreated stream (whose sequence restarts) apart.
+	created, seq, err := a.Bus.Position(ctx, events.CatalogStream)
 	if err != nil {
 		return fmt.Errorf("event stream: %w", err)
 	}
 	rc := producthttp.NewReadCache(cache.New(cache.Config{
-		Redis: redisClient, Prefix: "vitrine:product:", Logger: cfg.Logger, Registerer: a.metrics.Registry,
+		Redis: redisClient, Prefix: "vitrine:" + cfg.Namespace + ":product:" + strconv.FormatInt(created.UnixNano(), 36) + ":",
+		Logger: cfg.Logger, Registerer: a.metrics.Registry,
 	}), seq)
 	producthttp.Routes(a.Router, a.Product, rc)
 

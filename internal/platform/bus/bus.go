@@ -178,15 +178,21 @@ func (b *Bus) Publish(ctx context.Context, subject, msgID string, data []byte) e
 
 // LastSeq returns the last sequence number of a stream.
 func (b *Bus) LastSeq(ctx context.Context, stream string) (uint64, error) {
+	_, seq, err := b.Position(ctx, stream)
+	return seq, err
+}
+
+// Position returns when a stream was created and its last sequence number.
+func (b *Bus) Position(ctx context.Context, stream string) (created time.Time, lastSeq uint64, err error) {
 	s, err := b.js.Stream(ctx, b.stream(stream))
 	if err != nil {
-		return 0, err
+		return time.Time{}, 0, err
 	}
 	info, err := s.Info(ctx)
 	if err != nil {
-		return 0, err
+		return time.Time{}, 0, err
 	}
-	return info.State.LastSeq, nil
+	return info.Created, info.State.LastSeq, nil
 }
 
 // Msg is one delivered event.

@@ -1,0 +1,188 @@
+package cache_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/cache"
+)
+
+func redisAddr() string {
+	if a := os.Getenv("VITRINE_TEST_REDIS_ADDR"); a != "" {
+		return a
+	}
+	return "127.0.0.1:6379"
+}
+
+// liveRedis returns a client of the local Redis; the test fails without it.
+func liveRedis(t *testing.T) *redis.Client {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: redisAddr(), ReadTimeout: 200 * time.Millisecond, MaxRetries: 0})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err != nil {
+		t.Fatalf("Redis at %s is required for this test: %v", redisAddr(), err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func prefix() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return "test:" + hex.EncodeToString(b[:]) + ":"
+}
+
+// loader counts how often the "database" is asked.
+type loader struct {
+	calls atomic.Int32
+	value string
+	delay time.Duration
+}
+
+func (l *loader) load(ctx context.Context) ([]byte, error) {
+	l.calls.Add(1)
+	time.Sleep(l.delay)
+	return []byte(l.value), nil
+}
+
+func TestTwoTiersShareThroughRedis(t *testing.T) {
+	rdb := liveRedis(t)
+	p := prefix()
+	a := cache.New(cache.Config{Redis: rdb, Prefix: p})
+	b := cache.New(cache.Config{Redis: rdb, Prefix: p})
+	ctx := context.Background()
+	db := &loader{value: "v1"}
+	for _, c := range []*cache.Cache{a, a, b, b} {
+		got, err := c.Get(ctx, "k", time.Minute, db.load)
+		if err != nil || string(got) != "v1" {
+			t.Fatalf("got %q %v", got, err)
+		}
+	}
+	if n := db.calls.Load(); n != 1 {
+		t.Fatalf("the database was asked %d times; instance b should have found the value in Redis", n)
+	}
+	// A delete on one instance clears Redis; the other drops its L1 when
+	// told (by the event stream in production).
+	db.value = "v2"
+	a.Delete(ctx, "k")
+	b.DeleteLocal("k")
+	got, _ := b.Get(ctx, "k", time.Minute, db.load)
+	if string(got) != "v2" {
+		t.Fatalf("after invalidation: %q", got)
+	}
+}
+
+func TestConcurrentMissesLoadOnce(t *testing.T) {
+	c := cache.New(cache.Config{Redis: liveRedis(t), Prefix: prefix()})
+	db := &loader{value: "v", delay: 100 * time.Millisecond}
+	var wg sync.WaitGroup
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if got, err := c.Get(context.Background(), "hot", time.Minute, db.load); err != nil || string(got) != "v" {
+				t.Errorf("got %q %v", got, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := db.calls.Load(); n != 1 {
+		t.Fatalf("50 concurrent misses caused %d loads, want 1", n)
+	}
+}
+
+func TestErrorsAreNotCached(t *testing.T) {
+	c := cache.New(cache.Config{})
+	calls := 0
+	boom := errors.New("boom")
+	for i := 0; i < 2; i++ {
+		if _, err := c.Get(context.Background(), "k", time.Minute, func(context.Context) ([]byte, error) { calls++; return nil, boom }); !errors.Is(err, boom) {
+			t.Fatalf("got %v", err)
+		}
+	}
+	if calls != 2 {
+		t.Fatalf("an error was cached: %d loads", calls)
+	}
+}
+
+// TestRedisDown: with nothing listening on the Redis address the cache
+// still answers, from L1 and the loader, and the breaker opens.
+func TestRedisDown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there any more
+	testDegraded(t, addr)
+}
+
+// TestRedisNotAnswering: Redis accepts connections but never replies; every
+// call is bounded by the deadline and the breaker soon stops trying.
+func TestRedisNotAnswering(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // hold it open, say nothing
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	testDegraded(t, ln.Addr().String())
+}
+
+func testDegraded(t *testing.T, addr string) {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: addr, DialTimeout: 100 * time.Millisecond, ReadTimeout: 50 * time.Millisecond,
+		WriteTimeout: 50 * time.Millisecond, PoolTimeout: 50 * time.Millisecond, MaxRetries: 0})
+	defer rdb.Close()
+	c := cache.New(cache.Config{Redis: rdb, Prefix: prefix(), RedisTimeout: 50 * time.Millisecond, BreakerOpenFor: time.Minute})
+	db := &loader{value: "from-db"}
+	start := time.Now()
+	for i := 0; i < 40; i++ {
+		key := "k" + string(rune('a'+i%20))
+		got, err := c.Get(context.Background(), key, time.Minute, db.load)
+		if err != nil || string(got) != "from-db" {
+			t.Fatalf("request %d: %q %v", i, got, err)
+		}
+	}
+	if c.RedisAvailable() {
+		t.Fatal("the breaker is still closed after every Redis call failed")
+	}
+	// 40 lookups, 20 of them misses: at most a few calls waited for Redis
+	// before the breaker opened. Generous bound; the point is no 3 s hangs.
+	if elapsed := time.Since(start); elapsed > 5*time.Second {
+		t.Fatalf("40 lookups took %s with Redis unavailable", elapsed)
+	}
+	if n := db.calls.Load(); n != 20 {
+		t.Fatalf("%d loads for 20 distinct keys; L1 must still serve repeats", n)
+	}
+}
