@@ -355,7 +355,7 @@ func TestOperationsEndpoints(t *testing.T) {
 		t.Fatalf("readyz: %+v", ready)
 	}
 	r := expect(t, c.get("/metrics", ""), 200)
-	if !strings.Contains(string(r.Body), `vitrine_http_requests_total{method="GET",route="GET /readyz",status="200"}`) {
+	if !strings.Contains(string(r.Body), `vitrine_http_requests_total{method="GET",route="GET /readyz",status="200"}`) || !strings.Contains(string(r.Body), "vitrine_outbox_backlog 0") {
 		t.Fatalf("metrics lack the readyz request:\n%.2000s", r.Body)
 	}
 	r = expect(t, c.get("/openapi.json", ""), 200)

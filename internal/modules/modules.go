@@ -21,6 +21,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/klauspost/compress/gzhttp"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/vitrine-dev/vitrine/api"
@@ -242,6 +243,17 @@ func (a *App) startProduct(ctx context.Context, cfg Config, redisClient *redis.C
 
 	a.Relay = outbox.New(store.DB(), a.Bus, Product, cfg.Logger)
 	store.AfterWrite(a.Relay.Kick)
+	a.metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "vitrine_outbox_backlog", Help: "Catalog events committed but not yet on the event stream.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		n, err := a.Relay.Backlog(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	}))
 
 	// Cached listings are keyed by the catalog stream's position; its
 	// creation time tells a recreated stream (whose sequence restarts) apart.
