@@ -45,4 +45,3 @@ func TestServicesDoNotImportEachOther(t *testing.T) {
 		}
 	}
 }
-
