@@ -104,3 +104,32 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatalf("no clean stop logged:\n%s", s.stderr.String())
 	}
 }
+
+// TestRateLimits: past its budget a client gets 429 with Retry-After and
+// the RateLimit headers; logins have their own, stricter budget.
+func TestRateLimits(t *testing.T) {
+	s := startServer(t, nil, "--data-dir", t.TempDir(), "--rate-limit-login", "2/m", "--rate-limit-ip", "20/s:20")
+	login := func() *response {
+		return s.do(call{Method: "POST", Path: "/api/auth/login", Body: map[string]string{"email": "x@vitrine.test", "password": "guess-guess"}})
+	}
+	login().expectProblem(t, 401)
+	login().expectProblem(t, 401)
+	r := login()
+	r.expectProblem(t, 429)
+	if r.Header.Get("Retry-After") == "" || !strings.Contains(r.Header.Get("RateLimit-Policy"), `"login";q=2;w=60`) {
+		t.Fatalf("429 headers: %v", r.Header)
+	}
+	// Browsing still works: the login budget is separate.
+	ok := expect(t, s.get("/api/categories", ""), 200)
+	if !strings.Contains(ok.Header.Get("RateLimit"), `"ip"`) {
+		t.Fatalf("no RateLimit header on an allowed response: %v", ok.Header)
+	}
+	limited := false
+	for i := 0; i < 40 && !limited; i++ {
+		limited = s.get("/api/categories", "").Status == http.StatusTooManyRequests
+	}
+	if !limited {
+		t.Fatal("40 quick requests never hit the 20-request burst")
+	}
+	expect(t, s.get("/healthz", ""), 200) // operations endpoints are exempt
+}

@@ -19,7 +19,8 @@ func startCatalog(t *testing.T, extra ...string) *catalog {
 	t.Helper()
 	dir := t.TempDir()
 	runCommand(t, nil, "user", "create", "--data-dir", dir, "--email", "admin@vitrine.test", "--password", "admin-password", "--role", "admin")
-	s := startServer(t, nil, append([]string{"--data-dir", dir}, extra...)...)
+	// Tests log in more often than the default login limit allows.
+	s := startServer(t, nil, append([]string{"--data-dir", dir, "--rate-limit-login", "1000/m"}, extra...)...)
 	c := &catalog{server: s, dataDir: dir}
 	c.admin = c.login(t, "admin@vitrine.test", "admin-password")
 	expect(t, s.do(call{Method: "POST", Path: "/api/auth/register", Body: map[string]string{"email": "shopper@vitrine.test", "password": "shopper-password"}}), 201)

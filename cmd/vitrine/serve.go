@@ -14,12 +14,14 @@ import (
 
 	"github.com/vitrine-dev/vitrine/internal/modules"
 	"github.com/vitrine-dev/vitrine/internal/platform/obs"
+	"github.com/vitrine-dev/vitrine/internal/platform/ratelimit"
 )
 
 // serve runs the targeted services until ctx ends, then drains: /readyz
 // turns 503, in-flight requests finish, stores close.
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var err error
 	var (
 		sf              storeFlags
 		addr            = fs.String("addr", "127.0.0.1:8080", "address to listen on")
@@ -34,8 +36,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		drainDelay      = fs.Duration("drain-delay", 0, "time between failing /readyz and closing the listener, so load balancers notice")
 		shutdownTimeout = fs.Duration("shutdown-timeout", 20*time.Second, "time allowed for in-flight requests to finish")
 	)
+	limits := ratelimit.DefaultConfig()
+	fs.TextVar(&limits.PerIP, "rate-limit-ip", limits.PerIP, "requests per client IP for anonymous callers, as RATE/PERIOD[:BURST] (e.g. 50/s:100), or off")
+	fs.TextVar(&limits.PerUser, "rate-limit-user", limits.PerUser, "requests per signed-in user, as RATE/PERIOD[:BURST], or off")
+	fs.TextVar(&limits.Login, "rate-limit-login", limits.Login, "login and register attempts per client IP, as RATE/PERIOD[:BURST], or off")
+	trustedProxies := fs.String("trusted-proxies", "", "comma list of CIDRs of load balancers whose X-Forwarded-For is believed")
 	sf.register(fs)
 	if err := parse(fs, args, getenv, stderr); err != nil {
+		return err
+	}
+	if limits.TrustedProxies, err = ratelimit.ParseCIDRs(*trustedProxies); err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	if err := limits.Validate(); err != nil {
 		return err
 	}
 	targets, err := modules.ParseTargets(*target)
@@ -45,7 +58,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	logger := obs.NewLogger(stderr, sf.logLevel)
 	cfg := sf.config(targets)
 	cfg.AuthURL, cfg.AccessTTL, cfg.MaxInFlight, cfg.Logger = *authURL, *accessTTL, *maxInFlight, logger
-	cfg.NATSURL, cfg.Namespace, cfg.RedisURL = *natsURL, *namespace, *redisURL
+	cfg.NATSURL, cfg.Namespace, cfg.RedisURL, cfg.RateLimits = *natsURL, *namespace, *redisURL, limits
 
 	app, err := modules.New(ctx, cfg)
 	if err != nil {

@@ -35,6 +35,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
 	"github.com/vitrine-dev/vitrine/internal/platform/obs"
 	"github.com/vitrine-dev/vitrine/internal/platform/outbox"
+	"github.com/vitrine-dev/vitrine/internal/platform/ratelimit"
 	"github.com/vitrine-dev/vitrine/internal/platform/sqldb"
 	"github.com/vitrine-dev/vitrine/internal/product"
 	"github.com/vitrine-dev/vitrine/internal/product/productdb"
@@ -87,6 +88,7 @@ type Config struct {
 	Audience    string
 	AccessTTL   time.Duration
 	MaxInFlight int // load shedding threshold
+	RateLimits  ratelimit.Config
 	Logger      *slog.Logger
 }
 
@@ -186,6 +188,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		// Short deadlines: a slow Redis must not slow requests down.
 		opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout, opts.PoolTimeout = 200*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond
 		opts.MaxRetries = 0
+		opts.ContextTimeoutEnabled = true
 		redisClient = redis.NewClient(opts)
 		a.closers = append(a.closers, redisClient.Close)
 	}
@@ -206,6 +209,17 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		httpx.WriteRawJSON(w, http.StatusOK, api.OpenAPI)
 	}))
 
+	// Rate limits are shared through Redis when there is one.
+	var limiter ratelimit.Limiter = ratelimit.NewMemory(0)
+	if redisClient != nil {
+		limiter = ratelimit.NewRedis(redisClient, ratelimit.RedisConfig{Prefix: "vitrine:" + cfg.Namespace + ":",
+			Fallback: limiter, Logger: cfg.Logger})
+	}
+	if cfg.RateLimits.LoginPaths == nil && cfg.RateLimits.Exempt == nil {
+		d := ratelimit.DefaultConfig()
+		cfg.RateLimits.LoginPaths, cfg.RateLimits.Exempt = d.LoginPaths, d.Exempt
+	}
+
 	// Large responses are compressed; the entity tag of a compressed body
 	// gets a suffix, as two encodings are two representations.
 	gzip, err := gzhttp.NewWrapper(gzhttp.MinSize(1400), gzhttp.SuffixETag("-gzip"),
@@ -221,6 +235,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		httpx.SecurityHeaders,
 		httpx.Shed(cfg.MaxInFlight),
 		authn.Authenticate(verifier),
+		ratelimit.Middleware(limiter, cfg.RateLimits, cfg.Logger),
 	)
 
 	for _, run := range background {

@@ -1,0 +1,46 @@
+package ratelimit_test
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
+	"github.com/vitrine-dev/vitrine/internal/platform/ratelimit"
+)
+
+func ExampleParseLimit() {
+	for _, s := range []string{"100/s", "100/s:200", "5/m:5", "50/10s", "off"} {
+		l, err := ratelimit.ParseLimit(s)
+		fmt.Printf("%-10s rate=%d period=%s burst=%d err=%v\n", s, l.Rate, l.Period, l.Burst, err)
+	}
+	// Output:
+	// 100/s      rate=100 period=1s burst=100 err=<nil>
+	// 100/s:200  rate=100 period=1s burst=200 err=<nil>
+	// 5/m:5      rate=5 period=1m0s burst=5 err=<nil>
+	// 50/10s     rate=50 period=10s burst=50 err=<nil>
+	// off        rate=0 period=0s burst=0 err=<nil>
+}
+
+func ExampleMiddleware() {
+	var api http.Handler = http.NewServeMux()
+	logger := slog.Default()
+
+	// Embedded shape: limits in process memory.
+	var limiter ratelimit.Limiter = ratelimit.NewMemory(0)
+
+	// Split shape: limits shared through Redis, local ones while it is down.
+	if redisURL := ""; redisURL != "" {
+		opts, _ := redis.ParseURL(redisURL)
+		limiter = ratelimit.NewRedis(redis.NewClient(opts), ratelimit.RedisConfig{Logger: logger})
+	}
+
+	cfg := ratelimit.DefaultConfig()
+	cfg.TrustedProxies, _ = ratelimit.ParseCIDRs("10.0.0.0/8") // the load balancers
+
+	// The limiter runs after authentication (authn.Authenticate), which
+	// tells it who the caller is.
+	_ = httpx.Chain(api, httpx.Recover /* , authn.Authenticate(verifier) */, ratelimit.Middleware(limiter, cfg, logger))
+}

@@ -1,0 +1,308 @@
+package ratelimit
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/authn"
+	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
+)
+
+// Config says which limits the middleware applies. A zero Limit turns that
+// limit off.
+type Config struct {
+	// PerIP limits anonymous requests per client IP (IPv6 clients per /64,
+	// the block one subscriber usually holds).
+	PerIP Limit
+	// PerUser limits authenticated requests per user id, in place of PerIP.
+	PerUser Limit
+	// Login limits POST requests to LoginPaths per client IP and path, on
+	// top of PerIP or PerUser, against password guessing and mass sign-up.
+	Login      Limit
+	LoginPaths []string
+	// TrustedProxies are the peers whose X-Forwarded-For is believed (the
+	// load balancers). From any other peer the header is ignored and the
+	// client is the connection's remote address.
+	TrustedProxies []netip.Prefix
+	// Exempt paths are never limited (health checks, metrics scrapes).
+	Exempt []string
+}
+
+// DefaultConfig returns the limits Vitrine runs with unless told otherwise.
+func DefaultConfig() Config {
+	return Config{
+		PerIP:      Limit{Rate: 50, Period: time.Second, Burst: 100},
+		PerUser:    Limit{Rate: 100, Period: time.Second, Burst: 200},
+		Login:      Limit{Rate: 5, Period: time.Minute, Burst: 5},
+		LoginPaths: []string{"/api/auth/login", "/api/auth/register"},
+		Exempt:     []string{"/healthz", "/readyz", "/metrics"},
+	}
+}
+
+// Validate reports whether every limit and trusted proxy can be applied.
+func (c Config) Validate() error {
+	var errs []error
+	for name, l := range map[string]Limit{"per-IP": c.PerIP, "per-user": c.PerUser, "login": c.Login} {
+		if err := l.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("%s limit: %w", name, err))
+		}
+	}
+	for _, p := range c.TrustedProxies {
+		if !p.IsValid() {
+			errs = append(errs, fmt.Errorf("ratelimit: invalid trusted proxy prefix %v", p))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ParseCIDRs reads a comma-separated list of CIDR prefixes or bare
+// addresses (a bare address stands for itself alone), e.g.
+// "10.0.0.0/8, 192.168.1.7, fd00::/8", for Config.TrustedProxies.
+func ParseCIDRs(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if strings.Contains(part, "/") {
+			p, err := netip.ParsePrefix(part)
+			if err != nil {
+				return nil, fmt.Errorf("ratelimit: invalid trusted proxy %q: %w", part, err)
+			}
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(part)
+		if err != nil {
+			return nil, fmt.Errorf("ratelimit: invalid trusted proxy %q: %w", part, err)
+		}
+		a = a.Unmap().WithZone("")
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
+// Policy names, as they appear in the RateLimit headers.
+const (
+	policyIP    = "ip"
+	policyUser  = "user"
+	policyLogin = "login"
+)
+
+type check struct {
+	policy string
+	key    string
+	limit  Limit
+}
+
+type outcome struct {
+	policy string
+	res    Result
+}
+
+// Middleware limits requests with l. It must run after authentication
+// (authn.Authenticate) so that it sees who the caller is: authenticated
+// callers are limited per user id, anonymous ones per client IP, and POSTs
+// to cfg.LoginPaths also per client IP and path with cfg.Login.
+//
+// Every limited response carries the RateLimit-Policy and RateLimit headers
+// of draft-ietf-httpapi-ratelimit-headers; a denied request gets a 429
+// problem with Retry-After. When l fails (an invalid limit), the request
+// is let through and the failure logged at most once a minute.
+//
+// Middleware panics when cfg does not Validate.
+func Middleware(l Limiter, cfg Config, logger *slog.Logger) httpx.Middleware {
+	if err := cfg.Validate(); err != nil {
+		panic("ratelimit.Middleware: " + err.Error())
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	exempt := setOf(cfg.Exempt)
+	loginPaths := setOf(cfg.LoginPaths)
+	trusted := cfg.TrustedProxies
+	quiet := &logThrottle{every: time.Minute}
+
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if exempt[r.URL.Path] {
+				next.ServeHTTP(w, r)
+				return
+			}
+			ip := clientKey(r, trusted)
+			checks := make([]check, 0, 2)
+			if !cfg.Login.IsZero() && r.Method == http.MethodPost && loginPaths[r.URL.Path] {
+				checks = append(checks, check{policyLogin, "login:" + ip + ":" + r.URL.Path, cfg.Login})
+			}
+			if p, ok := authn.FromContext(r.Context()); ok && p.UserID != "" {
+				if !cfg.PerUser.IsZero() {
+					checks = append(checks, check{policyUser, "user:" + p.UserID, cfg.PerUser})
+				}
+			} else if !cfg.PerIP.IsZero() {
+				checks = append(checks, check{policyIP, "ip:" + ip, cfg.PerIP})
+			}
+
+			outcomes := make([]outcome, 0, len(checks))
+			var denied *Result
+			for _, c := range checks {
+				res, err := l.Allow(r.Context(), c.key, c.limit)
+				if err != nil {
+					if unlogged, ok := quiet.allow(); ok {
+						logger.LogAttrs(r.Context(), slog.LevelError, "rate limiter failed; request let through",
+							slog.String("policy", c.policy), slog.String("err", err.Error()),
+							slog.Int64("unlogged_since_last", unlogged))
+					}
+					continue
+				}
+				outcomes = append(outcomes, outcome{c.policy, res})
+				if !res.Allowed {
+					denied = &res
+					break
+				}
+			}
+			setHeaders(w.Header(), outcomes)
+			if denied != nil {
+				deny(w, r, logger, *denied, outcomes[len(outcomes)-1].policy)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+func deny(w http.ResponseWriter, r *http.Request, logger *slog.Logger, res Result, policy string) {
+	retry := httpx.RetryAfter(res.RetryAfter)
+	if logger.Enabled(r.Context(), slog.LevelDebug) {
+		logger.LogAttrs(r.Context(), slog.LevelDebug, "rate limited",
+			slog.String("policy", policy), slog.String("path", r.URL.Path),
+			slog.String("retry_after", res.RetryAfter.String()), slog.String("request_id", httpx.RequestID(r.Context())))
+	}
+	w.Header().Set("Retry-After", retry)
+	httpx.WriteProblem(w, r, httpx.Problem{
+		Status: http.StatusTooManyRequests,
+		Detail: "too many requests; retry in " + retry + " s",
+	})
+}
+
+// setHeaders writes the RateLimit-Policy and RateLimit fields, one list
+// member per policy applied, e.g.
+//
+//	RateLimit-Policy: "login";q=5;w=60, "ip";q=50;w=1
+//	RateLimit: "login";r=4;t=12, "ip";r=99;t=1
+func setHeaders(h http.Header, outcomes []outcome) {
+	if len(outcomes) == 0 {
+		return
+	}
+	var policy, state strings.Builder
+	for i, o := range outcomes {
+		if i > 0 {
+			policy.WriteString(", ")
+			state.WriteString(", ")
+		}
+		quota, window := quotaWindow(o.res.Limit)
+		fmt.Fprintf(&policy, "%q;q=%d;w=%d", o.policy, quota, window)
+		fmt.Fprintf(&state, "%q;r=%d;t=%d", o.policy, max(o.res.Remaining, 0), ceilSeconds(o.res.ResetAfter))
+	}
+	h.Set("RateLimit-Policy", policy.String())
+	h.Set("RateLimit", state.String())
+}
+
+// quotaWindow expresses l as a quota per whole number of seconds: 5/m is
+// q=5;w=60, and a sub-second period is scaled to one second.
+func quotaWindow(l Limit) (quota, window int64) {
+	window = max(ceilSeconds(l.Period), 1)
+	quota = (int64(l.Rate)*window*int64(time.Second) + int64(l.Period)/2) / int64(l.Period)
+	return quota, window
+}
+
+func ceilSeconds(d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return int64((d + time.Second - 1) / time.Second)
+}
+
+// clientKey names the client of r for limiting: its IP address (IPv6 by
+// /64), taken from X-Forwarded-For only when the peer is a trusted proxy.
+func clientKey(r *http.Request, trusted []netip.Prefix) string {
+	addr, ok := ClientIP(r, trusted)
+	if !ok {
+		return r.RemoteAddr
+	}
+	if addr.Is6() {
+		return netip.PrefixFrom(addr, 64).Masked().String()
+	}
+	return addr.String()
+}
+
+// ClientIP returns the address of the client that sent r. It is the
+// connection's peer, unless that peer is in trusted: then X-Forwarded-For
+// is read from right to left (each proxy appends the address it saw), past
+// the trusted proxies, to the first address that is not one. A client can
+// write what it likes at the left of the header, but never past the hop
+// that the first trusted proxy recorded. ok is false when RemoteAddr is
+// not an address (e.g. a Unix socket).
+func ClientIP(r *http.Request, trusted []netip.Prefix) (addr netip.Addr, ok bool) {
+	addr, ok = parseHop(r.RemoteAddr)
+	if !ok || !contains(trusted, addr) {
+		return addr, ok
+	}
+	lines := r.Header.Values("X-Forwarded-For")
+	for i := len(lines) - 1; i >= 0; i-- {
+		hops := strings.Split(lines[i], ",")
+		for j := len(hops) - 1; j >= 0; j-- {
+			hop, ok := parseHop(hops[j])
+			if !ok {
+				return addr, true // a garbled hop: stop at the last one we could trust
+			}
+			addr = hop
+			if !contains(trusted, addr) {
+				return addr, true
+			}
+		}
+	}
+	return addr, true
+}
+
+// parseHop reads "addr" or "addr:port" ("[v6]:port"), without zone.
+func parseHop(s string) (netip.Addr, bool) {
+	s = strings.TrimSpace(s)
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		ap, err := netip.ParseAddrPort(s)
+		if err != nil {
+			return netip.Addr{}, false
+		}
+		a = ap.Addr()
+	}
+	return a.Unmap().WithZone(""), true
+}
+
+func contains(prefixes []netip.Prefix, a netip.Addr) bool {
+	for _, p := range prefixes {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func setOf(items []string) map[string]bool {
+	m := make(map[string]bool, len(items))
+	for _, s := range items {
+		m[s] = true
+	}
+	return m
+}
+
+// compile-time checks that both backends are Limiters.
+var (
+	_ Limiter = (*Memory)(nil)
+	_ Limiter = (*Redis)(nil)
+)

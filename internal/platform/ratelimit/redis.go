@@ -1,0 +1,221 @@
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
+	"github.com/sony/gobreaker/v2"
+)
+
+// Defaults of RedisConfig.
+const (
+	DefaultRedisPrefix  = "vitrine:"
+	DefaultRedisTimeout = 50 * time.Millisecond
+	DefaultOpenFor      = 30 * time.Second
+	DefaultLogEvery     = time.Minute
+	DefaultMaxInFlight  = 1024
+)
+
+// RedisConfig tunes a Redis limiter. Zero fields take the defaults above.
+type RedisConfig struct {
+	// Prefix is prepended to every key (after redis_rate's own "rate:"),
+	// so that environments or tests sharing a Redis do not collide.
+	Prefix string
+	// Timeout bounds each call to Redis, whatever the client's own
+	// timeouts: a request never waits longer for its rate-limit decision.
+	Timeout time.Duration
+	// Fallback answers while Redis fails; by default an in-memory limiter
+	// with DefaultMaxKeys. Its limits are per instance, so with N
+	// instances a client may get up to N times its budget meanwhile.
+	Fallback Limiter
+	// OpenFor is how long the circuit breaker stays open (every call goes
+	// to the fallback without trying Redis) before it tries Redis again.
+	OpenFor time.Duration
+	// MaxInFlight caps the calls to Redis under way at once; past it,
+	// calls go to the fallback (and count as Redis failures).
+	MaxInFlight int
+	// LogEvery is the least time between two log lines about falling back.
+	LogEvery time.Duration
+	// Logger receives those lines; slog.Default() when nil.
+	Logger *slog.Logger
+}
+
+// Redis is a GCRA limiter whose state lives in Redis, so that every
+// instance sharing the Redis shares the budgets. The algorithm is
+// redis_rate's Lua script, run atomically by Redis on Redis's clock.
+//
+// When Redis errs, is slower than the timeout, or the breaker is open, the
+// call is answered by the fallback limiter instead of failing: limits
+// become local, requests are still served.
+type Redis struct {
+	rate     *redis_rate.Limiter
+	prefix   string
+	timeout  time.Duration
+	fallback Limiter
+	breaker  *gobreaker.CircuitBreaker[*redis_rate.Result]
+	inflight chan struct{}
+	logger   *slog.Logger
+	quiet    *logThrottle
+}
+
+// errBusy reports that MaxInFlight calls to Redis are already under way.
+var errBusy = errors.New("ratelimit: too many Redis calls in flight")
+
+// errCallerGone reports that the caller's context ended before Redis
+// answered; it says nothing about Redis's health.
+var errCallerGone = errors.New("ratelimit: caller gave up")
+
+// NewRedis returns a limiter on client (a *redis.Client, *redis.ClusterClient
+// or *redis.Ring). It does not own client and never closes it.
+func NewRedis(client redis.UniversalClient, cfg RedisConfig) *Redis {
+	if cfg.Prefix == "" {
+		cfg.Prefix = DefaultRedisPrefix
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultRedisTimeout
+	}
+	if cfg.Fallback == nil {
+		cfg.Fallback = NewMemory(0)
+	}
+	if cfg.OpenFor <= 0 {
+		cfg.OpenFor = DefaultOpenFor
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = DefaultMaxInFlight
+	}
+	if cfg.LogEvery <= 0 {
+		cfg.LogEvery = DefaultLogEvery
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	r := &Redis{
+		rate:     redis_rate.NewLimiter(client),
+		prefix:   cfg.Prefix,
+		timeout:  cfg.Timeout,
+		fallback: cfg.Fallback,
+		inflight: make(chan struct{}, cfg.MaxInFlight),
+		logger:   cfg.Logger,
+		quiet:    &logThrottle{every: cfg.LogEvery},
+	}
+	r.breaker = gobreaker.NewCircuitBreaker[*redis_rate.Result](gobreaker.Settings{
+		Name:        "ratelimit-redis",
+		MaxRequests: 3,
+		Interval:    10 * time.Second,
+		Timeout:     cfg.OpenFor,
+		ReadyToTrip: func(c gobreaker.Counts) bool {
+			return c.ConsecutiveFailures >= 5 || (c.Requests >= 20 && c.TotalFailures*2 >= c.Requests)
+		},
+		IsExcluded: func(err error) bool { return errors.Is(err, errCallerGone) },
+		OnStateChange: func(name string, from, to gobreaker.State) {
+			level := slog.LevelWarn
+			if to == gobreaker.StateClosed {
+				level = slog.LevelInfo
+			}
+			r.logger.Log(context.Background(), level, "rate limiter: Redis circuit breaker changed state",
+				slog.String("breaker", name), slog.String("from", from.String()), slog.String("to", to.String()))
+		},
+	})
+	return r
+}
+
+// Allow applies limit to key in Redis, or in the fallback when Redis
+// cannot answer within the timeout. It fails only for an invalid limit.
+func (r *Redis) Allow(ctx context.Context, key string, limit Limit) (Result, error) {
+	lim, err := limit.normalized()
+	if err != nil {
+		return Result{}, err
+	}
+	res, err := r.breaker.Execute(func() (*redis_rate.Result, error) { return r.call(ctx, key, lim) })
+	if err != nil {
+		r.logFallback(ctx, err)
+		return r.fallback.Allow(ctx, key, lim)
+	}
+	out := Result{
+		Allowed:    res.Allowed > 0,
+		Remaining:  res.Remaining,
+		RetryAfter: max(res.RetryAfter, 0),
+		ResetAfter: max(res.ResetAfter, 0),
+		Limit:      lim,
+	}
+	if out.Allowed {
+		out.RetryAfter = 0
+	}
+	return out, nil
+}
+
+// Degraded reports whether calls are going to the fallback rather than to
+// Redis (the breaker is open or half-open).
+func (r *Redis) Degraded() bool { return r.breaker.State() != gobreaker.StateClosed }
+
+// call runs the GCRA script within the timeout. The script runs on its own
+// goroutine so that the deadline holds even when the client ignores
+// context deadlines (go-redis does unless ContextTimeoutEnabled is set):
+// an abandoned call keeps its in-flight slot until the client gives up.
+func (r *Redis) call(ctx context.Context, key string, lim Limit) (*redis_rate.Result, error) {
+	select {
+	case r.inflight <- struct{}{}:
+	default:
+		return nil, errBusy
+	}
+	callCtx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	type outcome struct {
+		res *redis_rate.Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		defer func() { <-r.inflight }()
+		res, err := r.rate.Allow(callCtx, r.prefix+key, redis_rate.Limit{Rate: lim.Rate, Period: lim.Period, Burst: lim.Burst})
+		done <- outcome{res, err}
+	}()
+	select {
+	case o := <-done:
+		if o.err != nil && ctx.Err() != nil {
+			return nil, fmt.Errorf("%w: %w", errCallerGone, o.err)
+		}
+		return o.res, o.err
+	case <-callCtx.Done():
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%w: %w", errCallerGone, ctx.Err())
+		}
+		return nil, fmt.Errorf("ratelimit: Redis did not answer within %s: %w", r.timeout, callCtx.Err())
+	}
+}
+
+// logFallback logs that a call fell back, at most once per LogEvery.
+func (r *Redis) logFallback(ctx context.Context, err error) {
+	if errors.Is(err, errCallerGone) {
+		return
+	}
+	if unlogged, ok := r.quiet.allow(); ok {
+		r.logger.LogAttrs(ctx, slog.LevelWarn, "rate limiter: Redis unavailable, applying local limits",
+			slog.String("err", err.Error()), slog.Int64("unlogged_since_last", unlogged))
+	}
+}
+
+// logThrottle lets one log line through per interval and counts the rest.
+type logThrottle struct {
+	every   time.Duration
+	last    atomic.Int64 // unix nanoseconds of the last line let through
+	skipped atomic.Int64
+}
+
+// allow reports whether a line may be logged now and, if so, how many
+// were held back since the last one.
+func (t *logThrottle) allow() (unlogged int64, ok bool) {
+	now := time.Now().UnixNano()
+	last := t.last.Load()
+	if (last != 0 && now-last < int64(t.every)) || !t.last.CompareAndSwap(last, now) {
+		t.skipped.Add(1)
+		return 0, false
+	}
+	return t.skipped.Swap(0), true
+}
