@@ -25,6 +25,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/vitrine-dev/vitrine/api"
+	"github.com/vitrine-dev/vitrine/internal/analytics"
+	"github.com/vitrine-dev/vitrine/internal/analytics/analyticsdb"
+	"github.com/vitrine-dev/vitrine/internal/analytics/analyticshttp"
 	"github.com/vitrine-dev/vitrine/internal/auth"
 	"github.com/vitrine-dev/vitrine/internal/auth/authdb"
 	"github.com/vitrine-dev/vitrine/internal/auth/authhttp"
@@ -32,6 +35,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/platform/authn"
 	"github.com/vitrine-dev/vitrine/internal/platform/bus"
 	"github.com/vitrine-dev/vitrine/internal/platform/cache"
+	"github.com/vitrine-dev/vitrine/internal/platform/errs"
 	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
 	"github.com/vitrine-dev/vitrine/internal/platform/obs"
 	"github.com/vitrine-dev/vitrine/internal/platform/outbox"
@@ -44,13 +48,14 @@ import (
 
 // Target names.
 const (
-	All     = "all"
-	Product = "product"
-	Auth    = "auth"
+	All       = "all"
+	Product   = "product"
+	Auth      = "auth"
+	Analytics = "analytics"
 )
 
 // services lists every service in start order; "all" expands to it.
-var services = []string{Auth, Product}
+var services = []string{Auth, Product, Analytics}
 
 // ParseTargets expands and checks a comma list of targets.
 func ParseTargets(list string) ([]string, error) {
@@ -104,8 +109,9 @@ func (c Config) SQLConfig(service string) sqldb.Config {
 type App struct {
 	Router   *httpx.Router
 	Handler  http.Handler
-	Product  *product.Service
-	Auth     *auth.Service
+	Product   *product.Service
+	Auth      *auth.Service
+	Analytics *analytics.Service
 	Bus      *bus.Bus
 	Relay    *outbox.Relay
 	metrics  *obs.Metrics
@@ -195,6 +201,12 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 
 	if slices.Contains(cfg.Targets, Product) {
 		if err := a.startProduct(ctx, cfg, redisClient, &background); err != nil {
+			return nil, err
+		}
+	}
+
+	if slices.Contains(cfg.Targets, Analytics) {
+		if err := a.startAnalytics(ctx, cfg, &background); err != nil {
 			return nil, err
 		}
 	}
@@ -311,6 +323,64 @@ func (a *App) startProduct(ctx context.Context, cfg Config, redisClient *redis.C
 	return nil
 }
 
+// startAnalytics opens the analytics store, takes in the catalog (to know
+// which products exist) and the search events, and publishes product
+// statistics back to the stream.
+func (a *App) startAnalytics(ctx context.Context, cfg Config, background *[]func(context.Context)) error {
+	store, err := analyticsdb.Open(ctx, cfg.SQLConfig(Analytics))
+	if err != nil {
+		return fmt.Errorf("analytics store: %w", err)
+	}
+	a.closers = append(a.closers, store.Close)
+	a.Analytics = analytics.NewService(store, analytics.Config{})
+	a.checks["analytics_db"] = a.Analytics.Ping
+	analyticshttp.Routes(a.Router, a.Analytics)
+
+	// Messages that can never apply (KindInvalid) are dropped, not retried.
+	dropInvalid := func(err error, m bus.Msg) error {
+		if errs.Is(err, errs.KindInvalid) {
+			cfg.Logger.Warn("dropping an event analytics cannot use", "subject", m.Subject, "err", err)
+			return nil
+		}
+		return err
+	}
+	*background = append(*background,
+		func(ctx context.Context) { a.Analytics.Run(ctx, statsPublisher{a.Bus}) },
+		func(ctx context.Context) {
+			consume(ctx, a.Bus, cfg.Logger, bus.Subscription{Stream: events.CatalogStream, Durable: "analytics-catalog",
+				Subjects: []string{events.ProductSubjectPrefix + "*"}}, func(ctx context.Context, m bus.Msg) error {
+				var ev events.ProductChanged
+				if err := json.Unmarshal(m.Data, &ev); err != nil {
+					return dropInvalid(errs.Wrap(errs.KindInvalid, err, "malformed"), m)
+				}
+				return dropInvalid(a.Analytics.ApplyProduct(ctx, ev), m)
+			})
+		},
+		func(ctx context.Context) {
+			consume(ctx, a.Bus, cfg.Logger, bus.Subscription{Stream: events.AnalyticsStream, Durable: "analytics-searches",
+				Subjects: []string{events.SearchSubject}}, func(ctx context.Context, m bus.Msg) error {
+				var ev events.SearchPerformed
+				if err := json.Unmarshal(m.Data, &ev); err != nil {
+					return dropInvalid(errs.Wrap(errs.KindInvalid, err, "malformed"), m)
+				}
+				return dropInvalid(a.Analytics.ApplySearch(ctx, ev), m)
+			})
+		},
+	)
+	return nil
+}
+
+// statsPublisher sends analytics' product statistics to the stream.
+type statsPublisher struct{ b *bus.Bus }
+
+func (p statsPublisher) PublishStats(ctx context.Context, s events.ProductStats) error {
+	data, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	return p.b.Publish(ctx, events.StatsSubject, "", data)
+}
+
 // consume runs a subscription until ctx ends, starting it again if it fails.
 func consume(ctx context.Context, b *bus.Bus, logger *slog.Logger, sub bus.Subscription, handle func(context.Context, bus.Msg) error) {
 	for ctx.Err() == nil {
@@ -382,6 +452,8 @@ func Migrate(ctx context.Context, cfg Config) error {
 			closer, err = authdb.Open(ctx, cfg.SQLConfig(Auth))
 		case Product:
 			closer, err = productdb.Open(ctx, cfg.SQLConfig(Product))
+		case Analytics:
+			closer, err = analyticsdb.Open(ctx, cfg.SQLConfig(Analytics))
 		}
 		if err != nil {
 			return fmt.Errorf("migrate %s: %w", t, err)

@@ -59,7 +59,9 @@ func Unmarshal(body []byte, dst any) error {
 	if err := dec.Decode(dst); err != nil {
 		return decodeError(err)
 	}
-	if dec.More() {
+	// Exactly one value: anything but white space after it is an error
+	// (More alone would let stray closing brackets through).
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return &errs.Error{Kind: errs.KindInvalid, Msg: "the body holds more than one JSON value",
 			Fields: []errs.FieldError{{Field: "", Detail: "unexpected data after the JSON value"}}}
 	}

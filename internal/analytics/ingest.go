@@ -1,0 +1,167 @@
+package analytics
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/errs"
+)
+
+// ClientEvent is one item of a batch, as a client sends it.
+type ClientEvent struct {
+	ID        string `json:"id"`
+	Type      string `json:"type"`
+	ProductID string `json:"product_id"`
+	// Quantity is the number of units added to the cart or bought; 1 when
+	// absent. A view has none (or 1).
+	Quantity *int64 `json:"quantity,omitempty"`
+	// At is when the event happened (RFC 3339); now when empty.
+	At string `json:"at,omitempty"`
+}
+
+// ItemError says why one item of a batch was rejected. An item with several
+// faults has one ItemError per field.
+type ItemError struct {
+	Index  int    `json:"index"`
+	ID     string `json:"id"`
+	Field  string `json:"field"`
+	Detail string `json:"detail"`
+}
+
+// IngestResult is the fate of each item of a batch. Accepted + Duplicates +
+// Rejected is the number of items.
+type IngestResult struct {
+	Accepted   int         `json:"accepted"`
+	Duplicates int         `json:"duplicates"`
+	Rejected   int         `json:"rejected"`
+	Errors     []ItemError `json:"errors"`
+}
+
+// Reject counts one more rejected item with its faults.
+func (r *IngestResult) Reject(index int, id string, faults ...errs.FieldError) {
+	r.Rejected++
+	for _, f := range faults {
+		r.Errors = append(r.Errors, ItemError{Index: index, ID: id, Field: f.Field, Detail: f.Detail})
+	}
+}
+
+// ErrBatchTooLarge is returned for a batch of more than MaxBatch events.
+var ErrBatchTooLarge = &errs.Error{Kind: errs.KindTooLarge, Msg: fmt.Sprintf("a batch holds at most %d events", MaxBatch),
+	Fields: []errs.FieldError{{Field: "events", Detail: fmt.Sprintf("at most %d events; split the batch", MaxBatch)}}}
+
+// Ingest checks and records a batch of client events. Each item stands on
+// its own: a bad one is rejected with its faults (an unknown product
+// among them) and never holds back the good ones; an id seen before counts
+// as a duplicate, so a replayed batch counts once.
+func (s *Service) Ingest(ctx context.Context, batch []ClientEvent) (*IngestResult, error) {
+	if len(batch) > MaxBatch {
+		return nil, ErrBatchTooLarge
+	}
+	res := &IngestResult{Errors: []ItemError{}}
+	now := s.now()
+	valid := make([]Event, 0, len(batch))
+	index := make([]int, 0, len(batch)) // position in batch of each valid event
+	for i, in := range batch {
+		ev, faults := checkEvent(in, now, s.cfg.MaxSkew)
+		if len(faults) > 0 {
+			res.Reject(i, in.ID, faults...)
+			continue
+		}
+		valid = append(valid, ev)
+		index = append(index, i)
+	}
+	if len(valid) == 0 {
+		return res, nil
+	}
+	outcomes, err := s.store.RecordEvents(ctx, valid)
+	if err != nil {
+		return nil, err
+	}
+	for k, o := range outcomes {
+		switch o {
+		case Accepted:
+			res.Accepted++
+		case Duplicate:
+			res.Duplicates++
+		default:
+			res.Reject(index[k], valid[k].ID, errs.FieldError{Field: "product_id", Detail: "unknown product"})
+		}
+	}
+	res.SortErrors()
+	return res, nil
+}
+
+// SortErrors orders the errors by item, keeping each item's fields in order.
+func (r *IngestResult) SortErrors() {
+	slices.SortStableFunc(r.Errors, func(a, b ItemError) int { return cmp.Compare(a.Index, b.Index) })
+}
+
+// checkEvent validates one client event against the clock. An event from
+// at most maxSkew in the future counts now.
+func checkEvent(in ClientEvent, now time.Time, maxSkew time.Duration) (Event, []errs.FieldError) {
+	var v errs.Validation
+	switch {
+	case in.ID == "":
+		v.Add("id", "is required")
+	case !validID(in.ID):
+		v.Add("id", "must be 1 to %d printable ASCII characters without spaces", MaxIDLen)
+	}
+	switch in.Type {
+	case TypeView, TypeAddToCart, TypePurchase:
+	case "":
+		v.Add("type", "is required")
+	default:
+		v.Add("type", "must be one of view, add_to_cart, purchase")
+	}
+	switch {
+	case in.ProductID == "":
+		v.Add("product_id", "is required")
+	case !validID(in.ProductID):
+		v.Add("product_id", "must be 1 to %d printable ASCII characters without spaces", MaxIDLen)
+	}
+	quantity := int64(1)
+	if in.Quantity != nil {
+		quantity = *in.Quantity
+		switch {
+		case in.Type == TypeView && quantity != 1:
+			v.Add("quantity", "a view has no quantity")
+		case quantity < 1 || quantity > MaxQuantity:
+			v.Add("quantity", "must be an integer from 1 to %d", MaxQuantity)
+		}
+	}
+	at := now
+	if in.At != "" {
+		t, err := time.Parse(time.RFC3339Nano, in.At)
+		switch {
+		case err != nil:
+			v.Add("at", "must be an RFC 3339 time such as 2026-01-02T15:04:05Z")
+		case t.After(now.Add(maxSkew)):
+			v.Add("at", "is in the future (more than %s ahead of the server clock)", maxSkew)
+		case t.Before(now.Add(-MaxAge)):
+			v.Add("at", "is older than %d days", int(MaxAge/(24*time.Hour)))
+		case t.Before(now):
+			at = t.UTC()
+		}
+	}
+	if len(v.Fields) > 0 {
+		return Event{}, v.Fields
+	}
+	return Event{ID: in.ID, Type: in.Type, ProductID: in.ProductID, Quantity: quantity, At: at}, nil
+}
+
+// validID accepts 1 to MaxIDLen printable ASCII characters other than space:
+// UUIDs, ULIDs and the like, and nothing a log or a database could choke on.
+func validID(id string) bool {
+	if len(id) == 0 || len(id) > MaxIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] > '~' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,24 @@
+package httpx
+
+import (
+	"testing"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/errs"
+)
+
+func TestUnmarshalTakesExactlyOneValue(t *testing.T) {
+	type body struct {
+		Name string `json:"name"`
+	}
+	var ok body
+	if err := Unmarshal([]byte(" {\"name\": \"x\"} \n"), &ok); err != nil || ok.Name != "x" {
+		t.Fatalf("valid body: %v", err)
+	}
+	for _, bad := range []string{`{"name":"x"}}`, `{"name":"x"}]`, `{"name":"x"} {}`, `{"name":"x"} 1`, `{"name":"x","age":1}`, `{"name":1}`, `{`, ``} {
+		var b body
+		err := Unmarshal([]byte(bad), &b)
+		if errs.KindOf(err) != errs.KindInvalid {
+			t.Errorf("%q: got %v, want an invalid-input error", bad, err)
+		}
+	}
+}
