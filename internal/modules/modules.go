@@ -107,20 +107,20 @@ func (c Config) SQLConfig(service string) sqldb.Config {
 
 // App is the set of running services behind one HTTP handler.
 type App struct {
-	Router   *httpx.Router
-	Handler  http.Handler
+	Router    *httpx.Router
+	Handler   http.Handler
 	Product   *product.Service
 	Auth      *auth.Service
 	Analytics *analytics.Service
-	Bus      *bus.Bus
-	Relay    *outbox.Relay
-	metrics  *obs.Metrics
-	checks   map[string]func(context.Context) error
-	closers  []func() error
-	draining atomic.Bool
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	logger   *slog.Logger
+	Bus       *bus.Bus
+	Relay     *outbox.Relay
+	metrics   *obs.Metrics
+	checks    map[string]func(context.Context) error
+	closers   []func() error
+	draining  atomic.Bool
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	logger    *slog.Logger
 }
 
 // New opens the stores of the targeted services and wires them together.
