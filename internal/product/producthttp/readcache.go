@@ -87,35 +87,34 @@ func (rc *ReadCache) StatsChanged(ctx context.Context, ev events.ProductStats) {
 
 func productKey(id string) string { return "p:" + id }
 
-// cached is a response ready to send: entity tag, then body. For products
+// cached is a response ready to send: entity tag and body. For products
 // the id and slug are kept too, to answer slug lookups.
 type cached struct {
-	ETag string          `json:"e"`
-	ID   string          `json:"i,omitempty"`
-	Slug string          `json:"s,omitempty"`
-	Body json.RawMessage `json:"b"`
+	ETag, ID, Slug string
+	Body           []byte
 }
 
-// encode stores the entry compactly: a small JSON header, a newline, the body.
+// encode lays the entry out as three header lines and the body; decoding a
+// hit is then three cuts, no parsing.
 func (c *cached) encode() []byte {
-	head, _ := json.Marshal(cached{ETag: c.ETag, ID: c.ID, Slug: c.Slug, Body: json.RawMessage("0")})
-	out := make([]byte, 0, len(head)+1+len(c.Body))
-	out = append(out, head...)
-	out = append(out, '\n')
+	out := make([]byte, 0, len(c.ETag)+len(c.ID)+len(c.Slug)+3+len(c.Body))
+	for _, field := range []string{c.ETag, c.ID, c.Slug} {
+		out = append(out, field...)
+		out = append(out, '\n')
+	}
 	return append(out, c.Body...)
 }
 
 func decodeCached(data []byte) (*cached, bool) {
-	head, body, ok := bytes.Cut(data, []byte{'\n'})
-	if !ok {
-		return nil, false
+	var fields [3][]byte
+	rest := data
+	for i := range fields {
+		var ok bool
+		if fields[i], rest, ok = bytes.Cut(rest, []byte{'\n'}); !ok {
+			return nil, false
+		}
 	}
-	var c cached
-	if err := json.Unmarshal(head, &c); err != nil {
-		return nil, false
-	}
-	c.Body = body
-	return &c, true
+	return &cached{ETag: string(fields[0]), ID: string(fields[1]), Slug: string(fields[2]), Body: rest}, true
 }
 
 func (c *cached) write(w http.ResponseWriter, r *http.Request, cacheControl string) {
