@@ -10,8 +10,10 @@ import (
 // and purchases flow back through the event stream into bestsellers.
 func TestAnalyticsFeedsBestsellers(t *testing.T) {
 	c := startCatalog(t)
-	kettle := c.createProduct(t, productBody("Kettle", "KET-1", 2999, nil))
+	// The lamp is older: where popularity ties, newer products come first,
+	// so only its purchases can put it ahead.
 	lamp := c.createProduct(t, productBody("Lamp", "LAMP-1", 1999, nil))
+	kettle := c.createProduct(t, productBody("Kettle", "KET-1", 2999, nil))
 
 	type result struct {
 		Accepted   int `json:"accepted"`
@@ -76,6 +78,10 @@ func TestAnalyticsFeedsBestsellers(t *testing.T) {
 		var best struct{ Items []productJSON }
 		expect(t, c.get("/api/products/bestsellers?limit=2", ""), 200).JSON(t, &best)
 		return len(best.Items) == 2 && best.Items[0].ID == lamp.ID && best.Items[0].SalesCount >= 6
+	})
+	eventually(t, 10*time.Second, "search ranks by popularity", func() bool {
+		r := c.search(t, "sort=popular")
+		return len(r.Items) == 2 && r.Items[0].ID == lamp.ID
 	})
 	var sorted struct{ Items []productJSON }
 	expect(t, c.get("/api/products?sort=-sales", ""), 200).JSON(t, &sorted)

@@ -111,3 +111,5 @@ func metricValue(t *testing.T, s *server, line string) bool {
 	}
 	return false
 }
+
+func removeAll(dir string) error { return os.RemoveAll(dir) }

@@ -44,6 +44,8 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/product"
 	"github.com/vitrine-dev/vitrine/internal/product/productdb"
 	"github.com/vitrine-dev/vitrine/internal/product/producthttp"
+	"github.com/vitrine-dev/vitrine/internal/search"
+	"github.com/vitrine-dev/vitrine/internal/search/searchhttp"
 )
 
 // Target names.
@@ -52,10 +54,11 @@ const (
 	Product   = "product"
 	Auth      = "auth"
 	Analytics = "analytics"
+	Search    = "search"
 )
 
 // services lists every service in start order; "all" expands to it.
-var services = []string{Auth, Product, Analytics}
+var services = []string{Auth, Product, Search, Analytics}
 
 // ParseTargets expands and checks a comma list of targets.
 func ParseTargets(list string) ([]string, error) {
@@ -94,6 +97,7 @@ type Config struct {
 	AccessTTL   time.Duration
 	MaxInFlight int // load shedding threshold
 	RateLimits  ratelimit.Config
+	Synonyms    string // synonyms file of the search service
 	Logger      *slog.Logger
 }
 
@@ -112,6 +116,7 @@ type App struct {
 	Product   *product.Service
 	Auth      *auth.Service
 	Analytics *analytics.Service
+	Search    *search.Service
 	Bus       *bus.Bus
 	Relay     *outbox.Relay
 	metrics   *obs.Metrics
@@ -205,6 +210,11 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		}
 	}
 
+	if slices.Contains(cfg.Targets, Search) {
+		if err := a.startSearch(cfg, &background); err != nil {
+			return nil, err
+		}
+	}
 	if slices.Contains(cfg.Targets, Analytics) {
 		if err := a.startAnalytics(ctx, cfg, &background); err != nil {
 			return nil, err
@@ -321,6 +331,98 @@ func (a *App) startProduct(ctx context.Context, cfg Config, redisClient *redis.C
 		},
 	)
 	return nil
+}
+
+// startSearch opens this instance's own index and keeps it fed from the
+// catalog stream, resuming after the last event it applied (replaying the
+// whole stream when the index is new).
+func (a *App) startSearch(cfg Config, background *[]func(context.Context)) error {
+	svc, err := search.Open(filepath.Join(cfg.DataDir, "search"), search.Options{
+		SynonymsFile: cfg.Synonyms,
+		Recorder:     searchRecorder{b: a.Bus, logger: cfg.Logger},
+		StreamLast:   func(ctx context.Context) (uint64, error) { return a.Bus.LastSeq(ctx, events.CatalogStream) },
+		Logger:       cfg.Logger,
+	})
+	if err != nil {
+		return fmt.Errorf("search index: %w", err)
+	}
+	a.Search = svc
+	a.closers = append(a.closers, svc.Close)
+	a.checks["search_index"] = func(ctx context.Context) error { _, err := svc.Status(ctx); return err }
+	searchhttp.Routes(a.Router, svc)
+
+	*background = append(*background,
+		func(ctx context.Context) {
+			for ctx.Err() == nil {
+				sub := bus.Subscription{Stream: events.CatalogStream, StartSeq: svc.LastApplied() + 1}
+				err := a.Bus.ConsumeBatches(ctx, sub, 500, func(ctx context.Context, msgs []bus.Msg) error {
+					changes := make([]search.Change, 0, len(msgs))
+					for _, m := range msgs {
+						c, ok := searchChange(m)
+						if !ok {
+							cfg.Logger.Warn("search: skipping a malformed catalog event", "subject", m.Subject, "seq", m.Seq)
+							continue
+						}
+						changes = append(changes, c)
+					}
+					return svc.ApplyBatch(ctx, changes)
+				})
+				if err != nil {
+					cfg.Logger.Warn("search: catalog consumer stopped; restarting", "err", err)
+					select {
+					case <-ctx.Done():
+					case <-time.After(2 * time.Second):
+					}
+				}
+			}
+		},
+		func(ctx context.Context) {
+			// Popularity from analytics; a rebuilt index starts from the
+			// counters carried by the product events.
+			consume(ctx, a.Bus, cfg.Logger, bus.Subscription{Stream: events.AnalyticsStream, Subjects: []string{events.StatsSubject}},
+				func(ctx context.Context, m bus.Msg) error {
+					var ev events.ProductStats
+					if err := json.Unmarshal(m.Data, &ev); err != nil {
+						return nil
+					}
+					return svc.ApplyStats(ctx, ev)
+				})
+		},
+	)
+	return nil
+}
+
+// searchChange decodes a catalog event for the search index.
+func searchChange(m bus.Msg) (search.Change, bool) {
+	c := search.Change{Seq: m.Seq}
+	switch {
+	case strings.HasPrefix(m.Subject, events.ProductSubjectPrefix):
+		c.Product = new(events.ProductChanged)
+		return c, json.Unmarshal(m.Data, c.Product) == nil
+	case strings.HasPrefix(m.Subject, events.CategorySubjectPrefix):
+		c.Category = new(events.CategoryChanged)
+		return c, json.Unmarshal(m.Data, c.Category) == nil
+	}
+	return c, false
+}
+
+// searchRecorder publishes the search service's query events, deduplicated
+// by their id.
+type searchRecorder struct {
+	b      *bus.Bus
+	logger *slog.Logger
+}
+
+func (r searchRecorder) RecordSearch(ev events.SearchPerformed) {
+	data, err := json.Marshal(ev)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := r.b.Publish(ctx, events.SearchSubject, ev.ID, data); err != nil {
+		r.logger.Warn("search: could not publish a search event", "err", err)
+	}
 }
 
 // startAnalytics opens the analytics store, takes in the catalog (to know

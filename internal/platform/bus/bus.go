@@ -219,6 +219,16 @@ type Subscription struct {
 // message is acked when handle returns nil and redelivered (after a delay)
 // otherwise; a private consumer retries handle itself, so order is kept.
 func (b *Bus) Consume(ctx context.Context, sub Subscription, handle func(context.Context, Msg) error) error {
+	return b.ConsumeBatches(ctx, sub, 1, func(ctx context.Context, msgs []Msg) error { return handle(ctx, msgs[0]) })
+}
+
+// batchWait is how long a batch waits for one more message that is not
+// there yet: replays fill whole batches, live traffic is not delayed.
+const batchWait = 20 * time.Millisecond
+
+// ConsumeBatches is Consume with up to max messages handed over at once
+// (fewer when no more are waiting). A batch succeeds or fails as a whole.
+func (b *Bus) ConsumeBatches(ctx context.Context, sub Subscription, max int, handle func(context.Context, []Msg) error) error {
 	var filters []string
 	for _, s := range sub.Subjects {
 		filters = append(filters, b.subject(s))
@@ -246,16 +256,16 @@ func (b *Bus) Consume(ctx context.Context, sub Subscription, handle func(context
 	if err != nil {
 		return fmt.Errorf("bus: consumer on %s: %w", sub.Stream, err)
 	}
-	msgs, err := cons.Messages()
+	it, err := cons.Messages()
 	if err != nil {
 		return err
 	}
 	go func() {
 		<-ctx.Done()
-		msgs.Stop()
+		it.Stop()
 	}()
 	for {
-		m, err := msgs.Next()
+		first, err := it.Next()
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 				return nil
@@ -268,27 +278,47 @@ func (b *Bus) Consume(ctx context.Context, sub Subscription, handle func(context
 			}
 			continue
 		}
-		meta, err := m.Metadata()
-		if err != nil {
-			_ = m.Term()
-			continue
+		raw := []jetstream.Msg{first}
+		for len(raw) < max {
+			m, err := it.Next(jetstream.NextMaxWait(batchWait))
+			if err != nil {
+				break
+			}
+			raw = append(raw, m)
 		}
-		msg := Msg{Subject: b.unprefix(m.Subject()), Data: m.Data(), Seq: meta.Sequence.Stream, Time: meta.Timestamp}
-		if sub.Durable != "" {
-			if err := handle(ctx, msg); err != nil {
-				b.logger.Warn("event handler failed; will redeliver", "subject", msg.Subject, "err", err)
-				_ = m.NakWithDelay(2 * time.Second)
+		msgs := make([]Msg, 0, len(raw))
+		kept := raw[:0]
+		for _, m := range raw {
+			meta, err := m.Metadata()
+			if err != nil {
+				_ = m.Term()
 				continue
 			}
-			_ = m.Ack()
+			kept = append(kept, m)
+			msgs = append(msgs, Msg{Subject: b.unprefix(m.Subject()), Data: m.Data(), Seq: meta.Sequence.Stream, Time: meta.Timestamp})
+		}
+		if len(msgs) == 0 {
+			continue
+		}
+		if sub.Durable != "" {
+			if err := handle(ctx, msgs); err != nil {
+				b.logger.Warn("event handler failed; will redeliver", "subject", msgs[0].Subject, "err", err)
+				for _, m := range kept {
+					_ = m.NakWithDelay(2 * time.Second)
+				}
+				continue
+			}
+			for _, m := range kept {
+				_ = m.Ack()
+			}
 			continue
 		}
 		for attempt := 0; ; attempt++ {
-			err := handle(ctx, msg)
+			err := handle(ctx, msgs)
 			if err == nil || ctx.Err() != nil {
 				break
 			}
-			b.logger.Warn("event handler failed; retrying", "subject", msg.Subject, "attempt", attempt, "err", err)
+			b.logger.Warn("event handler failed; retrying", "subject", msgs[0].Subject, "attempt", attempt, "err", err)
 			select {
 			case <-ctx.Done():
 			case <-time.After(min(time.Duration(attempt+1)*200*time.Millisecond, 5*time.Second)):

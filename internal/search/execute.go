@@ -1,0 +1,392 @@
+package search
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/highlight/highlighter/html"
+	"github.com/blevesearch/bleve/v2/search/query"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/errs"
+)
+
+// Result is one page of search results.
+type Result struct {
+	Total   int     `json:"total"` // exact
+	Page    int     `json:"page"`
+	PerPage int     `json:"per_page"`
+	Items   []Item  `json:"items"`
+	Facets  *Facets `json:"facets,omitempty"`
+}
+
+// Item is a product as a search result shows it.
+type Item struct {
+	ID       string `json:"id"`
+	Slug     string `json:"slug"`
+	Name     string `json:"name"`
+	Brand    string `json:"brand"`
+	Category string `json:"category"`
+	Price    Price  `json:"price"`
+	InStock  bool   `json:"in_stock"`
+	Image    string `json:"image"` // the first image's URL, or ""
+	// Highlights holds, per field (name, description), the fragments where
+	// the query matched, HTML-escaped with matches in <mark> tags.
+	Highlights map[string][]string `json:"highlights"`
+}
+
+// Price is a product's price range, in minor units.
+type Price struct {
+	Min      int64  `json:"min"`
+	Max      int64  `json:"max"`
+	Currency string `json:"currency"`
+}
+
+// Facets holds the counts asked for. Brand and category counts ignore the
+// brand and category filters respectively (disjunctive facets: a shopper
+// who picked one brand still sees how many results the others would add);
+// the price facet ignores the price filter.
+type Facets struct {
+	Brand    []FacetValue `json:"brand,omitempty"`
+	Category []FacetValue `json:"category,omitempty"`
+	Price    *PriceFacet  `json:"price,omitempty"`
+}
+
+// FacetValue is one value of a facet and how many results have it. A
+// category's count includes its descendants', as the category filter does.
+type FacetValue struct {
+	Value string `json:"value"`
+	Count int    `json:"count"`
+}
+
+// PriceFacet counts results by lowest price in ranges [from, to) and gives
+// the lowest and highest price (nil without results).
+type PriceFacet struct {
+	Ranges []PriceRange `json:"ranges"`
+	Min    *int64       `json:"min"`
+	Max    *int64       `json:"max"`
+}
+
+// PriceRange is a bucket of a price facet; To is nil for the open last one.
+type PriceRange struct {
+	From  int64  `json:"from"`
+	To    *int64 `json:"to"`
+	Count int    `json:"count"`
+}
+
+// Facet sizes.
+const (
+	brandFacetSize    = 50
+	categoryFacetSize = 50
+	// categoryTermsSize is how many leaf categories are counted before
+	// rolling counts up to their ancestors.
+	categoryTermsSize = 2000
+)
+
+// Search runs q. It validates q (see Query.Validate) and records a search
+// event for analytics when q.Text is not empty.
+func (s *Service) Search(ctx context.Context, q Query) (*Result, error) {
+	q = q.withDefaults()
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	text, err := s.textQuery(q.Text, productFields, true)
+	if err != nil {
+		return nil, err
+	}
+	f := s.filters(q)
+
+	main := bleve.NewSearchRequestOptions(compose(text, f.all("")), q.PerPage, (q.Page-1)*q.PerPage, false)
+	main.Fields = []string{fieldSource}
+	main.SortBy(sortOrder(q.Sort, text != nil))
+	if !main.Sort.RequiresScore() {
+		main.Score = bleve.ScoreNone
+	}
+	if text != nil {
+		main.Highlight = bleve.NewHighlightWithStyle(html.Name)
+		main.Highlight.AddField(fieldName)
+		main.Highlight.AddField(fieldDescription)
+	}
+	requests := []*bleve.SearchRequest{main}
+	// facetRequest puts a facet on the main request when its filter is not
+	// set, else on an extra count-only request without that filter.
+	facetRequest := func(name string, filter query.Query, fr *bleve.FacetRequest) *bleve.SearchRequest {
+		req := main
+		if filter != nil {
+			req = countRequest(compose(text, f.all(name)))
+			requests = append(requests, req)
+		}
+		req.AddFacet(name, fr)
+		return req
+	}
+	var brandReq, categoryReq, priceReq, minReq, maxReq *bleve.SearchRequest
+	if q.Facets.Brand {
+		brandReq = facetRequest(FacetBrand, f.brand, bleve.NewFacetRequest(fieldBrandFacet, brandFacetSize))
+	}
+	if q.Facets.Category {
+		categoryReq = facetRequest(FacetCategory, f.category, bleve.NewFacetRequest(fieldCategory, categoryTermsSize))
+	}
+	if q.Facets.Price {
+		priceReq = facetRequest(FacetPrice, f.price, bleve.NewFacetRequest(fieldPriceBucket, len(priceBounds)))
+		unpriced := compose(text, f.all(FacetPrice))
+		minReq, maxReq = extremeRequest(unpriced, fieldPriceKey), extremeRequest(unpriced, "-"+fieldPriceKey)
+		requests = append(requests, minReq, maxReq)
+	}
+
+	results, err := s.run(ctx, requests)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Total: int(results[main].Total), Page: q.Page, PerPage: q.PerPage, Items: make([]Item, 0, len(results[main].Hits))}
+	for _, hit := range results[main].Hits {
+		item, err := itemOf(hit)
+		if err != nil {
+			return nil, err
+		}
+		res.Items = append(res.Items, item)
+	}
+	if q.Facets.Any() {
+		res.Facets = &Facets{}
+		if brandReq != nil {
+			res.Facets.Brand = termCounts(results[brandReq].Facets[FacetBrand])
+		}
+		if categoryReq != nil {
+			res.Facets.Category = s.categoryCounts(results[categoryReq].Facets[FacetCategory])
+		}
+		if priceReq != nil {
+			res.Facets.Price, err = priceFacet(results[priceReq].Facets[FacetPrice], results[minReq], results[maxReq])
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	s.record(NormalizeText(q.Text), res.Total)
+	return res, nil
+}
+
+// run executes the requests concurrently.
+func (s *Service) run(ctx context.Context, requests []*bleve.SearchRequest) (map[*bleve.SearchRequest]*bleve.SearchResult, error) {
+	out := make([]*bleve.SearchResult, len(requests))
+	errOut := make([]error, len(requests))
+	var wg sync.WaitGroup
+	for i, req := range requests {
+		run := func() { out[i], errOut[i] = s.index.SearchInContext(ctx, req) }
+		if i == len(requests)-1 {
+			run() // the last one on this goroutine
+			continue
+		}
+		wg.Go(run)
+	}
+	wg.Wait()
+	results := make(map[*bleve.SearchRequest]*bleve.SearchResult, len(requests))
+	for i, req := range requests {
+		if errOut[i] != nil {
+			if ctx.Err() != nil {
+				return nil, errs.Wrap(errs.KindUnavailable, ctx.Err(), "the search was cancelled")
+			}
+			return nil, fmt.Errorf("search: %w", errOut[i])
+		}
+		results[req] = out[i]
+	}
+	return results, nil
+}
+
+// countRequest counts matches (and facets) without fetching or scoring hits.
+func countRequest(q query.Query) *bleve.SearchRequest {
+	req := bleve.NewSearchRequestOptions(q, 0, 0, false)
+	req.Score = bleve.ScoreNone
+	return req
+}
+
+// extremeRequest finds the first match in the given order.
+func extremeRequest(q query.Query, order string) *bleve.SearchRequest {
+	req := bleve.NewSearchRequestOptions(q, 1, 0, false)
+	req.Score = bleve.ScoreNone
+	req.Fields = []string{fieldSource}
+	req.SortBy([]string{order})
+	return req
+}
+
+// sortOrder returns the Bleve sort of s. Every key ends with the product
+// id, so each order is total and pages do not overlap.
+func sortOrder(s Sort, hasText bool) []string {
+	switch s {
+	case SortPrice:
+		return []string{fieldPriceKey}
+	case SortPriceDesc:
+		return []string{"-" + fieldPriceKey}
+	case SortNewest:
+		return []string{"-" + fieldNewestKey}
+	case SortPopular:
+		return []string{"-" + fieldPopularKey}
+	default:
+		if !hasText {
+			return []string{"-" + fieldPopularKey} // browsing: every match scores the same
+		}
+		return []string{"-_score", "-" + fieldPopularKey}
+	}
+}
+
+func sourceOf(hit *search.DocumentMatch) (*document, error) {
+	src, _ := hit.Fields[fieldSource].(string)
+	var d document
+	if err := json.Unmarshal([]byte(src), &d); err != nil {
+		return nil, fmt.Errorf("search: decode hit %s: %w", hit.ID, err)
+	}
+	return &d, nil
+}
+
+func itemOf(hit *search.DocumentMatch) (Item, error) {
+	d, err := sourceOf(hit)
+	if err != nil {
+		return Item{}, err
+	}
+	item := Item{
+		ID: d.ID, Slug: d.Slug, Name: d.Name, Brand: d.Brand, Category: d.Category,
+		Price:   Price{Min: d.PriceMin, Max: d.PriceMax, Currency: d.Currency},
+		InStock: d.InStock, Image: d.Image, Highlights: map[string][]string{},
+	}
+	for _, field := range []string{fieldName, fieldDescription} {
+		// the highlighter returns the start of a field even where nothing
+		// matched; only fragments with a match are worth showing
+		for _, frag := range hit.Fragments[field] {
+			if strings.Contains(frag, "<mark>") {
+				item.Highlights[field] = append(item.Highlights[field], frag)
+			}
+		}
+	}
+	return item, nil
+}
+
+func termCounts(fr *search.FacetResult) []FacetValue {
+	out := []FacetValue{}
+	if fr == nil || fr.Terms == nil {
+		return out
+	}
+	for _, t := range fr.Terms.Terms() {
+		out = append(out, FacetValue{Value: t.Term, Count: t.Count})
+	}
+	sortFacet(out)
+	return out
+}
+
+// categoryCounts rolls the counts of each category up to its ancestors, so
+// that a parent's count is what filtering by it would return.
+func (s *Service) categoryCounts(fr *search.FacetResult) []FacetValue {
+	out := []FacetValue{}
+	if fr == nil || fr.Terms == nil {
+		return out
+	}
+	tree := s.categories.Load()
+	counts := map[string]int{}
+	for _, t := range fr.Terms.Terms() {
+		counts[t.Term] += t.Count
+		for _, a := range tree.ancestors(t.Term) {
+			counts[a] += t.Count
+		}
+	}
+	for v, c := range counts {
+		out = append(out, FacetValue{Value: v, Count: c})
+	}
+	sortFacet(out)
+	if len(out) > categoryFacetSize {
+		out = out[:categoryFacetSize]
+	}
+	return out
+}
+
+func sortFacet(vs []FacetValue) {
+	slices.SortFunc(vs, func(a, b FacetValue) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Value, b.Value))
+	})
+}
+
+func priceFacet(fr *search.FacetResult, lowest, highest *bleve.SearchResult) (*PriceFacet, error) {
+	pf := &PriceFacet{Ranges: []PriceRange{}}
+	if fr != nil && fr.Terms != nil {
+		for _, t := range fr.Terms.Terms() {
+			i, err := strconv.Atoi(t.Term)
+			if err != nil || i < 0 || i >= len(priceBounds) || t.Count == 0 {
+				continue
+			}
+			pr := PriceRange{From: priceBounds[i], Count: t.Count}
+			if i+1 < len(priceBounds) {
+				to := priceBounds[i+1]
+				pr.To = &to
+			}
+			pf.Ranges = append(pf.Ranges, pr)
+		}
+	}
+	slices.SortFunc(pf.Ranges, func(a, b PriceRange) int { return cmp.Compare(a.From, b.From) })
+	for _, ex := range []struct {
+		res *bleve.SearchResult
+		dst **int64
+	}{{lowest, &pf.Min}, {highest, &pf.Max}} {
+		if len(ex.res.Hits) == 0 {
+			continue
+		}
+		d, err := sourceOf(ex.res.Hits[0])
+		if err != nil {
+			return nil, err
+		}
+		v := d.PriceMin
+		*ex.dst = &v
+	}
+	return pf, nil
+}
+
+// Suggestion is a product name completing what the shopper is typing.
+type Suggestion struct {
+	ID   string `json:"id"`
+	Slug string `json:"slug"`
+	Name string `json:"name"`
+	// Highlight is the name, HTML-escaped, with the matched parts in <mark>.
+	Highlight string `json:"highlight"`
+}
+
+// Suggest returns up to MaxSuggestions products whose names complete text:
+// every word matches exactly or with a typo, the last one also as a prefix.
+// It records no search event: it runs on every keystroke.
+func (s *Service) Suggest(ctx context.Context, text string) ([]Suggestion, error) {
+	var v errs.Validation
+	checkText(&v, "q", text)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	out := []Suggestion{}
+	tq, err := s.textQuery(text, suggestFields, false)
+	if err != nil {
+		return nil, err
+	}
+	if tq == nil {
+		return out, nil
+	}
+	req := bleve.NewSearchRequestOptions(compose(tq, nil), MaxSuggestions, 0, false)
+	req.Fields = []string{fieldSource}
+	req.SortBy(sortOrder(SortRelevance, true))
+	req.Highlight = bleve.NewHighlightWithStyle(html.Name)
+	req.Highlight.AddField(fieldName)
+	results, err := s.run(ctx, []*bleve.SearchRequest{req})
+	if err != nil {
+		return nil, err
+	}
+	for _, hit := range results[req].Hits {
+		d, err := sourceOf(hit)
+		if err != nil {
+			return nil, err
+		}
+		sg := Suggestion{ID: d.ID, Slug: d.Slug, Name: d.Name}
+		if frags := hit.Fragments[fieldName]; len(frags) > 0 {
+			sg.Highlight = frags[0]
+		}
+		out = append(out, sg)
+	}
+	return out, nil
+}
