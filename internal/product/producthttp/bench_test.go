@@ -13,8 +13,8 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/platform/sqldb"
 	"github.com/vitrine-dev/vitrine/internal/product"
 	"github.com/vitrine-dev/vitrine/internal/product/productdb"
-	"github.com/vitrine-dev/vitrine/internal/product/productseed"
 	"github.com/vitrine-dev/vitrine/internal/product/producthttp"
+	"github.com/vitrine-dev/vitrine/internal/product/productseed"
 )
 
 // benchServer is the product routes over a small seeded catalog, with an
