@@ -2,6 +2,7 @@ package main
 
 import (
 	"testing"
+	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/platform/bus/bustest"
 	"github.com/vitrine-dev/vitrine/internal/platform/sqldb/sqltest"
@@ -60,4 +61,31 @@ func TestProductAndAuthTogetherOnPostgres(t *testing.T) {
 	if ready.Checks["product_db"] != "ok" || ready.Checks["auth_db"] != "ok" {
 		t.Fatalf("readyz: %+v", ready)
 	}
+}
+
+// TestSplitShapeEventsFlowBetweenProcesses: product, search and analytics
+// run as separate services sharing PostgreSQL and the local NATS server; a
+// product created through the product service becomes searchable on the
+// search service, and searches are counted by the analytics service.
+func TestSplitShapeEventsFlowBetweenProcesses(t *testing.T) {
+	pg := sqltest.NewDatabase(t)
+	env := map[string]string{"VITRINE_POSTGRES_URL": pg, "VITRINE_NATS_URL": bustest.URL(), "VITRINE_NAMESPACE": bustest.Prefix(t)}
+	runCommand(t, env, "user", "create", "--email", "ops@vitrine.test", "--password", "ops-password", "--role", "admin")
+	auth := startServer(t, env, "--target", "auth")
+	env["VITRINE_AUTH_URL"] = auth.URL
+	products := startServer(t, env, "--target", "product")
+	searches := startServer(t, env, "--target", "search", "--data-dir", t.TempDir())
+	stats := startServer(t, env, "--target", "analytics")
+	token := (&catalog{server: auth}).login(t, "ops@vitrine.test", "ops-password")
+
+	expect(t, products.do(call{Method: "POST", Path: "/api/products", Token: token, Body: productBody("Cast Iron Skillet", "SKIL-1", 3999, nil)}), 201)
+	s := &catalog{server: searches}
+	eventually(t, 10*time.Second, "the product is searchable on the search service", func() bool {
+		return s.search(t, "q=skillet").Total == 1
+	})
+	eventually(t, 10*time.Second, "the analytics service counts the search", func() bool {
+		var top struct{ Items []struct{ Query string } }
+		expect(t, stats.get("/api/analytics/searches?window=1h", token), 200).JSON(t, &top)
+		return len(top.Items) > 0 && top.Items[0].Query == "skillet"
+	})
 }

@@ -238,14 +238,21 @@ func (b *Bus) ConsumeBatches(ctx context.Context, sub Subscription, max int, han
 		err  error
 	)
 	if sub.Durable != "" {
-		cons, err = b.js.CreateOrUpdateConsumer(ctx, b.stream(sub.Stream), jetstream.ConsumerConfig{
-			Durable:        sub.Durable,
-			FilterSubjects: filters,
-			AckPolicy:      jetstream.AckExplicitPolicy,
-			AckWait:        30 * time.Second,
-			MaxDeliver:     -1,
-			DeliverPolicy:  jetstream.DeliverAllPolicy,
-		})
+		cfg := jetstream.ConsumerConfig{
+			Durable:       sub.Durable,
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       30 * time.Second,
+			MaxDeliver:    -1,
+			DeliverPolicy: jetstream.DeliverAllPolicy,
+		}
+		// One filter goes in the field every server version knows
+		// (FilterSubjects needs nats-server 2.10).
+		if len(filters) == 1 {
+			cfg.FilterSubject = filters[0]
+		} else {
+			cfg.FilterSubjects = filters
+		}
+		cons, err = b.js.CreateOrUpdateConsumer(ctx, b.stream(sub.Stream), cfg)
 	} else {
 		cfg := jetstream.OrderedConsumerConfig{FilterSubjects: filters, DeliverPolicy: jetstream.DeliverNewPolicy}
 		if sub.StartSeq > 0 {

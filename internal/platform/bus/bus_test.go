@@ -81,7 +81,12 @@ func collect(t *testing.T, b *bus.Bus, sub bus.Subscription, n int) []string {
 }
 
 func TestDurableConsumerResumesWhereItAcked(t *testing.T) {
-	b := bustest.Open(t, false)
+	for _, shape := range []string{"embedded", "external"} {
+		t.Run(shape, func(t *testing.T) { testDurable(t, bustest.Open(t, shape == "external")) })
+	}
+}
+
+func testDurable(t *testing.T, b *bus.Bus) {
 	ctx := context.Background()
 	for i := 0; i < 3; i++ {
 		if err := b.Publish(ctx, events.SearchSubject, "", []byte(fmt.Sprint(i))); err != nil {
