@@ -15,7 +15,7 @@ type catalog struct {
 	dataDir         string
 }
 
-func startCatalog(t *testing.T, extra ...string) *catalog {
+func startCatalog(t testing.TB, extra ...string) *catalog {
 	t.Helper()
 	dir := t.TempDir()
 	runCommand(t, nil, "user", "create", "--data-dir", dir, "--email", "admin@vitrine.test", "--password", "admin-password", "--role", "admin")
@@ -28,7 +28,7 @@ func startCatalog(t *testing.T, extra ...string) *catalog {
 	return c
 }
 
-func (c *catalog) login(t *testing.T, email, password string) string {
+func (c *catalog) login(t testing.TB, email, password string) string {
 	t.Helper()
 	r := expect(t, c.do(call{Method: "POST", Path: "/api/auth/login", Body: map[string]string{"email": email, "password": password}}), 200)
 	var tok struct {
@@ -70,7 +70,7 @@ func productBody(name, sku string, price int64, extra map[string]any) map[string
 	return b
 }
 
-func (c *catalog) createProduct(t *testing.T, body map[string]any) productJSON {
+func (c *catalog) createProduct(t testing.TB, body map[string]any) productJSON {
 	t.Helper()
 	r := expect(t, c.do(call{Method: "POST", Path: "/api/products", Token: c.admin, Body: body}), 201)
 	var p productJSON
@@ -78,7 +78,7 @@ func (c *catalog) createProduct(t *testing.T, body map[string]any) productJSON {
 	return p
 }
 
-func (c *catalog) createCategory(t *testing.T, slug, parent string) {
+func (c *catalog) createCategory(t testing.TB, slug, parent string) {
 	t.Helper()
 	expect(t, c.do(call{Method: "POST", Path: "/api/categories", Token: c.admin,
 		Body: map[string]string{"slug": slug, "name": strings.ToUpper(slug[:1]) + slug[1:], "parent": parent}}), 201)

@@ -40,7 +40,7 @@ var listening = regexp.MustCompile(`listening on (http://\S+)`)
 
 // server is a Vitrine started through run(), as a user would start it.
 type server struct {
-	t      *testing.T
+	t      testing.TB
 	URL    string
 	stop   context.CancelFunc
 	done   chan error
@@ -49,7 +49,7 @@ type server struct {
 
 // startServer runs "vitrine serve" with args on a free port and waits for
 // /healthz. The server stops, and must stop cleanly, when the test ends.
-func startServer(t *testing.T, env map[string]string, args ...string) *server {
+func startServer(t testing.TB, env map[string]string, args ...string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr := &syncBuffer{}, &syncBuffer{}
@@ -110,7 +110,7 @@ func (s *server) Stop() error {
 }
 
 // runCommand runs another vitrine command (user create, seed...).
-func runCommand(t *testing.T, env map[string]string, args ...string) string {
+func runCommand(t testing.TB, env map[string]string, args ...string) string {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	if err := run(context.Background(), args, func(k string) string { return env[k] }, &stdout, &stderr); err != nil {
@@ -126,7 +126,7 @@ type response struct {
 	Body   []byte
 }
 
-func (r *response) JSON(t *testing.T, v any) {
+func (r *response) JSON(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.Body, v); err != nil {
 		t.Fatalf("decode %s: %v", r.Body, err)
@@ -134,7 +134,7 @@ func (r *response) JSON(t *testing.T, v any) {
 }
 
 // problem decodes an RFC 9457 body, checking its media type.
-func (r *response) Problem(t *testing.T) problemBody {
+func (r *response) Problem(t testing.TB) problemBody {
 	t.Helper()
 	if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
 		t.Fatalf("content type %q, want application/problem+json; body %s", ct, r.Body)
@@ -231,7 +231,7 @@ func (s *server) get(path, token string) *response {
 }
 
 // expect fails the test unless r has the wanted status.
-func expect(t *testing.T, r *response, status int) *response {
+func expect(t testing.TB, r *response, status int) *response {
 	t.Helper()
 	if r.Status != status {
 		t.Fatalf("status %d, want %d; body: %s", r.Status, status, r.Body)

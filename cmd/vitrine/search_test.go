@@ -22,7 +22,7 @@ type searchJSON struct {
 	} `json:"facets"`
 }
 
-func (c *catalog) search(t *testing.T, query string) searchJSON {
+func (c *catalog) search(t testing.TB, query string) searchJSON {
 	t.Helper()
 	var r searchJSON
 	expect(t, c.get("/api/search?"+query, ""), 200).JSON(t, &r)
