@@ -101,6 +101,7 @@ func (s *Service) ApplyBatch(ctx context.Context, changes []Change) error {
 	}
 	s.lastApplied.Store(seq)
 	s.lastAppliedAt.Store(now.UnixNano())
+	s.results.changed()
 	if treeChanged {
 		s.categories.Store(tree)
 	}
@@ -281,6 +282,7 @@ func (s *Service) ApplyStats(ctx context.Context, ev events.ProductStats) error 
 	if err := s.index.Batch(b); err != nil {
 		return fmt.Errorf("search: apply stats: %w", err)
 	}
+	s.results.changed()
 	return nil
 }
 

@@ -97,6 +97,21 @@ func (s *Service) Search(ctx context.Context, q Query) (*Result, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
+	key := s.results.key(q)
+	res, ok := s.results.results.GetIfPresent(key)
+	if !ok {
+		var err error
+		if res, err = s.search(ctx, q); err != nil {
+			return nil, err
+		}
+		s.results.results.Set(key, res)
+	}
+	s.record(NormalizeText(q.Text), res.Total)
+	return res, nil
+}
+
+// search runs q against the index.
+func (s *Service) search(ctx context.Context, q Query) (*Result, error) {
 	text, err := s.textQuery(q.Text, productFields, true)
 	if err != nil {
 		return nil, err
@@ -167,7 +182,6 @@ func (s *Service) Search(ctx context.Context, q Query) (*Result, error) {
 			}
 		}
 	}
-	s.record(NormalizeText(q.Text), res.Total)
 	return res, nil
 }
 

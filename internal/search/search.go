@@ -72,6 +72,7 @@ type Service struct {
 	lastApplied   atomic.Uint64
 	lastAppliedAt atomic.Int64 // unix nanoseconds, 0 when never
 	categories    atomic.Pointer[categoryTree]
+	results       *resultCache
 
 	records   chan events.SearchPerformed
 	dropped   atomic.Uint64
@@ -133,6 +134,7 @@ func Open(dir string, opts Options) (*Service, error) {
 		_ = s.index.Close()
 		return nil, err
 	}
+	s.results = newResultCache()
 	if opts.Recorder != nil {
 		s.records = make(chan events.SearchPerformed, opts.RecordBuffer)
 		go s.recordLoop()
