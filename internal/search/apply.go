@@ -60,7 +60,7 @@ func (s *Service) ApplyBatch(ctx context.Context, changes []Change) error {
 	defer s.writeMu.Unlock()
 
 	b := s.index.NewBatch()
-	st := &staging{s: s, batch: b, versions: map[string]versionState{}}
+	st := &staging{s: s, batch: b, versions: map[string]versionState{}, state: map[string][]byte{}}
 	tree := s.categories.Load()
 	treeChanged := false
 	seq := s.lastApplied.Load()
@@ -98,6 +98,9 @@ func (s *Service) ApplyBatch(ctx context.Context, changes []Change) error {
 	b.SetInternal(keyLastApplied, pos[:])
 	if err := s.index.Batch(b); err != nil {
 		return fmt.Errorf("search: apply %d catalog changes: %w", len(changes), err)
+	}
+	if err := s.state.put(st.state); err != nil {
+		return fmt.Errorf("search: record versions: %w", err)
 	}
 	s.lastApplied.Store(seq)
 	s.lastAppliedAt.Store(now.UnixNano())
@@ -137,13 +140,14 @@ type staging struct {
 	s        *Service
 	batch    *bleve.Batch
 	versions map[string]versionState
+	state    map[string][]byte // bookkeeping to write after the batch
 }
 
 func (st *staging) version(id string) (versionState, error) {
 	if v, ok := st.versions[id]; ok {
 		return v, nil
 	}
-	raw, err := st.s.index.GetInternal([]byte(versionKeyPrefix + id))
+	raw, err := st.s.state.get(versionKeyPrefix + id)
 	if err != nil {
 		return versionState{}, fmt.Errorf("search: read version of %s: %w", id, err)
 	}
@@ -198,7 +202,7 @@ func (st *staging) product(ctx context.Context, ev *events.ProductChanged) error
 		}
 	}
 	st.versions[ev.ID] = next
-	st.batch.SetInternal([]byte(versionKeyPrefix+ev.ID), next.encode())
+	st.state[versionKeyPrefix+ev.ID] = next.encode()
 	return nil
 }
 
@@ -214,7 +218,7 @@ func (st *staging) mergeStats(d *document) error {
 }
 
 func (s *Service) stats(id string) (sales, views int64, err error) {
-	raw, err := s.index.GetInternal([]byte(statsKeyPrefix + id))
+	raw, err := s.state.get(statsKeyPrefix + id)
 	if err != nil {
 		return 0, 0, fmt.Errorf("search: read stats of %s: %w", id, err)
 	}
@@ -251,6 +255,7 @@ func (s *Service) ApplyStats(ctx context.Context, ev events.ProductStats) error 
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	b := s.index.NewBatch()
+	state := map[string][]byte{}
 	for _, id := range order {
 		it := latest[id]
 		oldSales, oldViews, err := s.stats(id)
@@ -261,7 +266,7 @@ func (s *Service) ApplyStats(ctx context.Context, ev events.ProductStats) error 
 		var raw [16]byte
 		binary.BigEndian.PutUint64(raw[:8], uint64(sales))
 		binary.BigEndian.PutUint64(raw[8:], uint64(views))
-		b.SetInternal([]byte(statsKeyPrefix+id), raw[:])
+		state[statsKeyPrefix+id] = raw[:]
 
 		doc, err := s.storedDocument(id)
 		if err != nil {
@@ -281,6 +286,9 @@ func (s *Service) ApplyStats(ctx context.Context, ev events.ProductStats) error 
 	}
 	if err := s.index.Batch(b); err != nil {
 		return fmt.Errorf("search: apply stats: %w", err)
+	}
+	if err := s.state.put(state); err != nil {
+		return fmt.Errorf("search: record stats: %w", err)
 	}
 	s.results.changed()
 	return nil

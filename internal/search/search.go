@@ -73,6 +73,7 @@ type Service struct {
 	lastAppliedAt atomic.Int64 // unix nanoseconds, 0 when never
 	categories    atomic.Pointer[categoryTree]
 	results       *resultCache
+	state         *stateStore
 
 	records   chan events.SearchPerformed
 	dropped   atomic.Uint64
@@ -90,6 +91,7 @@ var (
 )
 
 const (
+	stateFileName    = "state.db"
 	versionKeyPrefix = "v/" // + product id -> version state, tombstones included
 	statsKeyPrefix   = "s/" // + product id -> sales, views
 )
@@ -127,11 +129,17 @@ func Open(dir string, opts Options) (*Service, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
-	if s.index, err = openIndex(filepath.Join(dir, indexDirName), m, s.log); err != nil {
+	var fresh bool
+	if s.index, fresh, err = openIndex(filepath.Join(dir, indexDirName), m, s.log); err != nil {
+		return nil, err
+	}
+	if s.state, err = openState(filepath.Join(dir, stateFileName), fresh); err != nil {
+		_ = s.index.Close()
 		return nil, err
 	}
 	if err := s.loadState(); err != nil {
 		_ = s.index.Close()
+		_ = s.state.close()
 		return nil, err
 	}
 	s.results = newResultCache()
@@ -144,9 +152,17 @@ func Open(dir string, opts Options) (*Service, error) {
 	return s, nil
 }
 
-func openIndex(path string, m mapping.IndexMapping, log *slog.Logger) (bleve.Index, error) {
+// openIndex opens the index at path, creating it (fresh=true) when it is
+// missing or unusable.
+func openIndex(path string, m mapping.IndexMapping, log *slog.Logger) (idx bleve.Index, fresh bool, err error) {
+	idx, err = openOrCreateIndex(path, m, log, &fresh)
+	return idx, fresh, err
+}
+
+func openOrCreateIndex(path string, m mapping.IndexMapping, log *slog.Logger, fresh *bool) (bleve.Index, error) {
 	config := map[string]any{"bolt_timeout": lockTimeout}
 	create := func() (bleve.Index, error) {
+		*fresh = true
 		idx, err := bleve.NewUsing(path, m, scorch.Name, scorch.Name, config)
 		if err != nil {
 			return nil, fmt.Errorf("search: create index %s: %w", path, err)
@@ -217,7 +233,7 @@ func (s *Service) Close() error {
 		case <-time.After(2 * time.Second):
 			s.log.Warn("search event recorder did not finish; closing without it")
 		}
-		s.closeErr = s.index.Close()
+		s.closeErr = errors.Join(s.index.Close(), s.state.close())
 	})
 	return s.closeErr
 }
