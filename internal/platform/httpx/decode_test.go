@@ -1,6 +1,12 @@
 package httpx
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/vitrine-dev/vitrine/internal/platform/errs"
@@ -20,5 +26,18 @@ func TestUnmarshalTakesExactlyOneValue(t *testing.T) {
 		if errs.KindOf(err) != errs.KindInvalid {
 			t.Errorf("%q: got %v, want an invalid-input error", bad, err)
 		}
+	}
+}
+
+func TestCancelledRequestsAreNotServerErrors(t *testing.T) {
+	rec := httptest.NewRecorder()
+	WriteError(rec, httptest.NewRequest("GET", "/x", nil), fmt.Errorf("load: %w", context.Canceled))
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("cancelled request answered %d %v", rec.Code, rec.Header())
+	}
+	rec = httptest.NewRecorder()
+	WriteError(rec, httptest.NewRequest("GET", "/x", nil), errors.New("disk on fire"))
+	if rec.Code != http.StatusInternalServerError || strings.Contains(rec.Body.String(), "disk") {
+		t.Fatalf("internal error answered %d %s", rec.Code, rec.Body)
 	}
 }

@@ -4,6 +4,7 @@
 package httpx
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -56,7 +57,14 @@ func StatusOf(kind errs.Kind) int {
 // the client without their cause.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *errs.Error
-	if !errors.As(err, &e) {
+	switch {
+	case errors.As(err, &e):
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		// The client went away or the request ran out of time: not a
+		// server fault, and nobody may be left to read the answer.
+		e = &errs.Error{Kind: errs.KindUnavailable, Msg: "the request was cancelled or took too long", Err: err}
+		w.Header().Set("Retry-After", "1")
+	default:
 		e = &errs.Error{Kind: errs.KindInternal, Err: err}
 	}
 	status := StatusOf(e.Kind)
