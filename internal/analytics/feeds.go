@@ -34,19 +34,34 @@ func (s *Service) ApplyProduct(ctx context.Context, ev events.ProductChanged) er
 // timestamp ahead of the clock counts now. An event without an id is a
 // KindInvalid error: drop it, do not retry it.
 func (s *Service) ApplySearch(ctx context.Context, ev events.SearchPerformed) error {
-	if !validID(ev.ID) {
-		return errs.New(errs.KindInvalid, "search event with an invalid id %q", ev.ID)
-	}
+	return s.ApplySearches(ctx, []events.SearchPerformed{ev})
+}
+
+// ApplySearches records a batch of search events in one transaction
+// (deduplicated by id). Events with an invalid id are skipped; the error
+// says so only when nothing else could be recorded.
+func (s *Service) ApplySearches(ctx context.Context, evs []events.SearchPerformed) error {
 	now := s.now()
-	at := ev.At.UTC()
-	switch {
-	case ev.At.IsZero() || at.After(now):
-		at = now
-	case at.Before(now.Add(-MaxAge)):
-		return nil
+	batch := make([]Search, 0, len(evs))
+	var invalid error
+	for _, ev := range evs {
+		if !validID(ev.ID) {
+			invalid = errs.New(errs.KindInvalid, "search event with an invalid id %q", ev.ID)
+			continue
+		}
+		at := ev.At.UTC()
+		switch {
+		case ev.At.IsZero() || at.After(now):
+			at = now
+		case at.Before(now.Add(-MaxAge)):
+			continue
+		}
+		batch = append(batch, Search{ID: ev.ID, Query: NormalizeQuery(ev.Query), Results: max(ev.Results, 0), At: at})
 	}
-	results := max(ev.Results, 0)
-	_, err := s.store.RecordSearches(ctx, []Search{{ID: ev.ID, Query: NormalizeQuery(ev.Query), Results: results, At: at}})
+	if len(batch) == 0 {
+		return invalid
+	}
+	_, err := s.store.RecordSearches(ctx, batch)
 	return err
 }
 

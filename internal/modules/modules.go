@@ -353,28 +353,22 @@ func (a *App) startSearch(cfg Config, background *[]func(context.Context)) error
 
 	*background = append(*background,
 		func(ctx context.Context) {
-			for ctx.Err() == nil {
-				sub := bus.Subscription{Stream: events.CatalogStream, StartSeq: svc.LastApplied() + 1}
-				err := a.Bus.ConsumeBatches(ctx, sub, 500, func(ctx context.Context, msgs []bus.Msg) error {
-					changes := make([]search.Change, 0, len(msgs))
-					for _, m := range msgs {
-						c, ok := searchChange(m)
-						if !ok {
-							cfg.Logger.Warn("search: skipping a malformed catalog event", "subject", m.Subject, "seq", m.Seq)
-							continue
-						}
-						changes = append(changes, c)
-					}
-					return svc.ApplyBatch(ctx, changes)
-				})
-				if err != nil {
-					cfg.Logger.Warn("search: catalog consumer stopped; restarting", "err", err)
-					select {
-					case <-ctx.Done():
-					case <-time.After(2 * time.Second):
-					}
-				}
+			// Resume after the last applied event, also after a restart of the consumer.
+			subscribe := func() bus.Subscription {
+				return bus.Subscription{Stream: events.CatalogStream, StartSeq: svc.LastApplied() + 1}
 			}
+			consumeBatches(ctx, a.Bus, cfg.Logger, subscribe, 500, func(ctx context.Context, msgs []bus.Msg) error {
+				changes := make([]search.Change, 0, len(msgs))
+				for _, m := range msgs {
+					c, ok := searchChange(m)
+					if !ok {
+						cfg.Logger.Warn("search: skipping a malformed catalog event", "subject", m.Subject, "seq", m.Seq)
+						continue
+					}
+					changes = append(changes, c)
+				}
+				return svc.ApplyBatch(ctx, changes)
+			})
 		},
 		func(ctx context.Context) {
 			// Popularity from analytics; a rebuilt index starts from the
@@ -459,13 +453,19 @@ func (a *App) startAnalytics(ctx context.Context, cfg Config, background *[]func
 			})
 		},
 		func(ctx context.Context) {
-			consume(ctx, a.Bus, cfg.Logger, bus.Subscription{Stream: events.AnalyticsStream, Durable: "analytics-searches",
-				Subjects: []string{events.SearchSubject}}, func(ctx context.Context, m bus.Msg) error {
-				var ev events.SearchPerformed
-				if err := json.Unmarshal(m.Data, &ev); err != nil {
-					return dropInvalid(errs.Wrap(errs.KindInvalid, err, "malformed"), m)
+			// Search events come in bursts: record them a batch at a time.
+			sub := bus.Subscription{Stream: events.AnalyticsStream, Durable: "analytics-searches", Subjects: []string{events.SearchSubject}}
+			consumeBatches(ctx, a.Bus, cfg.Logger, func() bus.Subscription { return sub }, 500, func(ctx context.Context, msgs []bus.Msg) error {
+				evs := make([]events.SearchPerformed, 0, len(msgs))
+				for _, m := range msgs {
+					var ev events.SearchPerformed
+					if err := json.Unmarshal(m.Data, &ev); err != nil {
+						cfg.Logger.Warn("dropping a malformed search event", "err", err)
+						continue
+					}
+					evs = append(evs, ev)
 				}
-				return dropInvalid(a.Analytics.ApplySearch(ctx, ev), m)
+				return dropInvalid(a.Analytics.ApplySearches(ctx, evs), msgs[0])
 			})
 		},
 	)
@@ -485,8 +485,17 @@ func (p statsPublisher) PublishStats(ctx context.Context, s events.ProductStats)
 
 // consume runs a subscription until ctx ends, starting it again if it fails.
 func consume(ctx context.Context, b *bus.Bus, logger *slog.Logger, sub bus.Subscription, handle func(context.Context, bus.Msg) error) {
+	consumeBatches(ctx, b, logger, func() bus.Subscription { return sub }, 1, func(ctx context.Context, msgs []bus.Msg) error {
+		return handle(ctx, msgs[0])
+	})
+}
+
+// consumeBatches is consume with up to max messages at a time; subscribe
+// is asked for the subscription at every (re)start.
+func consumeBatches(ctx context.Context, b *bus.Bus, logger *slog.Logger, subscribe func() bus.Subscription, max int, handle func(context.Context, []bus.Msg) error) {
 	for ctx.Err() == nil {
-		if err := b.Consume(ctx, sub, handle); err != nil {
+		sub := subscribe()
+		if err := b.ConsumeBatches(ctx, sub, max, handle); err != nil {
 			logger.Warn("event consumer stopped; restarting", "stream", sub.Stream, "durable", sub.Durable, "err", err)
 			select {
 			case <-ctx.Done():
