@@ -306,6 +306,7 @@ func (a *App) startProduct(ctx context.Context, cfg Config, redisClient *redis.C
 
 	*background = append(*background,
 		a.Relay.Run,
+		func(ctx context.Context) { store.DB().Maintain(ctx, 10*time.Minute) },
 		func(ctx context.Context) {
 			// Every instance sees every catalog event, to drop what it cached.
 			consume(ctx, a.Bus, cfg.Logger, bus.Subscription{Stream: events.CatalogStream}, func(ctx context.Context, m bus.Msg) error {

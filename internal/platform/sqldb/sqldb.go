@@ -84,6 +84,12 @@ func openSQLite(ctx context.Context, cfg Config) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqldb: open %s: %w", cfg.SQLitePath, err)
 	}
+	// Refresh the planner's statistics where they are missing or stale;
+	// without them SQLite picks poor indexes on large tables.
+	if _, err := db.ExecContext(ctx, "PRAGMA analysis_limit=1000; PRAGMA optimize=0x10002"); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqldb: optimize %s: %w", cfg.SQLitePath, err)
+	}
 	return &DB{DB: db, Dialect: SQLite}, nil
 }
 
@@ -144,6 +150,31 @@ func (db *DB) Q(query string) string {
 	q := b.String()
 	db.rebound.Store(query, q)
 	return q
+}
+
+// Analyze refreshes the planner's statistics, after a bulk load.
+func (db *DB) Analyze(ctx context.Context) error {
+	_, err := db.ExecContext(ctx, "ANALYZE")
+	return err
+}
+
+// Maintain keeps SQLite's planner statistics fresh as tables grow, running
+// PRAGMA optimize every interval until ctx ends. PostgreSQL's autovacuum
+// does this by itself.
+func (db *DB) Maintain(ctx context.Context, interval time.Duration) {
+	if db.Dialect != SQLite {
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_, _ = db.ExecContext(ctx, "PRAGMA optimize")
+		}
+	}
 }
 
 // Tx runs fn in a transaction, committing when fn returns nil.

@@ -62,6 +62,9 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return err
 }
 
+// Analyze refreshes the query planner's statistics (after bulk loading).
+func (s *Store) Analyze(ctx context.Context) error { return s.db.Analyze(ctx) }
+
 // DB exposes the handle, for the outbox relay.
 func (s *Store) DB() *sqldb.DB { return s.db }
 

@@ -185,6 +185,8 @@ func (g *Generator) variants(p *product.Product, d *department, base int64, n in
 type CategoryStore interface {
 	CreateCategory(ctx context.Context, c product.Category) error
 	CreateProducts(ctx context.Context, ps []*product.Product) error
+	// Analyze refreshes the planner's statistics after the bulk load.
+	Analyze(ctx context.Context) error
 }
 
 // Seed writes the category tree (skipping existing categories) and n
@@ -211,7 +213,7 @@ func Seed(ctx context.Context, s CategoryStore, n int, seed uint64, progress fun
 			progress(done)
 		}
 	}
-	return nil
+	return s.Analyze(ctx)
 }
 
 func singular(kind string) string {
