@@ -86,7 +86,7 @@ func openSQLite(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	// Refresh the planner's statistics where they are missing or stale;
 	// without them SQLite picks poor indexes on large tables.
-	if _, err := db.ExecContext(ctx, "PRAGMA analysis_limit=1000; PRAGMA optimize=0x10002"); err != nil {
+	if _, err := db.ExecContext(ctx, "PRAGMA optimize=0x10002"); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqldb: optimize %s: %w", cfg.SQLitePath, err)
 	}
