@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,27 +14,11 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/vitrine-dev/vitrine/internal/platform/cache"
+	"github.com/vitrine-dev/vitrine/internal/platform/redistest"
 )
 
-func redisAddr() string {
-	if a := os.Getenv("VITRINE_TEST_REDIS_ADDR"); a != "" {
-		return a
-	}
-	return "127.0.0.1:6379"
-}
-
 // liveRedis returns a client of the local Redis; the test fails without it.
-func liveRedis(t *testing.T) *redis.Client {
-	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: redisAddr(), ReadTimeout: 200 * time.Millisecond, MaxRetries: 0})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		t.Fatalf("Redis at %s is required for this test: %v", redisAddr(), err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
+func liveRedis(t *testing.T) *redis.Client { return redistest.Client(t) }
 
 func prefix() string {
 	var b [4]byte

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,30 +16,11 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/redistest"
 )
 
-// redisAddr is the local Redis of development and CI machines.
-func redisAddr() string {
-	if a := os.Getenv("VITRINE_TEST_REDIS_ADDR"); a != "" {
-		return a
-	}
-	return "127.0.0.1:6379"
-}
-
-// newRedisClient returns a client of the local Redis. A missing Redis
-// fails the test; it is never skipped.
-func newRedisClient(t testing.TB) *redis.Client {
-	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: redisAddr(), ContextTimeoutEnabled: true})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		_ = c.Close()
-		t.Fatalf("Redis is required for this test at %s (set VITRINE_TEST_REDIS_ADDR): %v", redisAddr(), err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
+func newRedisClient(t testing.TB) *redis.Client { return redistest.Client(t) }
 
 // uniquePrefix returns a key prefix of the test's own; its keys are
 // deleted when the test ends.
@@ -50,7 +30,7 @@ func uniquePrefix(t testing.TB) string {
 	_, _ = rand.Read(b[:])
 	prefix := "vitrine-test:ratelimit:" + hex.EncodeToString(b[:]) + ":"
 	t.Cleanup(func() {
-		c := redis.NewClient(&redis.Options{Addr: redisAddr()})
+		c := redis.NewClient(&redis.Options{Addr: redistest.Addr()})
 		defer c.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -170,7 +150,7 @@ func TestRedisThatNeverAnswersFallsBackWithinTheDeadline(t *testing.T) {
 }
 
 func TestRedisBreakerClosesWhenRedisIsBack(t *testing.T) {
-	proxy := startProxy(t, redisAddr())
+	proxy := startProxy(t, redistest.Addr())
 	client := redis.NewClient(&redis.Options{Addr: proxy.addr(), ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = client.Close() })
 	var fallbacks atomic.Int64
