@@ -90,3 +90,20 @@ func TestCompressionAndRevalidation(t *testing.T) {
 	}
 	observed.record("GET", "/api/products", 304)
 }
+
+// TestServesWithRedisDown: a Redis that is down only costs the shared
+// cache; reads and writes go on from L1 and the database.
+func TestServesWithRedisDown(t *testing.T) {
+	c := startCatalog(t, "--redis-url", "redis://127.0.0.1:1/0")
+	p := c.createProduct(t, productBody("Teapot", "TEA-1", 1500, nil))
+	for i := 0; i < 5; i++ {
+		expect(t, c.get("/api/products/"+p.ID, ""), 200)
+		expect(t, c.get("/api/products?limit=5", ""), 200)
+	}
+	expect(t, c.do(call{Method: "PATCH", Path: "/api/products/" + p.ID, Token: c.admin, ContentType: "application/merge-patch+json", Body: `{"name": "Green Teapot"}`}), 200)
+	var got productJSON
+	expect(t, c.get("/api/products/"+p.ID, ""), 200).JSON(t, &got)
+	if got.Name != "Green Teapot" {
+		t.Fatalf("after update: %+v", got)
+	}
+}

@@ -177,6 +177,16 @@ type call struct {
 // do sends c and records the route and status for the OpenAPI check.
 func (s *server) do(c call) *response {
 	s.t.Helper()
+	r, err := s.tryDo(c)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", c.Method, c.Path, err)
+	}
+	return r
+}
+
+// tryDo is do for a server that may be gone: transport errors are returned.
+func (s *server) tryDo(c call) (*response, error) {
+	s.t.Helper()
 	var body io.Reader
 	switch b := c.Body.(type) {
 	case nil:
@@ -210,19 +220,19 @@ func (s *server) do(c call) *response {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		s.t.Fatalf("%s %s: %v", c.Method, c.Path, err)
+		return nil, err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		s.t.Fatal(err)
+		return nil, err
 	}
 	// The router's own 404 (no route) and 405 answers are the same for
 	// every path; only statuses from a route's handler are per route.
 	if !bytes.Contains(data, []byte(`"detail":"no route for`)) && resp.StatusCode != http.StatusMethodNotAllowed {
 		observed.record(c.Method, req.URL.Path, resp.StatusCode)
 	}
-	return &response{Status: resp.StatusCode, Header: resp.Header, Body: data}
+	return &response{Status: resp.StatusCode, Header: resp.Header, Body: data}, nil
 }
 
 func (s *server) get(path, token string) *response {

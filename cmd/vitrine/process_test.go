@@ -113,3 +113,78 @@ func metricValue(t *testing.T, s *server, line string) bool {
 }
 
 func removeAll(dir string) error { return os.RemoveAll(dir) }
+
+// TestKilledProcessLosesNoEvent: a real process is killed (SIGKILL) while
+// products are being created; once restarted on the same data, every
+// product whose creation was acknowledged reaches the search index, once.
+func TestKilledProcessLosesNoEvent(t *testing.T) {
+	dir := t.TempDir()
+	runCommand(t, nil, "user", "create", "--data-dir", dir, "--email", "ops@vitrine.test", "--password", "ops-password", "--role", "admin")
+	args := []string{"--data-dir", dir, "--rate-limit-login", "off", "--rate-limit-user", "off"}
+	first, kill := startKillableProcess(t, args...)
+	token := (&catalog{server: first}).login(t, "ops@vitrine.test", "ops-password")
+
+	created := 0
+	for i := 0; i < 200; i++ {
+		if i == 40 {
+			kill() // in the middle of the stream of writes
+		}
+		r, err := first.tryDo(call{Method: "POST", Path: "/api/products", Token: token,
+			Body: productBody(fmt.Sprintf("Crashproof Mug %d", i), fmt.Sprintf("MUG-%d", i), 900, nil)})
+		if err != nil {
+			break
+		}
+		expect(t, r, 201)
+		created++
+	}
+	if created < 40 {
+		t.Fatalf("only %d products were created before the kill", created)
+	}
+
+	again := startProcess(t, nil, args...)
+	c := &catalog{server: again}
+	eventually(t, 20*time.Second, "every acknowledged product is searchable", func() bool {
+		return c.search(t, "q=crashproof&per_page=100&page=1").Total == created
+	})
+	body := string(expect(t, again.get("/metrics", ""), 200).Body)
+	if !strings.Contains(body, "vitrine_outbox_backlog 0") {
+		t.Fatal("events are still waiting in the outbox")
+	}
+}
+
+// startKillableProcess is startProcess with a kill -9 instead of a clean stop.
+func startKillableProcess(t *testing.T, args ...string) (*server, func()) {
+	t.Helper()
+	cmd := exec.Command(binary(t), append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				urls <- m[1]
+			}
+		}
+	}()
+	s := &server{t: t, stderr: stderr}
+	select {
+	case s.URL = <-urls:
+	case <-time.After(60 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("process did not start:\n%s", stderr.String())
+	}
+	kill := func() {
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		_, _ = cmd.Process.Wait()
+	}
+	t.Cleanup(kill)
+	return s, kill
+}

@@ -200,6 +200,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout, opts.PoolTimeout = 200*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond
 		opts.MaxRetries = 0
 		opts.ContextTimeoutEnabled = true
+		redis.SetLogger(redisLogger{cfg.Logger})
 		redisClient = redis.NewClient(opts)
 		a.closers = append(a.closers, redisClient.Close)
 	}
@@ -482,6 +483,15 @@ func (p statsPublisher) PublishStats(ctx context.Context, s events.ProductStats)
 		return err
 	}
 	return p.b.Publish(ctx, events.StatsSubject, "", data)
+}
+
+// redisLogger sends the Redis client's own messages (one per failed dial,
+// say) to the debug log: the cache and the rate limiter already report an
+// unavailable Redis, once per interval.
+type redisLogger struct{ l *slog.Logger }
+
+func (r redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	r.l.DebugContext(ctx, fmt.Sprintf("redis: "+format, v...))
 }
 
 // consume runs a subscription until ctx ends, starting it again if it fails.
