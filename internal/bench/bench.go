@@ -150,7 +150,7 @@ func parseFlags(args []string, getenv func(string) string, stdout io.Writer) (cl
 	}
 	if cfg.baselineServer {
 		if len(cfg.fetchFrom) == 0 {
-			return cfg, errors.New("--baseline-server needs --fetch-from URL,...")
+			return cfg, errors.New("--baseline-server needs --fetch-from with one or more URLs")
 		}
 		return cfg, nil
 	}
