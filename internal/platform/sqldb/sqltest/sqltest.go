@@ -7,7 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -102,9 +102,10 @@ func NewDatabase(t testing.TB) string {
 			t.Errorf("drop database %s: %v", name, err)
 		}
 	})
-	cfg, err := pgx.ParseConfig(PostgresURL())
+	u, err := url.Parse(PostgresURL())
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("VITRINE_TEST_POSTGRES_URL: %v", err)
 	}
-	return fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Host, cfg.Port, name)
+	u.Path = "/" + name // same server and credentials, the new database
+	return u.String()
 }
