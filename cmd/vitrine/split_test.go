@@ -72,9 +72,9 @@ func TestSplitShapeEventsFlowBetweenProcesses(t *testing.T) {
 	env := map[string]string{"VITRINE_POSTGRES_URL": pg, "VITRINE_NATS_URL": bustest.URL(), "VITRINE_NAMESPACE": bustest.Prefix(t)}
 	runCommand(t, env, "user", "create", "--email", "ops@vitrine.test", "--password", "ops-password", "--role", "admin")
 	auth := startServer(t, env, "--target", "auth")
+	searches := startServer(t, env, "--target", "search", "--data-dir", t.TempDir()) // public: needs no --auth-url
 	env["VITRINE_AUTH_URL"] = auth.URL
 	products := startServer(t, env, "--target", "product")
-	searches := startServer(t, env, "--target", "search", "--data-dir", t.TempDir())
 	stats := startServer(t, env, "--target", "analytics")
 	token := (&catalog{server: auth}).login(t, "ops@vitrine.test", "ops-password")
 

@@ -175,10 +175,14 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("auth JWKS: %w", err)
 		}
-	} else {
-		return nil, errors.New("without the auth target in this process, --auth-url must name the auth service")
+	} else if slices.Contains(cfg.Targets, Product) || slices.Contains(cfg.Targets, Analytics) {
+		return nil, errors.New("without the auth target in this process, --auth-url must name the auth service (product and analytics check tokens)")
 	}
-	verifier := authn.NewVerifier(keyfunc, cfg.Issuer, cfg.Audience)
+	// Search alone reads nothing from tokens: it needs no verifier.
+	authenticate := func(h http.Handler) http.Handler { return h }
+	if keyfunc != nil {
+		authenticate = authn.Authenticate(authn.NewVerifier(keyfunc, cfg.Issuer, cfg.Audience))
+	}
 
 	if slices.ContainsFunc(cfg.Targets, func(t string) bool { return t != Auth }) {
 		a.Bus, err = bus.Open(ctx, bus.Config{URL: cfg.NATSURL, DataDir: cfg.DataDir, Prefix: cfg.Namespace,
@@ -257,7 +261,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		httpx.Log(cfg.Logger, a.metrics.ObserveRequest),
 		httpx.SecurityHeaders,
 		httpx.Shed(cfg.MaxInFlight),
-		authn.Authenticate(verifier),
+		authenticate,
 		ratelimit.Middleware(limiter, cfg.RateLimits, cfg.Logger),
 	)
 

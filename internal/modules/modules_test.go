@@ -66,3 +66,20 @@ func TestParseTargets(t *testing.T) {
 		t.Fatal("unknown target accepted")
 	}
 }
+
+// TestTokenCheckingServicesNeedTheAuthService: product and analytics check
+// tokens, so without auth in the process they need --auth-url; search does not.
+func TestTokenCheckingServicesNeedTheAuthService(t *testing.T) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, target := range []string{modules.Product, modules.Analytics} {
+		_, err := modules.New(context.Background(), modules.Config{Targets: []string{target}, DataDir: t.TempDir(), Logger: quiet})
+		if err == nil || !strings.Contains(err.Error(), "--auth-url") {
+			t.Fatalf("%s without auth: got %v", target, err)
+		}
+	}
+	app, err := modules.New(context.Background(), modules.Config{Targets: []string{modules.Search}, DataDir: t.TempDir(), Logger: quiet})
+	if err != nil {
+		t.Fatalf("search alone: %v", err)
+	}
+	app.Close()
+}
