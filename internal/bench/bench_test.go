@@ -356,3 +356,25 @@ func TestParseMix(t *testing.T) {
 		t.Errorf("DefaultMix does not round-trip: %+v, %v", m, err)
 	}
 }
+
+// TestClosedModelReportsShoppersTheTargetNeverReached: when the target is
+// too slow for the offered load, the users still waiting for a worker at
+// the end are reported, so an overloaded run cannot look like a quiet one.
+func TestClosedModelReportsShoppersTheTargetNeverReached(t *testing.T) {
+	srv := startFakeCatalog(t, &fakeCatalog{})
+	o := testOptions(srv.URL, time.Second)
+	o.Mix = Mix{Browse: 1}
+	// 500 users thinking 1 ms offer far more than 2 workers can send.
+	o.Users, o.Think, o.Conns, o.Concurrency = 500, time.Millisecond, 2, 2
+	r := mustRun(t, o)
+	if r.MissedSlots < 100 {
+		t.Fatalf("%d shoppers reported as never served; 500 users thinking 10 ms against 2 workers leave hundreds waiting", r.MissedSlots)
+	}
+	var out strings.Builder
+	if err := r.WriteText(&out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "could not keep up") {
+		t.Fatalf("the summary does not say the target could not keep up:\n%s", out.String())
+	}
+}

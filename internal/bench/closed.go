@@ -17,7 +17,9 @@ import (
 //
 // A user due while every worker is busy waits, and that wait counts in its
 // latency, as the wait for a free connection behind a load balancer would.
-func runClosed(runCtx context.Context, l *load, users, workers int, think time.Duration) {
+// It returns how many users were due before the end but never got a
+// worker: the requests the target was too slow to even receive.
+func runClosed(runCtx context.Context, l *load, users, workers int, think time.Duration) (overdue int64) {
 	sessions := make([]session, users)
 	due := make(wakeHeap, users)
 	now := time.Now()
@@ -46,6 +48,13 @@ func runClosed(runCtx context.Context, l *load, users, workers int, think time.D
 	}
 	schedule(runCtx, &due, ready, back)
 	wg.Wait()
+	stop := time.Now()
+	for _, w := range due {
+		if w.at.Before(stop) {
+			overdue++
+		}
+	}
+	return overdue
 }
 
 // schedule hands users to workers as they fall due and takes them back

@@ -40,7 +40,7 @@ const ReportVersion = 1
 //	transport_error_samples  one error message per kind
 //	skipped                  actions replaced by browse ("login": n without credentials)
 //	unfinished               requests still in flight when the run was cut off
-//	missed_slots             open model: requests due in the window that were never sent
+//	missed_slots             requests due that were never sent: open-model slots, or closed-model users still waiting for a worker at the end (the target could not keep up)
 //	client                   the load generator's own resources (see ClientReport)
 //
 // Latency runs from the intended send time (the end of the think time, or
@@ -281,7 +281,11 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "unfinished: %d requests still in flight when the run was cut off\n", r.Unfinished)
 	}
 	if r.MissedSlots > 0 {
-		fmt.Fprintf(&b, "missed: %d scheduled requests were never sent (every worker was waiting on the server; raise --concurrency)\n", r.MissedSlots)
+		if r.Config.Rate > 0 {
+			fmt.Fprintf(&b, "missed: %d scheduled requests were never sent (every worker was waiting on the server; raise --concurrency)\n", r.MissedSlots)
+		} else {
+			fmt.Fprintf(&b, "missed: %d shoppers were due but never sent their request: the target could not keep up\n", r.MissedSlots)
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

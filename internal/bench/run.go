@@ -67,13 +67,13 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Report, error) {
 
 	watch := startWatch(progress, rec, start, measureFrom)
 	finished := make(chan struct{})
-	var openSent int64
+	var openSent, overdue int64
 	go func() {
 		defer close(finished)
 		if m.open {
 			openSent = runOpen(runCtx, l, o.Rate, m.workers, start, measureFrom, end)
 		} else {
-			runClosed(runCtx, l, m.users, m.workers, m.think)
+			overdue = runClosed(runCtx, l, m.users, m.workers, m.think)
 		}
 	}()
 
@@ -99,6 +99,8 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Report, error) {
 	}
 	if m.open {
 		r.MissedSlots = max(0, slotsBetween(o.Rate, start, measureFrom, stoppedAt)-openSent)
+	} else {
+		r.MissedSlots = overdue
 	}
 	r.Client = ClientReport{Workers: m.workers, Conns: o.Conns, Hosts: hosts, FDLimit: limit, PeakOpenFDs: peakFDs}
 	return r, nil
