@@ -41,9 +41,9 @@ func binary(t *testing.T) string {
 	return binPath
 }
 
-// startProcess runs "vitrine serve" as a real process. When the test ends
-// it sends SIGTERM and expects a clean exit.
-func startProcess(t *testing.T, env []string, args ...string) *server {
+// launch starts "vitrine serve" as a real process and waits until it
+// listens.
+func launch(t *testing.T, env []string, args ...string) (*server, *exec.Cmd) {
 	t.Helper()
 	cmd := exec.Command(binary(t), append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
@@ -73,6 +73,14 @@ func startProcess(t *testing.T, env []string, args ...string) *server {
 		_ = cmd.Process.Kill()
 		t.Fatalf("process did not start:\n%s", stderr.String())
 	}
+	return s, cmd
+}
+
+// startProcess runs "vitrine serve" as a real process. When the test ends
+// it sends SIGTERM and expects a clean exit.
+func startProcess(t *testing.T, env []string, args ...string) *server {
+	t.Helper()
+	s, cmd := launch(t, env, args...)
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan error, 1)
@@ -80,7 +88,7 @@ func startProcess(t *testing.T, env []string, args ...string) *server {
 		select {
 		case err := <-done:
 			if err != nil {
-				t.Errorf("process exited with %v:\n%s", err, stderr.String())
+				t.Errorf("process exited with %v:\n%s", err, s.stderr.String())
 			}
 		case <-time.After(30 * time.Second):
 			_ = cmd.Process.Kill()
@@ -155,32 +163,7 @@ func TestKilledProcessLosesNoEvent(t *testing.T) {
 // startKillableProcess is startProcess with a kill -9 instead of a clean stop.
 func startKillableProcess(t *testing.T, args ...string) (*server, func()) {
 	t.Helper()
-	cmd := exec.Command(binary(t), append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
-	stderr := &syncBuffer{}
-	cmd.Stderr = stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	urls := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				urls <- m[1]
-			}
-		}
-	}()
-	s := &server{t: t, stderr: stderr}
-	select {
-	case s.URL = <-urls:
-	case <-time.After(60 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatalf("process did not start:\n%s", stderr.String())
-	}
+	s, cmd := launch(t, nil, args...)
 	kill := func() {
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		_, _ = cmd.Process.Wait()
