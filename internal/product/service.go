@@ -207,14 +207,8 @@ func (s *Service) Patch(ctx context.Context, id string, patch []byte, ifMatch st
 // retries a few times when a concurrent write gets in between.
 func (s *Service) update(ctx context.Context, id, ifMatch string, change func(*Product) (Input, error)) (*Product, error) {
 	for attempt := 0; ; attempt++ {
-		cur, err := s.store.Product(ctx, id)
+		cur, err := s.current(ctx, id, ifMatch)
 		if err != nil {
-			return nil, err
-		}
-		if cur.ID != id {
-			return nil, errs.New(errs.KindNotFound, "product %q not found", id)
-		}
-		if err := checkIfMatch(ifMatch, cur.Version); err != nil {
 			return nil, err
 		}
 		in, err := change(cur)
@@ -247,14 +241,8 @@ func (s *Service) update(ctx context.Context, id, ifMatch string, change func(*P
 
 // Delete removes a product; ifMatch as for Replace.
 func (s *Service) Delete(ctx context.Context, id, ifMatch string) error {
-	cur, err := s.store.Product(ctx, id)
+	cur, err := s.current(ctx, id, ifMatch)
 	if err != nil {
-		return err
-	}
-	if cur.ID != id {
-		return errs.New(errs.KindNotFound, "product %q not found", id)
-	}
-	if err := checkIfMatch(ifMatch, cur.Version); err != nil {
 		return err
 	}
 	err = s.store.DeleteProduct(ctx, id, cur.Version)
@@ -262,6 +250,22 @@ func (s *Service) Delete(ctx context.Context, id, ifMatch string) error {
 		return errs.New(errs.KindPrecondition, "the product changed since version %d", cur.Version)
 	}
 	return err
+}
+
+// current loads the product a write targets, by id only (a slug that looks
+// like the id does not count), and checks If-Match against its version.
+func (s *Service) current(ctx context.Context, id, ifMatch string) (*Product, error) {
+	cur, err := s.store.Product(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if cur.ID != id {
+		return nil, errs.New(errs.KindNotFound, "product %q not found", id)
+	}
+	if err := checkIfMatch(ifMatch, cur.Version); err != nil {
+		return nil, err
+	}
+	return cur, nil
 }
 
 // checkIfMatch compares an If-Match header with the current version. Entity
