@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -386,5 +385,3 @@ func (r *response) expectField(t *testing.T, status int, field string) {
 		t.Fatalf("problem does not name field %q: %s", field, r.Body)
 	}
 }
-
-var _ = http.MethodGet
