@@ -29,16 +29,14 @@ func isAdmin(r *http.Request) bool {
 	return ok && p.Role == authn.RoleAdmin
 }
 
-// cacheControlFor keeps what an admin sees out of shared caches.
-func cacheControlFor(r *http.Request, public string) string {
-	if isAdmin(r) {
-		return privateCache
-	}
-	return public
+// productETag is the entity tag of a product's body. It starts with the
+// version, so If-Match can be checked against the version alone
+// (product.VersionOfETag).
+func productETag(p *product.Product, body []byte) string {
+	return httpx.ETagOf(strconv.FormatInt(p.Version, 10), body)
 }
 
-// writeProduct writes p with an entity tag that starts with its version, so
-// If-Match can be checked against the version alone.
+// writeProduct writes p with its entity tag.
 func writeProduct(w http.ResponseWriter, r *http.Request, status int, p *product.Product, cacheControl string) {
 	body, err := json.Marshal(p)
 	if err != nil {
@@ -46,17 +44,19 @@ func writeProduct(w http.ResponseWriter, r *http.Request, status int, p *product
 		return
 	}
 	w.Header().Set("Vary", "Authorization")
-	httpx.WriteRepresentation(w, r, status, body, httpx.ETagOf(strconv.FormatInt(p.Version, 10), body), cacheControl)
+	httpx.WriteRepresentation(w, r, status, body, productETag(p, body), cacheControl)
 }
 
-func writeList(w http.ResponseWriter, r *http.Request, v any) {
+// writeAdminList writes a listing an admin asked for: never cached, as it
+// may show drafts. Public listings come from the read cache.
+func writeAdminList(w http.ResponseWriter, r *http.Request, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
 		httpx.WriteError(w, r, err)
 		return
 	}
 	w.Header().Set("Vary", "Authorization")
-	httpx.WriteRepresentation(w, r, http.StatusOK, body, httpx.ETagOf("", body), cacheControlFor(r, publicListCache))
+	httpx.WriteRepresentation(w, r, http.StatusOK, body, httpx.ETagOf("", body), privateCache)
 }
 
 func listProducts(svc *product.Service, rc *ReadCache) http.Handler {
@@ -73,7 +73,7 @@ func listProducts(svc *product.Service, rc *ReadCache) http.Handler {
 				httpx.WriteError(w, r, err)
 				return
 			}
-			writeList(w, r, page)
+			writeAdminList(w, r, page)
 			return
 		}
 		c, err := rc.response(r.Context(), "l", r.URL.RawQuery, listingTTL, func(ctx context.Context) (any, error) {

@@ -136,7 +136,7 @@ func (rc *ReadCache) product(ctx context.Context, svc *product.Service, key stri
 			if err != nil {
 				return nil, err
 			}
-			c := cached{ETag: httpx.ETagOf(strconv.FormatInt(p.Version, 10), body), ID: p.ID, Slug: p.Slug, Body: body}
+			c := cached{ETag: productETag(p, body), ID: p.ID, Slug: p.Slug, Body: body}
 			return c.encode(), nil
 		}
 	}
