@@ -46,26 +46,12 @@ func Config(t testing.TB, d sqldb.Dialect, service string) sqldb.Config {
 // UniqueSchema returns a fresh schema name, dropped when the test ends.
 func UniqueSchema(t testing.TB, service string) string {
 	t.Helper()
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	schema := service + "_test_" + hex.EncodeToString(b[:])
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, PostgresURL())
-	if err != nil {
+	schema := uniqueName(service + "_test_")
+	if err := exec(PostgresURL(), "SELECT 1"); err != nil {
 		t.Fatalf("PostgreSQL is required for this test (set VITRINE_TEST_POSTGRES_URL): %v", err)
 	}
-	conn.Close(ctx)
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, PostgresURL())
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
+		if err := exec(PostgresURL(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
 			t.Errorf("drop schema %s: %v", schema, err)
 		}
 	})
@@ -76,29 +62,12 @@ func UniqueSchema(t testing.TB, service string) string {
 // when it ends, and returns its URL.
 func NewDatabase(t testing.TB) string {
 	t.Helper()
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	name := "vitrine_test_" + hex.EncodeToString(b[:])
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, PostgresURL())
-	if err != nil {
-		t.Fatalf("PostgreSQL is required for this test (set VITRINE_TEST_POSTGRES_URL): %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create database: %v", err)
+	name := uniqueName("vitrine_test_")
+	if err := exec(PostgresURL(), "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("PostgreSQL is required for this test (set VITRINE_TEST_POSTGRES_URL): create database: %v", err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, PostgresURL())
-		if err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+		if err := exec(PostgresURL(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
 			t.Errorf("drop database %s: %v", name, err)
 		}
 	})
@@ -108,4 +77,23 @@ func NewDatabase(t testing.TB) string {
 	}
 	u.Path = "/" + name // same server and credentials, the new database
 	return u.String()
+}
+
+func uniqueName(prefix string) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// exec runs one administrative statement on its own connection.
+func exec(pgURL, statement string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, pgURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, statement)
+	return err
 }
