@@ -257,7 +257,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	a.Handler = httpx.Chain(a.Router,
 		func(h http.Handler) http.Handler { return gzip(h) },
 		httpx.Recover,
-		httpx.WithRequestID,
+		httpx.Edge(cfg.RateLimits.TrustedProxies),
 		httpx.Log(cfg.Logger, a.metrics.ObserveRequest),
 		httpx.SecurityHeaders,
 		httpx.Shed(cfg.MaxInFlight),

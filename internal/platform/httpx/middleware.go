@@ -1,9 +1,6 @@
 package httpx
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -20,31 +17,6 @@ func Chain(h http.Handler, mw ...Middleware) http.Handler {
 		h = mw[i](h)
 	}
 	return h
-}
-
-type ctxKey int
-
-const requestIDKey ctxKey = iota
-
-// RequestID returns the id of the request being served, or "".
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey).(string)
-	return id
-}
-
-// WithRequestID tags each request with an id (the client's X-Request-ID when
-// it is sane, a random one otherwise) and echoes it in the response.
-func WithRequestID(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-ID")
-		if id == "" || len(id) > 64 {
-			var b [8]byte
-			_, _ = rand.Read(b[:])
-			id = hex.EncodeToString(b[:])
-		}
-		w.Header().Set("X-Request-ID", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
-	})
 }
 
 // Recover turns a panic in a handler into a logged 500 problem.
@@ -143,7 +115,7 @@ func Log(logger *slog.Logger, observers ...Observer) Middleware {
 			if logger.Enabled(r.Context(), level) {
 				logger.LogAttrs(r.Context(), level, "request",
 					slog.String("method", r.Method), slog.String("path", r.URL.Path),
-					slog.String("route", r.Pattern), slog.Int("status", rec.Status),
+					slog.String("route", Route(r)), slog.Int("status", rec.Status),
 					slog.String("duration", elapsed.String()), slog.String("request_id", RequestID(r.Context())))
 			}
 			for _, o := range observers {

@@ -37,6 +37,9 @@ func (rt *Router) Patterns() []string {
 
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, pattern := rt.mux.Handler(r); pattern != "" {
+		if info := InfoFrom(r.Context()); info != nil {
+			info.Route = pattern
+		}
 		rt.mux.ServeHTTP(w, r)
 		return
 	}

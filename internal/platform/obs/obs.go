@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
 )
 
 // NewLogger returns a JSON logger at the named level (debug, info, warn, error).
@@ -52,7 +54,7 @@ func NewMetrics() *Metrics {
 // ObserveRequest records one finished request. The route is the matched
 // pattern, so unknown paths do not explode the label set.
 func (m *Metrics) ObserveRequest(r *http.Request, status int, elapsed time.Duration) {
-	route := r.Pattern
+	route := httpx.Route(r)
 	if route == "" {
 		route = "unmatched"
 	}

@@ -228,69 +228,17 @@ func ceilSeconds(d time.Duration) int64 {
 	return int64((d + time.Second - 1) / time.Second)
 }
 
-// clientKey names the client of r for limiting: its IP address (IPv6 by
-// /64), taken from X-Forwarded-For only when the peer is a trusted proxy.
+// clientKey names the client of r for limiting: the address httpx.Edge
+// found, or else the connection's peer (X-Forwarded-For believed only from
+// trusted proxies), IPv6 by /64.
 func clientKey(r *http.Request, trusted []netip.Prefix) string {
-	addr, ok := ClientIP(r, trusted)
+	addr, ok := httpx.ClientAddr(r.Context())
 	if !ok {
-		return r.RemoteAddr
-	}
-	if addr.Is6() {
-		return netip.PrefixFrom(addr, 64).Masked().String()
-	}
-	return addr.String()
-}
-
-// ClientIP returns the address of the client that sent r. It is the
-// connection's peer, unless that peer is in trusted: then X-Forwarded-For
-// is read from right to left (each proxy appends the address it saw), past
-// the trusted proxies, to the first address that is not one. A client can
-// write what it likes at the left of the header, but never past the hop
-// that the first trusted proxy recorded. ok is false when RemoteAddr is
-// not an address (e.g. a Unix socket).
-func ClientIP(r *http.Request, trusted []netip.Prefix) (addr netip.Addr, ok bool) {
-	addr, ok = parseHop(r.RemoteAddr)
-	if !ok || !contains(trusted, addr) {
-		return addr, ok
-	}
-	lines := r.Header.Values("X-Forwarded-For")
-	for i := len(lines) - 1; i >= 0; i-- {
-		hops := strings.Split(lines[i], ",")
-		for j := len(hops) - 1; j >= 0; j-- {
-			hop, ok := parseHop(hops[j])
-			if !ok {
-				return addr, true // a garbled hop: stop at the last one we could trust
-			}
-			addr = hop
-			if !contains(trusted, addr) {
-				return addr, true
-			}
+		if addr, ok = httpx.ClientIP(r, trusted); !ok {
+			return r.RemoteAddr
 		}
 	}
-	return addr, true
-}
-
-// parseHop reads "addr" or "addr:port" ("[v6]:port"), without zone.
-func parseHop(s string) (netip.Addr, bool) {
-	s = strings.TrimSpace(s)
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		ap, err := netip.ParseAddrPort(s)
-		if err != nil {
-			return netip.Addr{}, false
-		}
-		a = ap.Addr()
-	}
-	return a.Unmap().WithZone(""), true
-}
-
-func contains(prefixes []netip.Prefix, a netip.Addr) bool {
-	for _, p := range prefixes {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
+	return httpx.ClientKey(addr)
 }
 
 func setOf(items []string) map[string]bool {
