@@ -103,7 +103,7 @@ Load generator for a running Vitrine (as pgbench is for PostgreSQL).
       and looking at bestsellers, each thinking ~10s between actions (about
       10,000 requests/s)
   vitrine bench --users 100000 --email shopper@example.com --password ... \
-      --session-actions 20 --source-addrs 127.0.1.0/21 --conns 2048
+      --session-actions 20 --source-addrs 127.0.8.0/21 --conns 2048
       the same shoppers in sessions that log in once, browse with their
       token and refresh it before it expires, over 2,048 connections from
       2,048 loopback addresses (one each), so per-address limits on the
@@ -145,7 +145,7 @@ func parseFlags(args []string, getenv func(string) string, stdout io.Writer) (cl
 	fs.DurationVar(&cfg.SessionTime, "session-time", cfg.SessionTime, "longest session; 0: sessions end by --session-actions only")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the search query distribution (which queries are popular, which misspelt)")
 	sourceAddrs := ""
-	fs.StringVar(&sourceAddrs, "source-addrs", "", "loopback addresses to connect from, a CIDR block or comma list (e.g. 127.0.1.0/21); --conns is spread evenly over them and each user keeps one")
+	fs.StringVar(&sourceAddrs, "source-addrs", "", "loopback addresses to connect from, a CIDR block or comma list (e.g. 127.0.8.0/21); --conns is spread evenly over them and each user keeps one")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "open model: requests per second on a fixed schedule (0: closed model)")
 	fs.Var((*listFlag)(&cfg.Paths), "path", "fixed URL paths or absolute URLs to send instead of the mix (repeatable or comma list)")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 0, "workers sending requests: with --path, the number of back-to-back senders; in the open model, how many requests may be outstanding (0: --conns)")

@@ -331,7 +331,8 @@ func TestHelpPrintsUsage(t *testing.T) {
 	if err := run(t.Context(), []string{"--help"}, func(string) string { return "" }, &stdout, &stderr); err != nil {
 		t.Fatalf("--help: %v", err)
 	}
-	for _, want := range []string{"usage: vitrine bench", "-rate", "-users", "-baseline-server", "VITRINE_BENCH_TARGET"} {
+	for _, want := range []string{"usage: vitrine bench", "-rate", "-users", "-baseline-server", "VITRINE_BENCH_TARGET",
+		"-source-addrs", "-session-actions", "-seed"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("usage lacks %q", want)
 		}

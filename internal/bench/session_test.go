@@ -221,6 +221,7 @@ func TestSourceAddressesMustBeLoopback(t *testing.T) {
 		"127.0.0.0/8",         // far more addresses than connections can hold
 		"127.0.0.1,::1",       // two families
 		"127.0.0.1/33", "oak", // not addresses
+		"127.0.1.0/21", // not a block: 127.0.0.0/21 was meant, or 127.0.8.0/21
 	} {
 		if addrs, err := parseSourceAddrs(bad); err == nil {
 			t.Errorf("%q accepted as %d addresses", bad, len(addrs))

@@ -22,7 +22,7 @@ const maxSourceAddrs = maxConns
 var loopback4 = netip.MustParsePrefix("127.0.0.0/8")
 
 // parseSourceAddrs reads --source-addrs: a comma list of loopback
-// addresses and CIDR blocks (127.0.1.0/21 is 2,048 addresses). Anything
+// addresses and CIDR blocks (127.0.8.0/21 is 2,048 addresses). Anything
 // outside 127.0.0.0/8 and ::1 is refused, so the load cannot be aimed
 // elsewhere than at this machine. The network and broadcast addresses of
 // 127.0.0.0/8 are left out of a block: the kernel does not use them as the
@@ -64,7 +64,9 @@ func parseSourceAddrs(s string) ([]netip.Addr, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%q is not an address or a CIDR block", part)
 		}
-		p = p.Masked()
+		if p != p.Masked() {
+			return nil, fmt.Errorf("%s has bits set past its /%d: did you mean %s?", p, p.Bits(), p.Masked())
+		}
 		switch {
 		case p.Addr().Is4() && loopback4.Bits() <= p.Bits() && loopback4.Contains(p.Addr()):
 		case p.Addr() == netip.IPv6Loopback() && p.Bits() == 128:
