@@ -93,8 +93,9 @@ type ReportConfig struct {
 
 // SessionReport counts the sessions of the mix workload in the measured
 // window. A session logs in once when it has credentials; a refused login
-// is retried (up to three times), and a failed refresh logs in again, so
-// more than one login per session means the server turned logins away.
+// is retried on the next action, and a failed refresh logs in again (three
+// login attempts a session at most), so more than one login per session
+// means the server turned logins or refreshes away.
 // The cost of a login is the "login" row of the actions.
 type SessionReport struct {
 	Started          int64   `json:"started"`
