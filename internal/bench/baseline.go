@@ -70,7 +70,7 @@ type storedResponse struct {
 var copiedHeaders = []string{"Content-Type", "ETag", "Cache-Control", "Last-Modified", "Vary"}
 
 func fetchBaseline(ctx context.Context, urls []string) (baselineHandler, error) {
-	client := newClient(1, baselineFetchTimeout) // no compression: store the bytes as sent
+	client := newClient(1, baselineFetchTimeout, nil, nil) // no compression: store the bytes as sent
 	defer client.CloseIdleConnections()
 	h := baselineHandler{}
 	for _, raw := range urls {

@@ -17,8 +17,18 @@
 // URLs, so a cached Vitrine handler and a bare net/http handler can be
 // measured by the same tool in the same run.
 //
+// A user acts in sessions: with --email/--password it logs in once at the
+// start of a session, browses with its bearer token, refreshes the token
+// before it expires, and after --session-actions actions (or
+// --session-time) starts a new session. Searches are drawn from a Zipf
+// distribution over words and phrases of the catalog, with a tail of rare
+// queries and some misspelt ones, fixed by --seed.
+//
 // Every request of every user goes through one bounded http.Transport
-// (--conns connections per host), as traffic behind a load balancer does.
+// (--conns connections per host), as traffic behind a load balancer does;
+// or, with --source-addrs, through one transport per loopback source
+// address, the connections spread evenly over them and each user keeping
+// one address, as shoppers arriving from many addresses do.
 // Latencies go into HDR histograms (1µs..60s, 3 significant digits), one per
 // action and one overall.
 package bench
@@ -31,6 +41,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -88,9 +99,15 @@ const usageText = `usage: vitrine bench [flags]
 Load generator for a running Vitrine (as pgbench is for PostgreSQL).
 
   vitrine bench --users 100000 --think 10s --duration 60s
-      closed model: 100,000 shoppers browsing, viewing products, searching,
-      looking at bestsellers and logging in, each thinking ~10s between
-      actions (about 10,000 requests/s)
+      closed model: 100,000 shoppers browsing, viewing products, searching
+      and looking at bestsellers, each thinking ~10s between actions (about
+      10,000 requests/s)
+  vitrine bench --users 100000 --email shopper@example.com --password ... \
+      --session-actions 20 --source-addrs 127.0.8.0/21 --conns 2048
+      the same shoppers in sessions that log in once, browse with their
+      token and refresh it before it expires, over 2,048 connections from
+      2,048 loopback addresses (one each), so per-address limits on the
+      server see per-shopper traffic
   vitrine bench --rate 2000 --duration 30s
       open model: 2,000 requests/s on a fixed schedule; latency is measured
       from the intended send time, so server stalls are not hidden
@@ -101,9 +118,10 @@ Load generator for a running Vitrine (as pgbench is for PostgreSQL).
       serve a bare copy of those responses, to compare against:
   vitrine bench --path http://127.0.0.1:8080/api/products/ID,http://127.0.0.1:9090/api/products/ID
 
-The report gives throughput and p50/p90/p99/p99.9/max latency per action and
-overall, errors by status and transport errors by kind. Ctrl-C stops the run
-early and still prints it.
+The report gives throughput and p50/p90/p99/p99.9/max latency per action
+(login and refresh included) and overall, sessions and logins per session,
+errors by status and transport errors by kind. Ctrl-C stops the run early
+and still prints it.
 
 Environment: VITRINE_BENCH_TARGET, VITRINE_BENCH_EMAIL, VITRINE_BENCH_PASSWORD.
 
@@ -122,16 +140,21 @@ func parseFlags(args []string, getenv func(string) string, stdout io.Writer) (cl
 	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "measured length of the run")
 	fs.DurationVar(&cfg.Warmup, "warmup", cfg.Warmup, "load sent before the measured window and left out of the report")
 	mixText := cfg.Mix.String()
-	fs.StringVar(&mixText, "mix", mixText, "closed and open models: action weights, name=weight,... (browse, product, search, bestsellers, login)")
+	fs.StringVar(&mixText, "mix", mixText, "closed and open models: action weights, name=weight,... (browse, product, search, bestsellers); logins belong to sessions")
+	fs.IntVar(&cfg.SessionActions, "session-actions", cfg.SessionActions, "actions of a session (logins and refreshes aside); the next action starts a new session, which logs in again")
+	fs.DurationVar(&cfg.SessionTime, "session-time", cfg.SessionTime, "longest session; 0: sessions end by --session-actions only")
+	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the search query distribution (which queries are popular, which misspelt)")
+	sourceAddrs := ""
+	fs.StringVar(&sourceAddrs, "source-addrs", "", "loopback addresses to connect from, a CIDR block or comma list (e.g. 127.0.8.0/21); --conns is spread evenly over them and each user keeps one")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "open model: requests per second on a fixed schedule (0: closed model)")
 	fs.Var((*listFlag)(&cfg.Paths), "path", "fixed URL paths or absolute URLs to send instead of the mix (repeatable or comma list)")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 0, "workers sending requests: with --path, the number of back-to-back senders; in the open model, how many requests may be outstanding (0: --conns)")
-	fs.IntVar(&cfg.Conns, "conns", cfg.Conns, "connections per host in the one shared HTTP transport (MaxConnsPerHost = MaxIdleConnsPerHost)")
+	fs.IntVar(&cfg.Conns, "conns", cfg.Conns, "keep-alive connections per host, all users sharing them (MaxConnsPerHost = MaxIdleConnsPerHost); with --source-addrs, spread over the addresses")
 	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "deadline of each request")
 	cfg.Email = getenv("VITRINE_BENCH_EMAIL")
 	cfg.Password = getenv("VITRINE_BENCH_PASSWORD")
-	fs.StringVar(&cfg.Email, "email", cfg.Email, "login action: account email (env VITRINE_BENCH_EMAIL); without it login is skipped and its share goes to browse")
-	fs.StringVar(&cfg.Password, "password", cfg.Password, "login action: account password (env VITRINE_BENCH_PASSWORD)")
+	fs.StringVar(&cfg.Email, "email", cfg.Email, "account every session logs in with (env VITRINE_BENCH_EMAIL); without it sessions are anonymous")
+	fs.StringVar(&cfg.Password, "password", cfg.Password, "its password (env VITRINE_BENCH_PASSWORD)")
 	fs.BoolVar(&cfg.json, "json", false, "print the report as one JSON object")
 	fs.BoolVar(&cfg.baselineServer, "baseline-server", false, "serve a bare copy of the --fetch-from responses instead of running a load")
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:9090", "baseline server: listen address")
@@ -159,6 +182,11 @@ func parseFlags(args []string, getenv func(string) string, stdout io.Writer) (cl
 		return cfg, fmt.Errorf("--mix: %w", err)
 	}
 	cfg.Mix = mix
+	if sourceAddrs != "" {
+		if cfg.SourceAddrs, err = parseSourceAddrs(sourceAddrs); err != nil {
+			return cfg, fmt.Errorf("--source-addrs: %w", err)
+		}
+	}
 	u, err := url.Parse(target)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return cfg, fmt.Errorf("--target %q: want an http:// or https:// base URL", target)
@@ -196,10 +224,17 @@ type Options struct {
 	// Without Rate they are sent back to back by Concurrency workers.
 	Paths       []string
 	Concurrency int // sending workers; 0 means Conns
-	Conns       int // connections per host in the one shared transport
-	Timeout     time.Duration
-	Email       string // login action; empty: login is skipped
-	Password    string
+	Conns       int // connections per host, over all source addresses
+	// SourceAddrs are loopback addresses to connect from, Conns spread
+	// evenly over them; none: the system picks (127.0.0.1 for a loopback
+	// target).
+	SourceAddrs    []netip.Addr
+	Timeout        time.Duration
+	Email          string // account every session logs in with; empty: anonymous sessions
+	Password       string
+	SessionActions int           // browsing actions per session
+	SessionTime    time.Duration // longest session; 0: no limit
+	Seed           uint64        // of the search query distribution
 }
 
 // DefaultOptions are the flags' defaults.
@@ -212,6 +247,10 @@ func DefaultOptions() Options {
 		Mix:      DefaultMix,
 		Conns:    256,
 		Timeout:  10 * time.Second,
+		// With the default mix and a login per session, one request in 21
+		// is a login, about the login share shoppers have.
+		SessionActions: 20,
+		Seed:           1,
 	}
 }
 
@@ -242,6 +281,18 @@ func (o *Options) validate() error {
 		return errors.New("--timeout must be positive")
 	case (o.Email == "") != (o.Password == ""):
 		return errors.New("--email and --password go together")
+	case o.SessionActions < 1:
+		return errors.New("--session-actions must be at least 1")
+	case o.SessionTime < 0:
+		return errors.New("--session-time must not be negative")
+	case len(o.SourceAddrs) > o.Conns:
+		return fmt.Errorf("--conns %d is fewer than the %d --source-addrs: each address needs a connection of its own; raise --conns or give fewer addresses",
+			o.Conns, len(o.SourceAddrs))
+	}
+	for _, a := range o.SourceAddrs {
+		if !isLoopbackSource(a) {
+			return fmt.Errorf("--source-addrs: %s is not a loopback address (127.0.0.0/8 or ::1): load must only reach this machine", a)
+		}
 	}
 	return nil
 }

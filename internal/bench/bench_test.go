@@ -67,9 +67,12 @@ func TestClosedModelSendsTheMixForTheDuration(t *testing.T) {
 	if r.Errors != 0 {
 		t.Errorf("%d errors: %v %v", r.Errors, r.ErrorsByStatus, r.TransportErrorSamples)
 	}
-	total := float64(r.Requests)
+	browsing := 0.0
+	for a := range numMixActions {
+		browsing += float64(actionOf(t, r, a.String()).Requests)
+	}
 	for a, weight := range DefaultMix.weights() {
-		got := float64(actionOf(t, r, action(a).String()).Requests) / total
+		got := float64(actionOf(t, r, action(a).String()).Requests) / browsing
 		want := float64(weight) / float64(DefaultMix.total())
 		if math.Abs(got-want) > 0.07 {
 			t.Errorf("%s: %.1f%% of requests, want %.0f%% ± 7", action(a), 100*got, 100*want)
@@ -94,23 +97,28 @@ func TestClosedModelWithoutCredentialsOrSearchSaysSo(t *testing.T) {
 	srv := startFakeCatalog(t, catalog)
 	o := testOptions(srv.URL, 700*time.Millisecond)
 	o.Users, o.Think = 50, 40*time.Millisecond
-	o.Mix = Mix{Browse: 40, Search: 40, Login: 20}
+	o.Mix = Mix{Browse: 40, Search: 40}
 
 	r := mustRun(t, o)
 
 	notes := strings.Join(r.Notes, "\n")
-	if !strings.Contains(notes, "login is skipped") || !strings.Contains(notes, "search falls back") {
+	if !strings.Contains(notes, "browse anonymously") || !strings.Contains(notes, "search falls back") {
 		t.Errorf("notes do not tell about login and search:\n%s", notes)
 	}
-	if actionOf(t, r, "login").Requests != 0 || catalog.count("login-rejected") != 0 {
+	if catalog.count("login")+catalog.count("login-rejected") != 0 || r.Sessions.Logins != 0 {
 		t.Error("login was sent without credentials")
 	}
-	if r.Skipped["login"] == 0 {
-		t.Errorf("skipped %v, want login counted", r.Skipped)
+	for _, a := range r.Actions {
+		if a.Name == "login" || a.Name == "refresh" {
+			t.Errorf("anonymous sessions report a %s row", a.Name)
+		}
+	}
+	if r.Sessions.Started < int64(o.Users) {
+		t.Errorf("%d sessions started by %d users", r.Sessions.Started, o.Users)
 	}
 	browse := float64(actionOf(t, r, "browse").Requests) / float64(r.Requests)
-	if math.Abs(browse-0.6) > 0.1 {
-		t.Errorf("browse is %.0f%% of requests, want 60%% (its 40 and login's 20)", 100*browse)
+	if math.Abs(browse-0.5) > 0.1 {
+		t.Errorf("browse is %.0f%% of requests, want 50%%", 100*browse)
 	}
 	if catalog.count("search") != 0 || catalog.count("listing-by-brand") == 0 {
 		t.Errorf("search sent %d times, brand listings %d: want the fallback only",
@@ -225,7 +233,7 @@ func TestJSONReportHasItsFields(t *testing.T) {
 	}
 	for _, field := range []string{"version", "config", "notes", "started_at", "elapsed_s", "stopped", "requests", "errors",
 		"throughput_rps", "latency_us", "actions", "status_codes", "errors_by_status", "transport_errors",
-		"transport_error_samples", "skipped", "unfinished", "missed_slots", "client"} {
+		"transport_error_samples", "sessions", "unfinished", "missed_slots", "client"} {
 		if _, ok := got[field]; !ok {
 			t.Errorf("no field %q", field)
 		}
@@ -323,7 +331,8 @@ func TestHelpPrintsUsage(t *testing.T) {
 	if err := run(t.Context(), []string{"--help"}, func(string) string { return "" }, &stdout, &stderr); err != nil {
 		t.Fatalf("--help: %v", err)
 	}
-	for _, want := range []string{"usage: vitrine bench", "-rate", "-users", "-baseline-server", "VITRINE_BENCH_TARGET"} {
+	for _, want := range []string{"usage: vitrine bench", "-rate", "-users", "-baseline-server", "VITRINE_BENCH_TARGET",
+		"-source-addrs", "-session-actions", "-seed"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("usage lacks %q", want)
 		}
@@ -333,6 +342,10 @@ func TestHelpPrintsUsage(t *testing.T) {
 func TestBadFlagsAreRefused(t *testing.T) {
 	for _, args := range [][]string{
 		{"--mix", "browse=40,checkout=10"},
+		{"--mix", "browse=40,login=5"},
+		{"--session-actions", "0"},
+		{"--source-addrs", "10.0.0.1"},
+		{"--source-addrs", "127.0.1.0/24", "--conns", "100"},
 		{"--mix", "browse=0"},
 		{"--duration", "0s"},
 		{"--email", "a@b.c"},

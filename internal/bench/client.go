@@ -19,11 +19,17 @@ import (
 //
 // Compression is off: the bench and the baseline server then compare the
 // same bytes on the wire.
-func newClient(conns int, timeout time.Duration) *http.Client {
+//
+// local, when set, is the address connections are made from; dialled is
+// called for each connection made.
+func newClient(conns int, timeout time.Duration, local *net.TCPAddr, dialled func()) *http.Client {
 	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+	if local != nil {
+		dialer.LocalAddr = local
+	}
 	tr := &http.Transport{
 		Proxy:                 nil, // load goes to the target, never through a proxy from the environment
-		DialContext:           dialer.DialContext,
+		DialContext:           dialFrom(dialer, dialled),
 		MaxConnsPerHost:       conns,
 		MaxIdleConnsPerHost:   conns,
 		MaxIdleConns:          0, // no global cap: per-host caps bound it
@@ -38,18 +44,26 @@ func newClient(conns int, timeout time.Duration) *http.Client {
 
 // call is one request a workload wants sent.
 type call struct {
-	label   int
-	method  string
-	url     string
-	body    []byte // JSON request body, nil for GET
-	listing bool   // a product listing: remember its next_cursor
-	skipped string // the action this call stands in for, if any
+	label        int
+	method       string
+	url          string
+	body         []byte // JSON request body, nil for GET
+	token        string // bearer token, if the session has one
+	listing      bool   // a product listing: remember its next_cursor
+	tokens       bool   // a login or refresh: keep the tokens it answers, or forget them if it fails
+	prelude      bool   // sent before the user's action in the same turn (a token refresh)
+	sessionStart bool   // the first call of a session
 }
 
 // send performs c for session s and reports what became of it. The
 // response body is read to the end, so the connection is reused and the
 // latency runs to the last byte.
 func send(ctx context.Context, client *http.Client, c call, s *session, timeout time.Duration) (status int, err error) {
+	if c.tokens && s != nil {
+		// Whatever the outcome, the tokens the session held are spent: a
+		// refresh token is single use, and a failed login leaves none.
+		s.access, s.refresh = "", ""
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var body io.Reader
@@ -65,6 +79,9 @@ func send(ctx context.Context, client *http.Client, c call, s *session, timeout 
 	if c.body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return 0, err
@@ -78,6 +95,21 @@ func send(ctx context.Context, client *http.Client, c call, s *session, timeout 
 			return 0, err
 		}
 		s.cursor = page.NextCursor
+	}
+	if c.tokens && s != nil && resp.StatusCode == http.StatusOK {
+		var t struct {
+			AccessToken  string `json:"access_token"`
+			RefreshToken string `json:"refresh_token"`
+			ExpiresIn    int64  `json:"expires_in"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&t); err != nil {
+			return 0, err
+		}
+		s.access, s.refresh = t.AccessToken, t.RefreshToken
+		s.refreshAt = time.Now().Add(100 * 365 * 24 * time.Hour) // no lifetime given: keep the token
+		if lifetime := time.Duration(t.ExpiresIn) * time.Second; lifetime > 0 {
+			s.refreshAt = time.Now().Add(lifetime - refreshMargin(lifetime))
+		}
 	}
 	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
 		return 0, err

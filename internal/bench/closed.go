@@ -21,6 +21,9 @@ import (
 // worker: the requests the target was too slow to even receive.
 func runClosed(runCtx context.Context, l *load, users, workers int, think time.Duration) (overdue int64) {
 	sessions := make([]session, users)
+	for i := range sessions {
+		sessions[i].client = l.clients.forUser(i)
+	}
 	due := make(wakeHeap, users)
 	now := time.Now()
 	for i := range due {

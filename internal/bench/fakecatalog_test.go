@@ -1,11 +1,15 @@
 package bench
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +22,7 @@ import (
 type fakeCatalog struct {
 	// Set before start.
 	email, password   string // accepted login; empty: every login fails
+	tokenLifetime     int    // expires_in of access tokens, in seconds; 0: 900
 	noSearch          bool   // GET /api/search answers 404, as before search exists
 	failBestsellers   bool   // GET /api/products/bestsellers answers 503
 	stallAfter        time.Duration
@@ -29,6 +34,12 @@ type fakeCatalog struct {
 	mu         sync.Mutex
 	hits       map[string]int
 	firstStall time.Time
+	issued     int               // access tokens issued, by login or refresh
+	refreshes  map[string]string // unspent refresh token -> the access token issued with it
+	tokenUses  map[string]int    // reads made with each access token ("" for none)
+	refreshed  map[string]bool   // access tokens issued by a refresh
+	remoteIPs  map[string]int    // requests by client IP
+	queries    map[string]int    // searches by query
 }
 
 type fakeProduct struct {
@@ -77,6 +88,9 @@ func startFakeCatalog(t *testing.T, f *fakeCatalog) *httptest.Server {
 	}
 	f.categoriesPayload, _ = json.Marshal(tree)
 
+	f.refreshes, f.tokenUses, f.refreshed = map[string]string{}, map[string]int{}, map[string]bool{}
+	f.remoteIPs, f.queries = map[string]int{}, map[string]int{}
+
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/categories", func(w http.ResponseWriter, r *http.Request) {
 		f.hit("categories")
@@ -111,6 +125,9 @@ func startFakeCatalog(t *testing.T, f *fakeCatalog) *httptest.Server {
 			return
 		}
 		f.hit("search")
+		f.mu.Lock()
+		f.queries[r.URL.Query().Get("q")]++
+		f.mu.Unlock()
 		writeJSON(w, http.StatusOK, map[string]any{"hits": []any{}, "total": 0, "query": r.URL.Query().Get("q")})
 	})
 	mux.HandleFunc("POST /api/auth/login", func(w http.ResponseWriter, r *http.Request) {
@@ -122,7 +139,24 @@ func startFakeCatalog(t *testing.T, f *fakeCatalog) *httptest.Server {
 			return
 		}
 		f.hit("login")
-		writeJSON(w, http.StatusOK, map[string]any{"access_token": "a", "refresh_token": "r", "token_type": "Bearer"})
+		writeJSON(w, http.StatusOK, f.issue(false))
+	})
+	mux.HandleFunc("POST /api/auth/refresh", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			RefreshToken string `json:"refresh_token"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		f.mu.Lock()
+		_, ok := f.refreshes[body.RefreshToken]
+		delete(f.refreshes, body.RefreshToken) // single use
+		f.mu.Unlock()
+		if !ok {
+			f.hit("refresh-rejected")
+			writeJSON(w, http.StatusUnauthorized, map[string]any{"title": "invalid refresh token", "status": 401})
+			return
+		}
+		f.hit("refresh")
+		writeJSON(w, http.StatusOK, f.issue(true))
 	})
 	mux.HandleFunc("GET /ok", func(w http.ResponseWriter, r *http.Request) {
 		f.hit("ok")
@@ -146,9 +180,45 @@ func startFakeCatalog(t *testing.T, f *fakeCatalog) *httptest.Server {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 	})
-	srv := httptest.NewServer(mux)
+	// Every request is seen with its client address and bearer token.
+	seen := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ip, _, _ := net.SplitHostPort(r.RemoteAddr)
+		token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		f.mu.Lock()
+		f.remoteIPs[ip]++
+		if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/api/") && r.URL.Path != "/api/categories" {
+			f.tokenUses[token]++
+		}
+		f.mu.Unlock()
+		mux.ServeHTTP(w, r)
+	})
+	srv := httptest.NewServer(seen)
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// issue makes a new pair of tokens, as a login or refresh answers. The
+// first is the warm-up's check of the credentials: the catalog sampling
+// before it is anonymous, and not counted in tokenUses.
+func (f *fakeCatalog) issue(byRefresh bool) map[string]any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.issued == 0 {
+		clear(f.tokenUses)
+	}
+	f.issued++
+	access, refresh := fmt.Sprintf("access-%d", f.issued), fmt.Sprintf("refresh-%d", f.issued)
+	f.refreshes[refresh] = access
+	f.refreshed[access] = byRefresh
+	return map[string]any{"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
+		"expires_in": cmp.Or(f.tokenLifetime, 900)}
+}
+
+// snapshot copies one of the maps the server fills, under its lock.
+func snapshot[V any](f *fakeCatalog, m map[string]V) map[string]V {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(m)
 }
 
 // list is GET /api/products: filters by category (with its descendants) and

@@ -11,29 +11,37 @@ import (
 // action is one kind of thing a simulated shopper does.
 type action int
 
+// The first numMixActions are what a shopper does between two thoughts, in
+// the proportions of the Mix; login and refresh belong to the session, not
+// to the mix: a session logs in once and refreshes its token when it nears
+// expiry.
 const (
 	actBrowse      action = iota // a category listing, sometimes the next page
 	actProduct                   // one product page, by id or slug
-	actSearch                    // a search for a word of a product name
+	actSearch                    // a search drawn from the query distribution
 	actBestsellers               // the bestsellers list
-	actLogin                     // POST /api/auth/login
+	actLogin                     // POST /api/auth/login, once at the start of a session
+	actRefresh                   // POST /api/auth/refresh, before an action when the access token nears expiry
 	numActions
 )
 
-var actionNames = [numActions]string{"browse", "product", "search", "bestsellers", "login"}
+const numMixActions = actLogin
+
+var actionNames = [numActions]string{"browse", "product", "search", "bestsellers", "login", "refresh"}
 
 func (a action) String() string { return actionNames[a] }
 
-// Mix is the relative weight of each action in the closed and open models.
+// Mix is the relative weight of each browsing action in the closed and
+// open models.
 type Mix struct {
-	Browse, Product, Search, Bestsellers, Login int
+	Browse, Product, Search, Bestsellers int
 }
 
 // DefaultMix is a shopping session: mostly browsing and product pages.
-var DefaultMix = Mix{Browse: 40, Product: 30, Search: 20, Bestsellers: 5, Login: 5}
+var DefaultMix = Mix{Browse: 40, Product: 30, Search: 20, Bestsellers: 5}
 
-func (m Mix) weights() [numActions]int {
-	return [numActions]int{m.Browse, m.Product, m.Search, m.Bestsellers, m.Login}
+func (m Mix) weights() [numMixActions]int {
+	return [numMixActions]int{m.Browse, m.Product, m.Search, m.Bestsellers}
 }
 
 func (m *Mix) set(a action, w int) {
@@ -46,8 +54,6 @@ func (m *Mix) set(a action, w int) {
 		m.Search = w
 	case actBestsellers:
 		m.Bestsellers = w
-	case actLogin:
-		m.Login = w
 	}
 }
 
@@ -78,8 +84,11 @@ func parseMix(s string) (Mix, error) {
 			return m, fmt.Errorf("%q: want name=weight", part)
 		}
 		a, known := actionByName(name)
+		if name == actLogin.String() {
+			return m, errors.New("login is not a share of the mix: sessions log in once when --email and --password are given (see --session-actions)")
+		}
 		if !known {
-			return m, fmt.Errorf("unknown action %q (want browse, product, search, bestsellers or login)", name)
+			return m, fmt.Errorf("unknown action %q (want browse, product, search or bestsellers)", name)
 		}
 		if seen[name] {
 			return m, fmt.Errorf("action %q given twice", name)
@@ -98,7 +107,7 @@ func parseMix(s string) (Mix, error) {
 }
 
 func actionByName(name string) (action, bool) {
-	for a, n := range actionNames {
+	for a, n := range actionNames[:numMixActions] {
 		if n == name {
 			return action(a), true
 		}
@@ -116,7 +125,7 @@ func (m Mix) total() int {
 
 // picker draws actions in proportion to a mix.
 type picker struct {
-	cumulative [numActions]int
+	cumulative [numMixActions]int
 	total      int
 }
 

@@ -18,9 +18,9 @@ func runOpen(runCtx context.Context, l *load, rate float64, workers int, start, 
 	var next, inWindow atomic.Int64
 	interval := float64(time.Second) / rate
 	var wg sync.WaitGroup
-	for range workers {
+	for i := range workers {
 		wg.Go(func() {
-			var s session
+			s := session{client: l.clients.forUser(i)}
 			timer := time.NewTimer(time.Hour)
 			defer timer.Stop()
 			for {

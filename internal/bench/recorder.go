@@ -28,7 +28,8 @@ type outcome struct {
 	status   int           // HTTP status; 0 when the exchange failed
 	errKind  string        // transport error kind when status is 0
 	errText  string
-	skipped  string // the action this one stood in for, if any
+	// sessionStart: the first request of a session.
+	sessionStart bool
 }
 
 // recorder collects outcomes. Requests intended before measureFrom are the
@@ -42,7 +43,7 @@ type recorder struct {
 	overall    *labelStats
 	transport  map[string]int64
 	samples    map[string]string // first message seen of each transport error kind
-	skipped    map[string]int64
+	sessions   int64             // started in the measured window
 	unfinished int64
 
 	// Progress counters, warm-up included; read without the lock.
@@ -68,7 +69,6 @@ func newRecorder(labels []string, measureFrom time.Time) *recorder {
 		overall:     newLabelStats(),
 		transport:   map[string]int64{},
 		samples:     map[string]string{},
-		skipped:     map[string]int64{},
 	}
 	for range labels {
 		r.perLabel = append(r.perLabel, newLabelStats())
@@ -105,8 +105,8 @@ func (r *recorder) record(o outcome) {
 			r.samples[o.errKind] = o.errText
 		}
 	}
-	if o.skipped != "" {
-		r.skipped[o.skipped]++
+	if o.sessionStart {
+		r.sessions++
 	}
 }
 

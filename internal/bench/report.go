@@ -16,14 +16,14 @@ import (
 
 // ReportVersion is the version of the JSON report's shape. Fields may be
 // added without changing it; renaming or removing one changes it.
-const ReportVersion = 1
+const ReportVersion = 2
 
 // Report is the outcome of a run. `vitrine bench --json` prints it as one
 // JSON object, with these field names:
 //
 //	version                  ReportVersion
 //	config                   what was run (see ReportConfig)
-//	notes                    departures from what was asked (login skipped, search fallback)
+//	notes                    departures from what was asked (anonymous sessions, search fallback)
 //	started_at               RFC 3339 time the load started (warm-up included)
 //	elapsed_s                seconds of the measured window actually run
 //	stopped                  "duration", or "cancelled" when stopped early
@@ -31,20 +31,25 @@ const ReportVersion = 1
 //	errors                   responses with status >= 400, plus transport errors
 //	throughput_rps           requests / elapsed_s
 //	latency_us               overall latency of responses, in microseconds (see Latency)
-//	actions                  per action, or per --path (see ActionReport)
+//	actions                  per action (login and refresh included), or per --path (see ActionReport)
+//	sessions                 sessions started and their logins (see SessionReport)
 //	status_codes             responses by status code ("200": n)
 //	errors_by_status         the status codes >= 400 of status_codes
 //	transport_errors         failed exchanges by kind: timeout, connection_refused,
 //	                         connection_reset, eof, too_many_open_files,
 //	                         address_not_available, dns, bad_response_body, other
 //	transport_error_samples  one error message per kind
-//	skipped                  actions replaced by browse ("login": n without credentials)
 //	unfinished               requests still in flight when the run was cut off
 //	missed_slots             requests due that were never sent: open-model slots, or closed-model users still waiting for a worker at the end (the target could not keep up)
 //	client                   the load generator's own resources (see ClientReport)
 //
 // Latency runs from the intended send time (the end of the think time, or
-// the open model's slot) to the last byte of the response.
+// the open model's slot) to the last byte of the response. An action sent
+// after a token refresh in the same turn counts the refresh in its latency.
+//
+// Version 2: login left the mix for sessions (config.mix has no "login";
+// "skipped" is gone; "sessions" and the session and source-address fields
+// of config and client are new).
 type Report struct {
 	Version               int               `json:"version"`
 	Config                ReportConfig      `json:"config"`
@@ -57,11 +62,11 @@ type Report struct {
 	Throughput            float64           `json:"throughput_rps"`
 	Latency               Latency           `json:"latency_us"`
 	Actions               []ActionReport    `json:"actions"`
+	Sessions              SessionReport     `json:"sessions"`
 	StatusCodes           map[string]int64  `json:"status_codes"`
 	ErrorsByStatus        map[string]int64  `json:"errors_by_status"`
 	TransportErrors       map[string]int64  `json:"transport_errors"`
 	TransportErrorSamples map[string]string `json:"transport_error_samples"`
-	Skipped               map[string]int64  `json:"skipped"`
 	Unfinished            int64             `json:"unfinished"`
 	MissedSlots           int64             `json:"missed_slots"`
 	Client                ClientReport      `json:"client"`
@@ -80,6 +85,23 @@ type ReportConfig struct {
 	TimeoutSeconds  float64        `json:"timeout_s"`
 	Mix             map[string]int `json:"mix,omitempty"`   // workload "mix"
 	Paths           []string       `json:"paths,omitempty"` // workload "paths"
+	LogIn           bool           `json:"log_in"`          // workload "mix": sessions log in (credentials given)
+	SessionActions  int            `json:"session_actions,omitempty"`
+	SessionSeconds  float64        `json:"session_s,omitempty"` // longest session; 0: no limit
+	Seed            uint64         `json:"seed,omitempty"`      // of the search query distribution
+}
+
+// SessionReport counts the sessions of the mix workload in the measured
+// window. A session logs in once when it has credentials; a refused login
+// is retried on the next action, and a failed refresh logs in again (three
+// login attempts a session at most), so more than one login per session
+// means the server turned logins or refreshes away.
+// The cost of a login is the "login" row of the actions.
+type SessionReport struct {
+	Started          int64   `json:"started"`
+	Logins           int64   `json:"logins"`             // login requests
+	LoginsPerSession float64 `json:"logins_per_session"` // logins / started
+	Refreshes        int64   `json:"refreshes"`          // token refresh requests
 }
 
 // Latency is a latency distribution in microseconds.
@@ -109,6 +131,10 @@ type ClientReport struct {
 	Hosts       int   `json:"hosts"`
 	FDLimit     int64 `json:"fd_limit"`      // -1: unknown
 	PeakOpenFDs int64 `json:"peak_open_fds"` // sampled; -1: unknown
+	// SourceAddrs is how many addresses --source-addrs gave (0: none),
+	// SourceAddrsUsed from how many connections were made.
+	SourceAddrs     int `json:"source_addrs"`
+	SourceAddrsUsed int `json:"source_addrs_used"`
 }
 
 func buildReport(o Options, m model, rec *recorder, work workload, start, measureFrom, stoppedAt time.Time) *Report {
@@ -135,13 +161,23 @@ func buildReport(o Options, m model, rec *recorder, work workload, start, measur
 		ErrorsByStatus:        statusMap(rec.overall.statuses, 400),
 		TransportErrors:       maps.Clone(rec.transport),
 		TransportErrorSamples: maps.Clone(rec.samples),
-		Skipped:               maps.Clone(rec.skipped),
 		Unfinished:            rec.unfinished,
+	}
+	_, isMix := work.(*mixWorkload)
+	if isMix {
+		r.Sessions = SessionReport{Started: rec.sessions, Logins: rec.perLabel[actLogin].requests, Refreshes: rec.perLabel[actRefresh].requests}
+		if rec.sessions > 0 {
+			r.Sessions.LoginsPerSession = float64(r.Sessions.Logins) / float64(rec.sessions)
+		}
 	}
 	for i, name := range rec.labels {
 		s := rec.perLabel[i]
-		if _, isMix := work.(*mixWorkload); isMix && s.requests == 0 && o.Mix.weights()[i] == 0 {
+		switch {
+		case !isMix || s.requests > 0:
+		case i < int(numMixActions) && o.Mix.weights()[i] == 0:
 			continue // not in the mix: leave it out rather than show a zero row
+		case i >= int(numMixActions) && o.Email == "":
+			continue // anonymous sessions neither log in nor refresh
 		}
 		r.Actions = append(r.Actions, ActionReport{
 			Name:        name,
@@ -176,6 +212,7 @@ func reportConfig(o Options, m model) ReportConfig {
 		for a, w := range o.Mix.weights() {
 			c.Mix[action(a).String()] = w
 		}
+		c.LogIn, c.SessionActions, c.SessionSeconds, c.Seed = o.Email != "", o.SessionActions, o.SessionTime.Seconds(), o.Seed
 	}
 	return c
 }
@@ -228,10 +265,22 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, ", paths %s\n", strings.Join(c.Paths, " "))
 	} else {
 		fmt.Fprintf(&b, ", mix %s\n", mixText(c.Mix))
+		who := "anonymous"
+		if c.LogIn {
+			who = "logging in once"
+		}
+		fmt.Fprintf(&b, "  sessions of %d actions", c.SessionActions)
+		if c.SessionSeconds > 0 {
+			fmt.Fprintf(&b, " or %s", seconds(c.SessionSeconds))
+		}
+		fmt.Fprintf(&b, ", %s; search queries from seed %d\n", who, c.Seed)
 	}
 	fmt.Fprintf(&b, "  target %s, %s measured after %s warm-up, timeout %s\n",
 		c.Target, seconds(c.DurationSeconds), seconds(c.WarmupSeconds), seconds(c.TimeoutSeconds))
 	fmt.Fprintf(&b, "  client: %d workers, %d connections per host", r.Client.Workers, r.Client.Conns)
+	if r.Client.SourceAddrs > 0 {
+		fmt.Fprintf(&b, " from %d source addresses (%d used)", r.Client.SourceAddrs, r.Client.SourceAddrsUsed)
+	}
 	if r.Client.PeakOpenFDs >= 0 {
 		fmt.Fprintf(&b, ", open files peak %d", r.Client.PeakOpenFDs)
 		if r.Client.FDLimit > 0 {
@@ -265,6 +314,16 @@ func (r *Report) WriteText(w io.Writer) error {
 	row("overall", r.Requests, r.Errors, r.Throughput, r.Latency)
 	tw.Flush()
 
+	if ss := r.Sessions; ss.Started > 0 || ss.Logins > 0 {
+		fmt.Fprintf(&b, "\nsessions: %d started, %d logins (%.2f per session), %d token refreshes", ss.Started, ss.Logins, ss.LoginsPerSession, ss.Refreshes)
+		for _, a := range r.Actions {
+			if a.Name == actLogin.String() && a.Latency.P50 > 0 {
+				fmt.Fprintf(&b, "; a login takes p50 %s, p99 %s", micros(a.Latency.P50), micros(a.Latency.P99))
+			}
+		}
+		b.WriteString("\n")
+	}
+
 	if len(r.ErrorsByStatus) > 0 {
 		fmt.Fprintf(&b, "\nerrors by status: %s\n", countsText(r.ErrorsByStatus))
 	}
@@ -273,9 +332,6 @@ func (r *Report) WriteText(w io.Writer) error {
 		for _, kind := range slices.Sorted(maps.Keys(r.TransportErrorSamples)) {
 			fmt.Fprintf(&b, "  %s: %s\n", kind, r.TransportErrorSamples[kind])
 		}
-	}
-	for _, name := range slices.Sorted(maps.Keys(r.Skipped)) {
-		fmt.Fprintf(&b, "skipped: %s %d times (sent as browse)\n", name, r.Skipped[name])
 	}
 	if r.Unfinished > 0 {
 		fmt.Fprintf(&b, "unfinished: %d requests still in flight when the run was cut off\n", r.Unfinished)
@@ -293,7 +349,7 @@ func (r *Report) WriteText(w io.Writer) error {
 
 func mixText(mix map[string]int) string {
 	var parts []string
-	for _, name := range actionNames {
+	for _, name := range actionNames[:numMixActions] {
 		parts = append(parts, fmt.Sprintf("%s=%d", name, mix[name]))
 	}
 	return strings.Join(parts, ",")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"time"
 )
@@ -27,29 +26,36 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Report, error) {
 	if err := o.validate(); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
-	client := newClient(o.Conns, o.Timeout)
-	defer client.CloseIdleConnections()
-
-	var (
-		work  workload
-		hosts int
-		err   error
-	)
+	var pw *pathWorkload
+	targets := []string{o.Target}
 	if len(o.Paths) > 0 {
-		var pw *pathWorkload
-		pw, err = newPathWorkload(o.Target, o.Paths)
-		work, hosts = pw, countHosts(pw.urls)
-	} else {
-		work, err = discover(ctx, client, o)
-		hosts = 1
+		var err error
+		if pw, err = newPathWorkload(o.Target, o.Paths); err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		targets = pw.urls
 	}
-	if err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
+	if len(o.SourceAddrs) > 0 {
+		if err := checkLoopbackTargets(targets, o.SourceAddrs); err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
 	}
+	hosts := countHosts(targets)
 	limit := fdLimit()
 	if need := int64(o.Conns*hosts + fdReserve); limit > 0 && need > limit {
-		return nil, fmt.Errorf("bench: --conns %d to %d host(s) needs about %d file descriptors, more than the open-file limit %d: lower --conns or raise the limit (ulimit -n)",
+		return nil, fmt.Errorf("bench: --conns %d to %d host(s) needs about %d file descriptors, more than the open-file limit %d: lower --conns (and --source-addrs with it), or raise the limit (ulimit -n) where the hard limit allows",
 			o.Conns, hosts, need, limit)
+	}
+
+	pool := newClientPool(o.Conns, o.SourceAddrs, o.Timeout)
+	defer pool.closeIdle()
+	var work workload = pw
+	if pw == nil {
+		mw, err := discover(ctx, pool.clients[0], o)
+		if err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		work = mw
 	}
 
 	m := chooseModel(o)
@@ -63,7 +69,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Report, error) {
 	defer stopRun()
 	reqCtx, cancelRequests := context.WithCancel(ctx)
 	defer cancelRequests()
-	l := &load{client: client, work: work, rec: rec, timeout: o.Timeout, reqCtx: reqCtx}
+	l := &load{clients: pool, work: work, rec: rec, timeout: o.Timeout, reqCtx: reqCtx}
 
 	watch := startWatch(progress, rec, start, measureFrom)
 	finished := make(chan struct{})
@@ -102,7 +108,8 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Report, error) {
 	} else {
 		r.MissedSlots = overdue
 	}
-	r.Client = ClientReport{Workers: m.workers, Conns: o.Conns, Hosts: hosts, FDLimit: limit, PeakOpenFDs: peakFDs}
+	r.Client = ClientReport{Workers: m.workers, Conns: o.Conns, Hosts: hosts, FDLimit: limit, PeakOpenFDs: peakFDs,
+		SourceAddrs: len(o.SourceAddrs), SourceAddrsUsed: pool.addrsUsed()}
 	return r, nil
 }
 
@@ -144,7 +151,7 @@ func countHosts(urls []string) int {
 
 // load is what every worker shares to send a request and record it.
 type load struct {
-	client  *http.Client
+	clients *clientPool
 	work    workload
 	rec     *recorder
 	timeout time.Duration
@@ -153,18 +160,25 @@ type load struct {
 
 // do sends the next request of session s, due at intended, and records its
 // latency from intended: time spent waiting for a worker or a connection is
-// part of what the user waits for.
+// part of what the user waits for. A token refresh goes out first when the
+// session needs one, and the action after it, in the same turn, also
+// counts from intended: the shopper waits for both.
 func (l *load) do(s *session, intended time.Time) {
-	c := l.work.next(s)
-	status, err := send(l.reqCtx, l.client, c, s, l.timeout)
-	latency := time.Since(intended)
-	if err != nil && l.reqCtx.Err() != nil {
-		l.rec.abandon(intended) // cut off by the end of the run, not the server's fault
-		return
+	for {
+		c := l.work.next(s, time.Now())
+		status, err := send(l.reqCtx, s.client, c, s, l.timeout)
+		latency := time.Since(intended)
+		if err != nil && l.reqCtx.Err() != nil {
+			l.rec.abandon(intended) // cut off by the end of the run, not the server's fault
+			return
+		}
+		o := outcome{label: c.label, intended: intended, latency: latency, status: status, sessionStart: c.sessionStart}
+		if err != nil {
+			o.status, o.errKind, o.errText = 0, errorKind(err), err.Error()
+		}
+		l.rec.record(o)
+		if !c.prelude {
+			return
+		}
 	}
-	o := outcome{label: c.label, intended: intended, latency: latency, status: status, skipped: c.skipped}
-	if err != nil {
-		o.status, o.errKind, o.errText = 0, errorKind(err), err.Error()
-	}
-	l.rec.record(o)
 }

@@ -16,19 +16,33 @@ import (
 	"unicode"
 )
 
-// session is what one simulated user remembers between two actions.
+// session is what one simulated user remembers between two actions. A
+// user acts in sessions: it logs in at the start of one (when the run has
+// credentials), browses with its bearer token, refreshes the token before
+// it expires, and after a number of actions or some time leaves; its next
+// action starts a new session. A session is used by one worker at a time.
 type session struct {
+	client *http.Client // its source address's client: a shopper keeps its address
+
 	category string // the category browsed last
 	cursor   string // its next page, if any
+
+	started   time.Time // zero: the next action starts a session
+	actions   int       // browsing actions in this session
+	logins    int       // login attempts in this session
+	access    string    // bearer token; empty: not logged in
+	refresh   string    // refresh token of the access token
+	refreshAt time.Time // when the access token is near enough its expiry to refresh
+	refreshed bool      // the call just made was a refresh: never two in one turn
 }
 
 // A workload decides what each request is.
 type workload interface {
 	// labels names what requests are recorded under (call.label indexes it).
 	labels() []string
-	// next is the request a user with session s sends now. It is called
-	// from many workers at once.
-	next(s *session) call
+	// next is the request a user with session s sends at now. It is
+	// called from many workers at once, each with its own session.
+	next(s *session, now time.Time) call
 	// notes tells the report how the workload departs from what was asked.
 	notes() []string
 }
@@ -63,7 +77,7 @@ func newPathWorkload(target string, paths []string) (*pathWorkload, error) {
 func (w *pathWorkload) labels() []string { return w.names }
 func (w *pathWorkload) notes() []string  { return nil }
 
-func (w *pathWorkload) next(*session) call {
+func (w *pathWorkload) next(*session, time.Time) call {
 	i := int((w.n.Add(1) - 1) % uint64(len(w.urls)))
 	return call{label: i, method: http.MethodGet, url: w.urls[i]}
 }
@@ -75,17 +89,31 @@ const (
 	followCursorOdds = 2 // 1 in 2 browses with a next page go on to it
 )
 
-// mixWorkload is a shopper: the actions of a Mix over a sample of the real
-// catalog taken at warm-up.
+// maxLoginAttempts is how often a session tries to log in before it goes
+// on browsing anonymously: a refused login is retried, as a shopper
+// retries, but not for ever.
+const maxLoginAttempts = 3
+
+// refreshMargin is how long before its access token expires a session
+// refreshes it: a quarter of the token's lifetime, at most a minute, as a
+// storefront's client does so that no request goes out with a dead token.
+func refreshMargin(lifetime time.Duration) time.Duration {
+	return min(lifetime/4, time.Minute)
+}
+
+// mixWorkload is a shopper: sessions of actions of a Mix over a sample of
+// the real catalog taken at warm-up.
 type mixWorkload struct {
 	base           string
 	picker         picker
 	categories     []string
 	products       []productRef
-	words          []string
+	queries        *queryMix
 	brands         []string
-	loginBody      []byte // nil: no credentials, login is skipped
-	searchFallback bool   // /api/search answered 404 at warm-up
+	loginBody      []byte // nil: no credentials, sessions are anonymous
+	sessionActions int
+	sessionTime    time.Duration // 0: sessions end by their actions only
+	searchFallback bool          // /api/search answered 404 at warm-up
 	note           []string
 }
 
@@ -94,12 +122,27 @@ type productRef struct{ id, slug string }
 func (w *mixWorkload) labels() []string { return actionNames[:] }
 func (w *mixWorkload) notes() []string  { return w.note }
 
-func (w *mixWorkload) next(s *session) call {
-	a := w.picker.pick()
-	c := call{label: int(a), method: http.MethodGet}
-	if a == actLogin && w.loginBody == nil {
-		a, c.label, c.skipped = actBrowse, int(actBrowse), actLogin.String()
+func (w *mixWorkload) next(s *session, now time.Time) call {
+	var c call
+	if s.started.IsZero() || s.actions >= w.sessionActions || (w.sessionTime > 0 && now.Sub(s.started) >= w.sessionTime) {
+		*s = session{client: s.client, started: now}
+		c.sessionStart = true
 	}
+	if w.loginBody != nil && s.access == "" && s.logins < maxLoginAttempts {
+		s.logins++
+		c.label, c.method, c.url, c.body, c.tokens = int(actLogin), http.MethodPost, w.base+"/api/auth/login", w.loginBody, true
+		return c
+	}
+	if s.access != "" && !s.refreshed && !now.Before(s.refreshAt) {
+		s.refreshed = true
+		body, _ := json.Marshal(map[string]string{"refresh_token": s.refresh}) // a string cannot fail to encode
+		c.label, c.method, c.url, c.body, c.tokens, c.prelude = int(actRefresh), http.MethodPost, w.base+"/api/auth/refresh", body, true, true
+		return c
+	}
+	s.refreshed = false
+	s.actions++
+	a := w.picker.pick()
+	c.label, c.method, c.token = int(a), http.MethodGet, s.access
 	switch a {
 	case actBrowse:
 		c.listing = true
@@ -128,11 +171,9 @@ func (w *mixWorkload) next(s *session) call {
 			}
 			break
 		}
-		c.url = w.base + "/api/search?q=" + url.QueryEscape(w.words[rand.IntN(len(w.words))])
+		c.url = w.base + "/api/search?q=" + url.QueryEscape(w.queries.draw())
 	case actBestsellers:
 		c.url = fmt.Sprintf("%s/api/products/bestsellers?limit=%d", w.base, bestsellersLimit)
-	case actLogin:
-		c.method, c.url, c.body = http.MethodPost, w.base+"/api/auth/login", w.loginBody
 	}
 	return c
 }
@@ -165,10 +206,11 @@ const (
 )
 
 // discover samples the catalog at target: categories, product ids and
-// slugs, brands, and words of product names to search for. It also checks
-// that search and login answer, so that the run measures what it says.
+// slugs, brands, and the names whose words and phrases shoppers search
+// for. It also checks that search and login answer, so that the run
+// measures what it says.
 func discover(ctx context.Context, client *http.Client, o Options) (*mixWorkload, error) {
-	w := &mixWorkload{base: o.Target, picker: newPicker(o.Mix)}
+	w := &mixWorkload{base: o.Target, picker: newPicker(o.Mix), sessionActions: o.SessionActions, sessionTime: o.SessionTime}
 	get := func(path string, v any) (int, error) {
 		return getJSON(ctx, client, o.Target+path, o.Timeout, v)
 	}
@@ -186,7 +228,7 @@ func discover(ctx context.Context, client *http.Client, o Options) (*mixWorkload
 
 	seen := map[string]bool{}
 	brands := map[string]bool{}
-	words := map[string]bool{}
+	var names []string
 	add := func(items []listedProduct) {
 		for _, p := range items {
 			key := p.ID + "\x00" + p.Slug
@@ -198,9 +240,7 @@ func discover(ctx context.Context, client *http.Client, o Options) (*mixWorkload
 			if p.Brand != "" {
 				brands[p.Brand] = true
 			}
-			for _, word := range nameWords(p.Name, p.Slug) {
-				words[word] = true
-			}
+			names = append(names, cmp.Or(p.Name, p.Slug))
 		}
 	}
 	list := func(category, cursor string) (string, error) {
@@ -244,15 +284,16 @@ func discover(ctx context.Context, client *http.Client, o Options) (*mixWorkload
 		return nil, fmt.Errorf("warm-up: the catalog at %s lists no products; seed it first", o.Target)
 	}
 	w.brands = slices.Sorted(maps.Keys(brands))
-	w.words = slices.Sorted(maps.Keys(words))
-	if len(w.words) == 0 { // names too short to be words: search for a product key
-		w.words = []string{cmp.Or(w.products[0].slug, w.products[0].id)}
+	candidates := queryCandidates(names, w.brands)
+	if len(candidates) == 0 { // names too short to be words: search for a product key
+		candidates = []string{cmp.Or(w.products[0].slug, w.products[0].id)}
 	}
+	w.queries = newQueryMix(candidates, o.Seed)
 
 	mix := o.Mix.weights()
 	if mix[actSearch] > 0 {
 		var ignored json.RawMessage
-		status, err := get("/api/search?q="+url.QueryEscape(w.words[0]), &ignored)
+		status, err := get("/api/search?q="+url.QueryEscape(w.queries.queries[0]), &ignored)
 		switch {
 		case err != nil && status == 0:
 			return nil, fmt.Errorf("warm-up: GET /api/search: %w", err)
@@ -261,23 +302,21 @@ func discover(ctx context.Context, client *http.Client, o Options) (*mixWorkload
 			w.note = append(w.note, "GET /api/search answered 404 at warm-up: search falls back to a product listing filtered by brand or category")
 		}
 	}
-	if mix[actLogin] > 0 {
-		if o.Email == "" {
-			w.note = append(w.note, "no --email/--password (or VITRINE_BENCH_EMAIL/VITRINE_BENCH_PASSWORD): login is skipped and its share goes to browse")
-		} else {
-			body, err := json.Marshal(map[string]string{"email": o.Email, "password": o.Password})
-			if err != nil {
-				return nil, err
-			}
-			status, err := send(ctx, client, call{method: http.MethodPost, url: o.Target + "/api/auth/login", body: body}, nil, o.Timeout)
-			if err != nil {
-				return nil, fmt.Errorf("warm-up: POST /api/auth/login: %w", err)
-			}
-			if status != http.StatusOK {
-				return nil, fmt.Errorf("warm-up: POST /api/auth/login answered %d for %s: check --email/--password, or use --mix without login", status, o.Email)
-			}
-			w.loginBody = body
+	if o.Email == "" {
+		w.note = append(w.note, "no --email/--password (or VITRINE_BENCH_EMAIL/VITRINE_BENCH_PASSWORD): sessions browse anonymously, without logging in")
+	} else {
+		body, err := json.Marshal(map[string]string{"email": o.Email, "password": o.Password})
+		if err != nil {
+			return nil, err
 		}
+		status, err := send(ctx, client, call{method: http.MethodPost, url: o.Target + "/api/auth/login", body: body}, nil, o.Timeout)
+		if err != nil {
+			return nil, fmt.Errorf("warm-up: POST /api/auth/login: %w", err)
+		}
+		if status != http.StatusOK {
+			return nil, fmt.Errorf("warm-up: POST /api/auth/login answered %d for %s: check --email/--password, or leave them out for anonymous sessions", status, o.Email)
+		}
+		w.loginBody = body
 	}
 	return w, nil
 }
