@@ -7,6 +7,8 @@ require (
 	modernc.org/sqlite v1.62.0
 )
 
+require github.com/rs/cors v1.11.1 // indirect
+
 require (
 	github.com/HdrHistogram/hdrhistogram-go v1.4.0
 	github.com/MicahParks/jwkset v0.11.4
