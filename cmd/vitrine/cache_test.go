@@ -21,7 +21,7 @@ func TestTwoProcessesNeverServeStale(t *testing.T) {
 	env := []string{"VITRINE_POSTGRES_URL=" + pg, "VITRINE_NATS_URL=" + bustest.URL(), "VITRINE_NAMESPACE=" + ns,
 		"VITRINE_REDIS_URL=redis://127.0.0.1:6379/0", "VITRINE_LOG_LEVEL=warn"}
 	a := startProcess(t, env, "--target", "product,auth")
-	b := startProcess(t, env, "--target", "product,auth")
+	b := startProcess(t, env, "--target", "product,auth", "--admin-addr", "127.0.0.1:0")
 	token := (&catalog{server: a}).login(t, "ops@vitrine.test", "ops-password")
 
 	var p productJSON

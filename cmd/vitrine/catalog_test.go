@@ -344,7 +344,7 @@ func TestCategories(t *testing.T) {
 }
 
 func TestOperationsEndpoints(t *testing.T) {
-	c := startCatalog(t)
+	c := startCatalog(t, "--admin-addr", "127.0.0.1:0")
 	expect(t, c.get("/healthz", ""), 200)
 	var ready struct {
 		Ready  bool              `json:"ready"`
@@ -354,11 +354,14 @@ func TestOperationsEndpoints(t *testing.T) {
 	if !ready.Ready || ready.Checks["product_db"] != "ok" || ready.Checks["auth_db"] != "ok" {
 		t.Fatalf("readyz: %+v", ready)
 	}
-	r := expect(t, c.get("/metrics", ""), 200)
-	if !strings.Contains(string(r.Body), `vitrine_http_requests_total{method="GET",route="GET /readyz",status="200"}`) || !strings.Contains(string(r.Body), "vitrine_outbox_backlog 0") {
-		t.Fatalf("metrics lack the readyz request:\n%.2000s", r.Body)
+	// Metrics are for operators: on the admin address only.
+	metrics := c.metrics()
+	if !strings.Contains(metrics, `vitrine_http_requests_total{method="GET",route="GET /readyz",status="200"}`) || !strings.Contains(metrics, "vitrine_outbox_backlog 0") {
+		t.Fatalf("metrics lack the readyz request:\n%.2000s", metrics)
 	}
-	r = expect(t, c.get("/openapi.json", ""), 200)
+	c.get("/metrics", "").expectProblem(t, 404)
+	c.get("/debug/pprof/", "").expectProblem(t, 404)
+	r := expect(t, c.get("/openapi.json", ""), 200)
 	if !strings.Contains(string(r.Body), `"openapi": "3.1.0"`) {
 		t.Fatal("openapi.json is not an OpenAPI 3.1 document")
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"regexp"
@@ -36,15 +37,19 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-var listening = regexp.MustCompile(`listening on (http://\S+)`)
+var (
+	listening      = regexp.MustCompile(`listening on (http://\S+)`)
+	adminListening = regexp.MustCompile(`admin on (http://\S+)`)
+)
 
 // server is a Vitrine started through run(), as a user would start it.
 type server struct {
-	t      testing.TB
-	URL    string
-	stop   context.CancelFunc
-	done   chan error
-	stderr *syncBuffer
+	t        testing.TB
+	URL      string
+	AdminURL string // set when started with --admin-addr
+	stop     context.CancelFunc
+	done     chan error
+	stderr   *syncBuffer
 }
 
 // startServer runs "vitrine serve" with args on a free port and waits for
@@ -62,6 +67,9 @@ func startServer(t testing.TB, env map[string]string, args ...string) *server {
 	for s.URL == "" {
 		if m := listening.FindStringSubmatch(stdout.String()); m != nil {
 			s.URL = m[1]
+			if m := adminListening.FindStringSubmatch(stdout.String()); m != nil {
+				s.AdminURL = m[1] // printed before the public address
+			}
 			break
 		}
 		select {
@@ -172,6 +180,32 @@ type call struct {
 	Method, Path, Token, ContentType string
 	Body                             any // string, []byte or a value to encode
 	Header                           map[string]string
+	From                             string // the client's loopback address (127.0.0.x); default 127.0.0.1
+}
+
+// clientFrom returns a client whose connections leave from the loopback
+// address ip, so that a test can play several clients.
+func clientFrom(ip string) *http.Client {
+	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
+	return &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}, Timeout: 30 * time.Second}
+}
+
+// metrics returns the Prometheus metrics from the admin address.
+func (s *server) metrics() string {
+	s.t.Helper()
+	if s.AdminURL == "" {
+		s.t.Fatal("the server has no admin address: start it with --admin-addr 127.0.0.1:0")
+	}
+	resp, err := http.Get(s.AdminURL + "/metrics")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		s.t.Fatalf("GET %s/metrics: %d %v", s.AdminURL, resp.StatusCode, err)
+	}
+	return string(body)
 }
 
 // do sends c and records the route and status for the OpenAPI check.
@@ -218,7 +252,12 @@ func (s *server) tryDo(c call) (*response, error) {
 	for k, v := range c.Header {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	client := http.DefaultClient
+	if c.From != "" {
+		client = clientFrom(c.From)
+		defer client.CloseIdleConnections()
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, err
 	}

@@ -56,19 +56,24 @@ func launch(t *testing.T, env []string, args ...string) (*server, *exec.Cmd) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	urls := make(chan string, 1)
+	urls := make(chan [2]string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
+		var admin string
 		for sc.Scan() {
+			if m := adminListening.FindStringSubmatch(sc.Text()); m != nil {
+				admin = m[1] // printed before the public address
+			}
 			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				urls <- m[1]
+				urls <- [2]string{m[1], admin}
 			}
 		}
 		_, _ = io.Copy(io.Discard, stdout)
 	}()
 	s := &server{t: t, stderr: stderr}
 	select {
-	case s.URL = <-urls:
+	case u := <-urls:
+		s.URL, s.AdminURL = u[0], u[1]
 	case <-time.After(60 * time.Second):
 		_ = cmd.Process.Kill()
 		t.Fatalf("process did not start:\n%s", stderr.String())
@@ -111,8 +116,7 @@ func eventually(t *testing.T, d time.Duration, what string, check func() bool) {
 }
 
 func metricValue(t *testing.T, s *server, line string) bool {
-	body := string(expect(t, s.get("/metrics", ""), 200).Body)
-	for _, l := range strings.Split(body, "\n") {
+	for _, l := range strings.Split(s.metrics(), "\n") {
 		if strings.HasPrefix(l, line) && !strings.HasSuffix(l, " 0") {
 			return true
 		}
@@ -128,7 +132,7 @@ func removeAll(dir string) error { return os.RemoveAll(dir) }
 func TestKilledProcessLosesNoEvent(t *testing.T) {
 	dir := t.TempDir()
 	runCommand(t, nil, "user", "create", "--data-dir", dir, "--email", "ops@vitrine.test", "--password", "ops-password", "--role", "admin")
-	args := []string{"--data-dir", dir, "--rate-limit-login", "off", "--rate-limit-user", "off"}
+	args := []string{"--data-dir", dir, "--rate-limit-login", "off", "--rate-limit-user", "off", "--admin-addr", "127.0.0.1:0"}
 	first, kill := startKillableProcess(t, args...)
 	token := (&catalog{server: first}).login(t, "ops@vitrine.test", "ops-password")
 
@@ -154,8 +158,7 @@ func TestKilledProcessLosesNoEvent(t *testing.T) {
 	eventually(t, 20*time.Second, "every acknowledged product is searchable", func() bool {
 		return c.search(t, "q=crashproof&per_page=100&page=1").Total == created
 	})
-	body := string(expect(t, again.get("/metrics", ""), 200).Body)
-	if !strings.Contains(body, "vitrine_outbox_backlog 0") {
+	if !strings.Contains(again.metrics(), "vitrine_outbox_backlog 0") {
 		t.Fatal("events are still waiting in the outbox")
 	}
 }

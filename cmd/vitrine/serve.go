@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"strings"
 	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/modules"
@@ -31,15 +32,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		namespace       = fs.String("namespace", "", "prefix of stream names, subjects and Redis keys, so deployments can share a NATS and a Redis server")
 		redisURL        = fs.String("redis-url", "", "Redis URL for the shared cache; empty keeps the cache in-process")
 		synonyms        = fs.String("synonyms", "", "search synonyms file: lines like \"tv, television\" or \"sofa => couch\"")
-		adminAddr       = fs.String("admin-addr", "", "address for pprof (e.g. 127.0.0.1:6060); empty disables it")
+		adminAddr       = fs.String("admin-addr", "", "private address for /metrics and pprof (e.g. 127.0.0.1:6060); empty disables it")
 		maxInFlight     = fs.Int("max-in-flight", 4096, "requests served at once before answering 503 (load shedding); 0 disables")
+		perClient       = fs.Int("max-in-flight-per-client", 64, "requests one client address may have in flight at once before it alone gets 429; 0 disables")
+		bodyTimeout     = fs.Duration("body-timeout", 10*time.Second, "time a request body has to arrive before a 408; 0 leaves only the 30s read timeout")
+		corsOrigins     = fs.String("cors-origins", "", "comma list of origins whose browser scripts may call the API (https://shop.example, https://*.shop.example or *); empty sends no CORS headers")
 		accessTTL       = fs.Duration("access-ttl", 15*time.Minute, "lifetime of access tokens")
 		drainDelay      = fs.Duration("drain-delay", 0, "time between failing /readyz and closing the listener, so load balancers notice")
 		shutdownTimeout = fs.Duration("shutdown-timeout", 20*time.Second, "time allowed for in-flight requests to finish")
 	)
 	limits := ratelimit.DefaultConfig()
-	fs.TextVar(&limits.PerIP, "rate-limit-ip", limits.PerIP, "requests per client IP for anonymous callers, as RATE/PERIOD[:BURST] (e.g. 50/s:100), or off")
-	fs.TextVar(&limits.PerUser, "rate-limit-user", limits.PerUser, "requests per signed-in user, as RATE/PERIOD[:BURST], or off")
+	fs.TextVar(&limits.PerIP, "rate-limit-ip", limits.PerIP, "requests per client IP, signed in or not (checked before tokens), as RATE/PERIOD[:BURST] (e.g. 50/s:100), or off")
+	fs.TextVar(&limits.PerUser, "rate-limit-user", limits.PerUser, "requests per signed-in user, on top of the per-IP limit, as RATE/PERIOD[:BURST], or off")
 	fs.TextVar(&limits.Login, "rate-limit-login", limits.Login, "login and register attempts per client IP, as RATE/PERIOD[:BURST], or off")
 	trustedProxies := fs.String("trusted-proxies", "", "comma list of CIDRs of load balancers whose X-Forwarded-For is believed")
 	sf.register(fs)
@@ -52,6 +56,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := limits.Validate(); err != nil {
 		return err
 	}
+	if *perClient < 0 || *maxInFlight < 0 || *bodyTimeout < 0 {
+		return errors.New("--max-in-flight, --max-in-flight-per-client and --body-timeout must not be negative")
+	}
 	targets, err := modules.ParseTargets(*target)
 	if err != nil {
 		return err
@@ -61,6 +68,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	cfg := sf.config(targets)
 	cfg.AuthURL, cfg.AccessTTL, cfg.MaxInFlight, cfg.Logger = *authURL, *accessTTL, *maxInFlight, logger
 	cfg.NATSURL, cfg.Namespace, cfg.RedisURL, cfg.RateLimits, cfg.Synonyms = *natsURL, *namespace, *redisURL, limits, *synonyms
+	cfg.MaxInFlightPerClient, cfg.BodyTimeout, cfg.CORSOrigins = *perClient, *bodyTimeout, splitList(*corsOrigins)
 
 	app, err := modules.New(ctx, cfg)
 	if err != nil {
@@ -82,7 +90,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	if *adminAddr != "" {
-		go serveAdmin(ctx, *adminAddr, logger)
+		adminLn, err := net.Listen("tcp", *adminAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("--admin-addr: %w", err)
+		}
+		admin := adminServer(app.Metrics(), logger)
+		go func() {
+			if err := admin.Serve(adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				logger.Error("admin server", "err", err)
+			}
+		}()
+		defer admin.Close()
+		fmt.Fprintf(stdout, "vitrine admin on http://%s (metrics, pprof)\n", adminLn.Addr())
 	}
 	logger.Info("vitrine listening", "addr", ln.Addr().String(), "targets", targets)
 	fmt.Fprintf(stdout, "vitrine listening on http://%s\n", ln.Addr())
@@ -109,20 +129,27 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return nil
 }
 
-// serveAdmin exposes pprof on a separate, normally private, address.
-func serveAdmin(ctx context.Context, addr string, logger *slog.Logger) {
+// adminServer serves what only operators may see, on a separate, private
+// address: Prometheus metrics and pprof.
+func adminServer(metrics http.Handler, logger *slog.Logger) *http.Server {
 	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics)
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		<-ctx.Done()
-		_ = srv.Close()
-	}()
-	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		logger.Error("admin server", "err", err)
+	return &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+}
+
+// splitList reads a comma list, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for item := range strings.SplitSeq(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
 	}
+	return out
 }

@@ -96,6 +96,14 @@ type Config struct {
 	Audience    string
 	AccessTTL   time.Duration
 	MaxInFlight int // load shedding threshold
+	// MaxInFlightPerClient bounds the requests one client address has in
+	// flight at once; 0 disables it.
+	MaxInFlightPerClient int
+	// BodyTimeout is the time a request body has to arrive, read before
+	// the request takes one of MaxInFlight's slots; 0 leaves only the
+	// server's read timeout.
+	BodyTimeout time.Duration
+	CORSOrigins []string // origins whose browser scripts may call the API; none: no CORS
 	RateLimits  ratelimit.Config
 	Synonyms    string // synonyms file of the search service
 	Logger      *slog.Logger
@@ -230,7 +238,6 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}))
 	a.Router.Handle("GET /readyz", http.HandlerFunc(a.readyz))
-	a.Router.Handle("GET /metrics", a.metrics.Handler())
 	a.Router.Handle("GET /openapi.json", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		httpx.WriteRawJSON(w, http.StatusOK, api.OpenAPI)
@@ -254,15 +261,29 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	cors, err := httpx.CORS(cfg.CORSOrigins)
+	if err != nil {
+		return nil, err
+	}
+	// Cheap refusals come before costly work: a request is refused for its
+	// address (too many at once, too many per second) before its body is
+	// read, and its body is read before it takes one of the server's
+	// slots, so slow senders wait outside them. Tokens are verified only
+	// inside a slot; users are limited once known.
 	a.Handler = httpx.Chain(a.Router,
 		func(h http.Handler) http.Handler { return gzip(h) },
 		httpx.Recover,
 		httpx.Edge(cfg.RateLimits.TrustedProxies),
+		a.Router.Name,
 		httpx.Log(cfg.Logger, a.metrics.ObserveRequest),
 		httpx.SecurityHeaders,
+		cors, // before every refusal, so browsers can read them; answers preflights itself
+		httpx.LimitPerClient(cfg.MaxInFlightPerClient),
+		ratelimit.ByAddress(limiter, cfg.RateLimits, cfg.Logger),
+		httpx.BufferBody(cfg.BodyTimeout),
 		httpx.Shed(cfg.MaxInFlight),
 		authenticate,
-		ratelimit.Middleware(limiter, cfg.RateLimits, cfg.Logger),
+		ratelimit.ByUser(limiter, cfg.RateLimits, cfg.Logger),
 	)
 
 	for _, run := range background {
@@ -546,6 +567,10 @@ func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	httpx.WriteJSON(w, code, map[string]any{"ready": !failed, "checks": status})
 }
+
+// Metrics serves the Prometheus metrics of the process, for the admin
+// address: they are not for the public.
+func (a *App) Metrics() http.Handler { return a.metrics.Handler() }
 
 // Drain marks the process as going away: /readyz turns 503 so the load
 // balancer stops sending new requests.

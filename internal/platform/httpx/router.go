@@ -35,6 +35,19 @@ func (rt *Router) Patterns() []string {
 	return out
 }
 
+// Name records in the request's Info the pattern of the route that will
+// serve it, for a chain in which layers before the router may answer
+// first (429, 401, 503, 408): logs and metrics then name the route of
+// those requests too, not "unmatched".
+func (rt *Router) Name(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if info := InfoFrom(r.Context()); info != nil {
+			_, info.Route = rt.mux.Handler(r)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, pattern := rt.mux.Handler(r); pattern != "" {
 		if info := InfoFrom(r.Context()); info != nil {

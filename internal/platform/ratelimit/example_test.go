@@ -24,7 +24,7 @@ func ExampleParseLimit() {
 	// off        rate=0 period=0s burst=0 err=<nil>
 }
 
-func ExampleMiddleware() {
+func ExampleByAddress() {
 	var api http.Handler = http.NewServeMux()
 	logger := slog.Default()
 
@@ -40,7 +40,8 @@ func ExampleMiddleware() {
 	cfg := ratelimit.DefaultConfig()
 	cfg.TrustedProxies, _ = ratelimit.ParseCIDRs("10.0.0.0/8") // the load balancers
 
-	// The limiter runs after authentication (authn.Authenticate), which
-	// tells it who the caller is.
-	_ = httpx.Chain(api, httpx.Recover /* , authn.Authenticate(verifier) */, ratelimit.Middleware(limiter, cfg, logger))
+	// Addresses are limited before any costly work, users once
+	// authentication (authn.Authenticate) tells who the caller is.
+	_ = httpx.Chain(api, httpx.Recover, httpx.Edge(cfg.TrustedProxies),
+		ratelimit.ByAddress(limiter, cfg, logger) /* , authn.Authenticate(verifier) */, ratelimit.ByUser(limiter, cfg, logger))
 }

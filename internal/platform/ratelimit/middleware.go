@@ -16,10 +16,12 @@ import (
 // Config says which limits the middleware applies. A zero Limit turns that
 // limit off.
 type Config struct {
-	// PerIP limits anonymous requests per client IP (IPv6 clients per /64,
-	// the block one subscriber usually holds).
+	// PerIP limits every request per client IP (IPv6 clients per /64,
+	// the block one subscriber usually holds), signed in or not: it is
+	// applied before tokens are verified (ByAddress).
 	PerIP Limit
-	// PerUser limits authenticated requests per user id, in place of PerIP.
+	// PerUser limits authenticated requests per user id, on top of PerIP
+	// (ByUser).
 	PerUser Limit
 	// Login limits POST requests to LoginPaths per client IP and path, on
 	// top of PerIP or PerUser, against password guessing and mass sign-up.
@@ -29,7 +31,7 @@ type Config struct {
 	// load balancers). From any other peer the header is ignored and the
 	// client is the connection's remote address.
 	TrustedProxies []netip.Prefix
-	// Exempt paths are never limited (health checks, metrics scrapes).
+	// Exempt paths are never limited (health checks).
 	Exempt []string
 }
 
@@ -40,7 +42,7 @@ func DefaultConfig() Config {
 		PerUser:    Limit{Rate: 100, Period: time.Second, Burst: 200},
 		Login:      Limit{Rate: 5, Period: time.Minute, Burst: 5},
 		LoginPaths: []string{"/api/auth/login", "/api/auth/register"},
-		Exempt:     []string{"/healthz", "/readyz", "/metrics"},
+		Exempt:     []string{"/healthz", "/readyz"},
 	}
 }
 
@@ -106,27 +108,61 @@ type outcome struct {
 	res    Result
 }
 
-// Middleware limits requests with l. It must run after authentication
-// (authn.Authenticate) so that it sees who the caller is: authenticated
-// callers are limited per user id, anonymous ones per client IP, and POSTs
-// to cfg.LoginPaths also per client IP and path with cfg.Login.
+// ByAddress is the first stage of rate limiting, for the start of the
+// chain, before anything costly (reading the body, verifying a token):
+// every request counts against its client address with cfg.PerIP, and a
+// POST to cfg.LoginPaths also against that address and path with
+// cfg.Login. An address that floods requests, with tokens valid or not,
+// is refused here without a signature check. Signed-in users therefore
+// share their address's budget with everyone behind it (a NAT) as well as
+// having their own (ByUser).
 //
 // Every limited response carries the RateLimit-Policy and RateLimit headers
 // of draft-ietf-httpapi-ratelimit-headers; a denied request gets a 429
 // problem with Retry-After. When l fails (an invalid limit), the request
 // is let through and the failure logged at most once a minute.
 //
-// Middleware panics when cfg does not Validate.
-func Middleware(l Limiter, cfg Config, logger *slog.Logger) httpx.Middleware {
+// ByAddress panics when cfg does not Validate.
+func ByAddress(l Limiter, cfg Config, logger *slog.Logger) httpx.Middleware {
+	loginPaths := setOf(cfg.LoginPaths)
+	trusted := cfg.TrustedProxies
+	return stage(l, cfg, logger, "ByAddress", func(r *http.Request) []check {
+		ip := clientKey(r, trusted)
+		checks := make([]check, 0, 2)
+		if !cfg.Login.IsZero() && r.Method == http.MethodPost && loginPaths[r.URL.Path] {
+			checks = append(checks, check{policyLogin, "login:" + ip + ":" + r.URL.Path, cfg.Login})
+		}
+		if !cfg.PerIP.IsZero() {
+			checks = append(checks, check{policyIP, "ip:" + ip, cfg.PerIP})
+		}
+		return checks
+	})
+}
+
+// ByUser is the second stage, after authentication (authn.Authenticate):
+// a signed-in caller counts against its user id with cfg.PerUser, so one
+// account cannot spend the budget of a whole address, wherever it calls
+// from. Its RateLimit headers add to those of ByAddress. It panics when
+// cfg does not Validate.
+func ByUser(l Limiter, cfg Config, logger *slog.Logger) httpx.Middleware {
+	return stage(l, cfg, logger, "ByUser", func(r *http.Request) []check {
+		if p, ok := authn.FromContext(r.Context()); ok && p.UserID != "" && !cfg.PerUser.IsZero() {
+			return []check{{policyUser, "user:" + p.UserID, cfg.PerUser}}
+		}
+		return nil
+	})
+}
+
+// stage applies the checks a request calls for, in order, up to the first
+// denial.
+func stage(l Limiter, cfg Config, logger *slog.Logger, name string, checksFor func(*http.Request) []check) httpx.Middleware {
 	if err := cfg.Validate(); err != nil {
-		panic("ratelimit.Middleware: " + err.Error())
+		panic("ratelimit." + name + ": " + err.Error())
 	}
 	if logger == nil {
 		logger = slog.Default()
 	}
 	exempt := setOf(cfg.Exempt)
-	loginPaths := setOf(cfg.LoginPaths)
-	trusted := cfg.TrustedProxies
 	quiet := &logThrottle{every: time.Minute}
 
 	return func(next http.Handler) http.Handler {
@@ -135,19 +171,7 @@ func Middleware(l Limiter, cfg Config, logger *slog.Logger) httpx.Middleware {
 				next.ServeHTTP(w, r)
 				return
 			}
-			ip := clientKey(r, trusted)
-			checks := make([]check, 0, 2)
-			if !cfg.Login.IsZero() && r.Method == http.MethodPost && loginPaths[r.URL.Path] {
-				checks = append(checks, check{policyLogin, "login:" + ip + ":" + r.URL.Path, cfg.Login})
-			}
-			if p, ok := authn.FromContext(r.Context()); ok && p.UserID != "" {
-				if !cfg.PerUser.IsZero() {
-					checks = append(checks, check{policyUser, "user:" + p.UserID, cfg.PerUser})
-				}
-			} else if !cfg.PerIP.IsZero() {
-				checks = append(checks, check{policyIP, "ip:" + ip, cfg.PerIP})
-			}
-
+			checks := checksFor(r)
 			outcomes := make([]outcome, 0, len(checks))
 			var denied *Result
 			for _, c := range checks {
@@ -166,7 +190,7 @@ func Middleware(l Limiter, cfg Config, logger *slog.Logger) httpx.Middleware {
 					break
 				}
 			}
-			setHeaders(w.Header(), outcomes)
+			addHeaders(w.Header(), outcomes)
 			if denied != nil {
 				deny(w, r, logger, *denied, outcomes[len(outcomes)-1].policy)
 				return
@@ -190,18 +214,20 @@ func deny(w http.ResponseWriter, r *http.Request, logger *slog.Logger, res Resul
 	})
 }
 
-// setHeaders writes the RateLimit-Policy and RateLimit fields, one list
-// member per policy applied, e.g.
+// addHeaders adds to the RateLimit-Policy and RateLimit fields one list
+// member per policy applied, after those of an earlier stage, e.g.
 //
 //	RateLimit-Policy: "login";q=5;w=60, "ip";q=50;w=1
 //	RateLimit: "login";r=4;t=12, "ip";r=99;t=1
-func setHeaders(h http.Header, outcomes []outcome) {
+func addHeaders(h http.Header, outcomes []outcome) {
 	if len(outcomes) == 0 {
 		return
 	}
 	var policy, state strings.Builder
-	for i, o := range outcomes {
-		if i > 0 {
+	policy.WriteString(h.Get("RateLimit-Policy"))
+	state.WriteString(h.Get("RateLimit"))
+	for _, o := range outcomes {
+		if policy.Len() > 0 {
 			policy.WriteString(", ")
 			state.WriteString(", ")
 		}

@@ -57,7 +57,14 @@ func newLimitedServer(t *testing.T, cfg Config) (http.Handler, *keyRecorder) {
 	t.Helper()
 	rec := &keyRecorder{mem: NewMemory(0)}
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
-	return Middleware(rec, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))(ok), rec
+	return bothStages(rec, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), ok), rec
+}
+
+// bothStages limits h as the server does: by address, then (once a
+// caller is known; tests put the principal in the context beforehand) by
+// user.
+func bothStages(l Limiter, cfg Config, logger *slog.Logger, h http.Handler) http.Handler {
+	return httpx.Chain(h, ByAddress(l, cfg, logger), ByUser(l, cfg, logger))
 }
 
 type request struct {
@@ -131,19 +138,27 @@ func TestMiddlewareDeniesWith429RetryAfterAndRateLimitHeaders(t *testing.T) {
 	}
 }
 
-func TestMiddlewareLimitsUsersByIDAndAnonymousByIP(t *testing.T) {
-	h, rec := newLimitedServer(t, testConfig)
+// Signed-in users are limited per user, and by their address as well:
+// the address stage runs before tokens are verified.
+func TestMiddlewareLimitsUsersByIDAndEveryoneByIP(t *testing.T) {
+	cfg := testConfig
+	cfg.PerIP = Limit{Rate: 6, Period: time.Hour, Burst: 6}
+	h, rec := newLimitedServer(t, cfg)
 	shared := "192.0.2.50:1234" // one office behind one address
 
 	for i := range 3 {
-		if w := serve(h, request{path: "/api/products", remote: shared, user: "alice"}); w.Code != http.StatusOK {
+		w := serve(h, request{path: "/api/products", remote: shared, user: "alice"})
+		if w.Code != http.StatusOK {
 			t.Fatalf("alice request %d: %d", i+1, w.Code)
+		}
+		if got, want := w.Header().Get("RateLimit-Policy"), `"ip";q=6;w=3600, "user";q=3;w=3600`; got != want {
+			t.Fatalf("RateLimit-Policy = %q, want both policies applied: %q", got, want)
 		}
 	}
 	if w := serve(h, request{path: "/api/products", remote: shared, user: "alice"}); w.Code != http.StatusTooManyRequests {
 		t.Fatalf("alice past her per-user burst of 3: %d", w.Code)
-	} else if !strings.HasPrefix(w.Header().Get("RateLimit-Policy"), `"user";q=3;`) {
-		t.Errorf("RateLimit-Policy = %q, want the user policy", w.Header().Get("RateLimit-Policy"))
+	} else if w.Header().Get("RateLimit") != `"ip";r=2;t=2400, "user";r=0;t=3600` {
+		t.Errorf("RateLimit = %q, want the address's budget and alice's spent one", w.Header().Get("RateLimit"))
 	}
 	if w := serve(h, request{path: "/api/products", remote: shared, user: "bob"}); w.Code != http.StatusOK {
 		t.Fatalf("bob, same address as alice: %d", w.Code)
@@ -151,9 +166,24 @@ func TestMiddlewareLimitsUsersByIDAndAnonymousByIP(t *testing.T) {
 	if w := serve(h, request{path: "/api/products", remote: shared}); w.Code != http.StatusOK {
 		t.Fatalf("anonymous, same address as alice: %d", w.Code)
 	}
+	// The address has spent its 6: anonymous or signed in, everyone
+	// behind it waits.
+	if w := serve(h, request{path: "/api/products", remote: shared}); w.Code != http.StatusTooManyRequests {
+		t.Fatalf("anonymous, 7th request of the address: %d", w.Code)
+	}
+	if w := serve(h, request{path: "/api/products", remote: shared, user: "carol"}); w.Code != http.StatusTooManyRequests {
+		t.Fatalf("carol, 8th request of the address: %d", w.Code)
+	} else if w.Header().Get("RateLimit-Policy") != `"ip";q=6;w=3600` {
+		t.Errorf("RateLimit-Policy = %q, want the address policy alone (carol's own budget untouched)", w.Header().Get("RateLimit-Policy"))
+	}
+	if w := serve(h, request{path: "/api/products", remote: "192.0.2.51:1", user: "carol"}); w.Code != http.StatusOK {
+		t.Fatalf("carol from another address: %d", w.Code)
+	}
 
 	keys := rec.last()
-	want := []string{"user:alice", "user:alice", "user:alice", "user:alice", "user:bob", "ip:192.0.2.50"}
+	want := []string{"ip:192.0.2.50", "user:alice", "ip:192.0.2.50", "user:alice", "ip:192.0.2.50", "user:alice",
+		"ip:192.0.2.50", "user:alice", "ip:192.0.2.50", "user:bob", "ip:192.0.2.50", "ip:192.0.2.50",
+		"ip:192.0.2.50", "ip:192.0.2.51", "user:carol"}
 	if strings.Join(keys, " ") != strings.Join(want, " ") {
 		t.Fatalf("keys = %v, want %v", keys, want)
 	}
@@ -288,7 +318,7 @@ func TestMiddlewareLetsRequestsThroughWhenTheLimiterFails(t *testing.T) {
 		return Result{}, errors.New("boom")
 	})
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
-	h := Middleware(failing, testConfig, slog.New(slog.NewTextHandler(logs, nil)))(ok)
+	h := bothStages(failing, testConfig, slog.New(slog.NewTextHandler(logs, nil)), ok)
 	for range 5 {
 		if w := serve(h, request{path: "/api/products"}); w.Code != http.StatusOK {
 			t.Fatalf("failing limiter: %d, want the request served", w.Code)
@@ -304,12 +334,16 @@ func TestMiddlewareRejectsInvalidConfig(t *testing.T) {
 	if err := bad.Validate(); err == nil {
 		t.Fatal("a limit without a period validated")
 	}
-	defer func() {
-		if recover() == nil {
-			t.Fatal("Middleware accepted an invalid config")
-		}
-	}()
-	Middleware(NewMemory(0), bad, nil)
+	for name, stage := range map[string]func(Limiter, Config, *slog.Logger) httpx.Middleware{"ByAddress": ByAddress, "ByUser": ByUser} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s accepted an invalid config", name)
+				}
+			}()
+			stage(NewMemory(0), bad, nil)
+		}()
+	}
 }
 
 func TestDefaultConfigValidates(t *testing.T) {

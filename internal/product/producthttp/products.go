@@ -43,7 +43,7 @@ func writeProduct(w http.ResponseWriter, r *http.Request, status int, p *product
 		httpx.WriteError(w, r, err)
 		return
 	}
-	w.Header().Set("Vary", "Authorization")
+	w.Header().Add("Vary", "Authorization")
 	httpx.WriteRepresentation(w, r, status, body, productETag(p, body), cacheControl)
 }
 
@@ -55,7 +55,7 @@ func writeAdminList(w http.ResponseWriter, r *http.Request, v any) {
 		httpx.WriteError(w, r, err)
 		return
 	}
-	w.Header().Set("Vary", "Authorization")
+	w.Header().Add("Vary", "Authorization")
 	httpx.WriteRepresentation(w, r, http.StatusOK, body, httpx.ETagOf("", body), privateCache)
 }
 

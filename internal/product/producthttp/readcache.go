@@ -118,7 +118,7 @@ func decodeCached(data []byte) (*cached, bool) {
 }
 
 func (c *cached) write(w http.ResponseWriter, r *http.Request, cacheControl string) {
-	w.Header().Set("Vary", "Authorization")
+	w.Header().Add("Vary", "Authorization")
 	httpx.WriteRepresentation(w, r, http.StatusOK, c.Body, c.ETag, cacheControl)
 }
 
