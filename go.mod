@@ -4,7 +4,13 @@ go 1.26.8
 
 require (
 	github.com/jackc/pgx/v5 v5.12.0
+	github.com/trustelem/zxcvbn v1.0.1
 	modernc.org/sqlite v1.62.0
+)
+
+require (
+	github.com/dlclark/regexp2 v1.12.0 // indirect
+	github.com/test-go/testify v1.1.4 // indirect
 )
 
 require (

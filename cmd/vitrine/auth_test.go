@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -132,4 +135,115 @@ func TestRateLimits(t *testing.T) {
 		t.Fatal("40 quick requests never hit the 20-request burst")
 	}
 	expect(t, s.get("/healthz", ""), 200) // operations endpoints are exempt
+}
+
+// TestLoginThrottlePerAccount: addresses taking turns at one account's
+// password all meet the same growing wait; the owner gets in once it is
+// over, and a success clears the count.
+func TestLoginThrottlePerAccount(t *testing.T) {
+	s := startServer(t, nil, "--data-dir", t.TempDir(), "--trusted-proxies", "127.0.0.1/32",
+		"--login-throttle-after", "3", "--login-throttle-wait", "1s", "--login-throttle-max", "4s")
+	expect(t, s.do(call{Method: "POST", Path: "/api/auth/register", Body: map[string]string{"email": "owner@vitrine.test", "password": "blue kettle orbit"}}), 201)
+	address := 0
+	login := func(password string) *response {
+		address++ // every guess from another address: the per-address limit never sees two
+		return s.do(call{Method: "POST", Path: "/api/auth/login", Header: map[string]string{"X-Forwarded-For": "198.51.100." + strconv.Itoa(address)},
+			Body: map[string]string{"email": "owner@vitrine.test", "password": "guess-" + strconv.Itoa(address)}})
+	}
+	owner := func() *response {
+		return s.do(call{Method: "POST", Path: "/api/auth/login", Header: map[string]string{"X-Forwarded-For": "203.0.113.7"},
+			Body: map[string]string{"email": "owner@vitrine.test", "password": "blue kettle orbit"}})
+	}
+	retryAfter := func(r *response) int {
+		t.Helper()
+		r.expectProblem(t, 429)
+		n, err := strconv.Atoi(r.Header.Get("Retry-After"))
+		if err != nil || n < 1 {
+			t.Fatalf("429 with Retry-After %q", r.Header.Get("Retry-After"))
+		}
+		return n
+	}
+
+	for range 3 {
+		login("").expectProblem(t, 401)
+	}
+	first := retryAfter(login(""))
+	if first != 1 {
+		t.Fatalf("first wait %ds, want 1s", first)
+	}
+	retryAfter(owner()) // the owner waits too: the throttle cannot tell who asks
+	time.Sleep(time.Duration(first) * time.Second)
+	login("").expectProblem(t, 401) // one more guess once the wait is over...
+	second := retryAfter(login(""))
+	if second != 2 {
+		t.Fatalf("second wait %ds, want 2s (doubled)", second)
+	}
+	time.Sleep(time.Duration(second) * time.Second)
+	expect(t, owner(), 200) // ...and the owner gets in after the window
+	login("").expectProblem(t, 401)
+
+	metrics := string(expect(t, s.get("/metrics", ""), 200).Body)
+	for _, want := range []string{"vitrine_auth_login_failures_total 5", "vitrine_auth_login_throttled_total 3"} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	logs := s.stderr.String()
+	if !strings.Contains(logs, `"msg":"login throttled"`) || !strings.Contains(logs, `"msg":"login failed"`) || !strings.Contains(logs, `"client":"198.51.100.`) {
+		t.Errorf("failed and throttled logins are not logged with their client:\n%s", logs)
+	}
+	if strings.Contains(logs, "owner@vitrine.test") || strings.Contains(logs, "guess-") || strings.Contains(logs, "blue kettle") {
+		t.Errorf("the logs hold an e-mail address or a password:\n%s", logs)
+	}
+}
+
+// TestGuessablePasswordsRefused: at registration and in "vitrine user
+// create", a common password or one made from the e-mail address is a
+// field error on password.
+func TestGuessablePasswordsRefused(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, nil, "--data-dir", dir)
+	reg := func(email, password string) *response {
+		return s.do(call{Method: "POST", Path: "/api/auth/register", Body: map[string]string{"email": email, "password": password}})
+	}
+	reg("new@vitrine.test", "password123").expectField(t, 400, "password")
+	reg("new@vitrine.test", "new@vitrine.test").expectField(t, 400, "password")
+	expect(t, reg("new@vitrine.test", "blue kettle orbit"), 201)
+
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"user", "create", "--data-dir", dir, "--email", "root@vitrine.test", "--password", "Password1!", "--role", "admin"},
+		func(string) string { return "" }, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "--password ") {
+		t.Fatalf("user create with a common password: %v, want a password error", err)
+	}
+}
+
+// TestAuthURLMustBeSafe: the key set that decides whose tokens are
+// believed is fetched over https, or plain http only to loopback, unless
+// the operator says otherwise.
+func TestAuthURLMustBeSafe(t *testing.T) {
+	authDir := t.TempDir()
+	runCommand(t, nil, "user", "create", "--data-dir", authDir, "--email", "ops@vitrine.test", "--password", "blue kettle orbit", "--role", "admin")
+	auth := startServer(t, nil, "--target", "auth", "--data-dir", authDir)
+	port := auth.URL[strings.LastIndex(auth.URL, ":")+1:]
+	// 0.0.0.0 reaches this machine, yet is not a loopback address: it
+	// stands for any plain-http host here.
+	plain := "http://0.0.0.0:" + port
+
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--target", "product", "--data-dir", t.TempDir(), "--auth-url", plain},
+		func(string) string { return "" }, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "--auth-url") || !strings.Contains(err.Error(), "--auth-url-insecure") {
+		t.Fatalf("serve with --auth-url %s: %v, want a refusal naming --auth-url-insecure", plain, err)
+	}
+	err = run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--target", "product", "--data-dir", t.TempDir(), "--auth-url", "https://ops:secret@auth.example"},
+		func(string) string { return "" }, &stdout, &stderr)
+	if err == nil || strings.Contains(err.Error(), "secret") {
+		t.Fatalf("serve with credentials in --auth-url: %v, want a refusal that does not repeat them", err)
+	}
+
+	// Said out loud, it is allowed, and tokens verify against that key set.
+	products := startServer(t, nil, "--target", "product", "--data-dir", t.TempDir(), "--auth-url", plain, "--auth-url-insecure")
+	token := (&catalog{server: auth}).login(t, "ops@vitrine.test", "blue kettle orbit")
+	expect(t, products.do(call{Method: "POST", Path: "/api/products", Token: token, Body: productBody("Kettle", "KET-9", 2999, nil)}), 201)
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/modules"
+	"github.com/vitrine-dev/vitrine/internal/platform/authn"
 	"github.com/vitrine-dev/vitrine/internal/platform/obs"
 	"github.com/vitrine-dev/vitrine/internal/platform/ratelimit"
 )
@@ -46,6 +47,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.TextVar(&limits.PerUser, "rate-limit-user", limits.PerUser, "requests per signed-in user, on top of the per-IP limit, as RATE/PERIOD[:BURST], or off")
 	fs.TextVar(&limits.Login, "rate-limit-login", limits.Login, "login and register attempts per client IP, as RATE/PERIOD[:BURST], or off")
 	trustedProxies := fs.String("trusted-proxies", "", "comma list of CIDRs of load balancers whose X-Forwarded-For is believed")
+	backoff := ratelimit.DefaultBackoffPolicy()
+	fs.IntVar(&backoff.After, "login-throttle-after", backoff.After, "failed logins in a row on one account, from any address, before it must wait")
+	fs.DurationVar(&backoff.Wait, "login-throttle-wait", backoff.Wait, "first wait of a throttled account; each further failure doubles it")
+	fs.DurationVar(&backoff.MaxWait, "login-throttle-max", backoff.MaxWait, "longest wait of a throttled account")
+	authURLInsecure := fs.Bool("auth-url-insecure", false, "allow a plain http:// --auth-url to a host other than loopback (tokens' keys then travel unprotected)")
 	sf.register(fs)
 	if err := parse(fs, args, getenv, stderr); err != nil {
 		return err
@@ -59,6 +65,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if *perClient < 0 || *maxInFlight < 0 || *bodyTimeout < 0 {
 		return errors.New("--max-in-flight, --max-in-flight-per-client and --body-timeout must not be negative")
 	}
+	if err := backoff.Validate(); err != nil {
+		return fmt.Errorf("--login-throttle-*: %w", err)
+	}
+	if *authURL != "" {
+		if err := authn.CheckAuthURL(*authURL, *authURLInsecure); err != nil {
+			return fmt.Errorf("--auth-url: %w", err)
+		}
+	}
 	targets, err := modules.ParseTargets(*target)
 	if err != nil {
 		return err
@@ -69,6 +83,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	cfg.AuthURL, cfg.AccessTTL, cfg.MaxInFlight, cfg.Logger = *authURL, *accessTTL, *maxInFlight, logger
 	cfg.NATSURL, cfg.Namespace, cfg.RedisURL, cfg.RateLimits, cfg.Synonyms = *natsURL, *namespace, *redisURL, limits, *synonyms
 	cfg.MaxInFlightPerClient, cfg.BodyTimeout, cfg.CORSOrigins = *perClient, *bodyTimeout, splitList(*corsOrigins)
+	cfg.LoginBackoff = backoff
 
 	app, err := modules.New(ctx, cfg)
 	if err != nil {

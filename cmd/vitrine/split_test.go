@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/platform/bus/bustest"
+	"github.com/vitrine-dev/vitrine/internal/platform/redistest"
 	"github.com/vitrine-dev/vitrine/internal/platform/sqldb/sqltest"
 )
 
@@ -88,4 +89,29 @@ func TestSplitShapeEventsFlowBetweenProcesses(t *testing.T) {
 		expect(t, stats.get("/api/analytics/searches?window=1h", token), 200).JSON(t, &top)
 		return len(top.Items) > 0 && top.Items[0].Query == "skillet"
 	})
+}
+
+// TestLoginThrottleSharedThroughRedis: two auth instances on one database
+// and one Redis count failed logins together, so an attacker cannot spread
+// guesses over instances any more than over addresses.
+func TestLoginThrottleSharedThroughRedis(t *testing.T) {
+	pg := sqltest.NewDatabase(t)
+	env := map[string]string{"VITRINE_POSTGRES_URL": pg, "VITRINE_REDIS_URL": "redis://" + redistest.Addr() + "/0",
+		"VITRINE_NAMESPACE": bustest.Prefix(t), "VITRINE_LOGIN_THROTTLE_AFTER": "4", "VITRINE_LOGIN_THROTTLE_WAIT": "10m"}
+	runCommand(t, env, "user", "create", "--email", "owner@vitrine.test", "--password", "blue kettle orbit")
+	one := startServer(t, env, "--target", "auth")
+	two := startServer(t, env, "--target", "auth")
+	guess := func(s *server) *response {
+		return s.do(call{Method: "POST", Path: "/api/auth/login", Body: map[string]string{"email": "owner@vitrine.test", "password": "a wrong guess"}})
+	}
+	for i := range 4 {
+		guess([]*server{one, two}[i%2]).expectProblem(t, 401)
+	}
+	for _, s := range []*server{one, two} {
+		r := guess(s)
+		r.expectProblem(t, 429)
+		if r.Header.Get("Retry-After") == "" {
+			t.Fatalf("429 without Retry-After: %v", r.Header)
+		}
+	}
 }

@@ -2,14 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/auth"
 	"github.com/vitrine-dev/vitrine/internal/auth/authdb"
 	"github.com/vitrine-dev/vitrine/internal/modules"
+	"github.com/vitrine-dev/vitrine/internal/platform/errs"
 	"github.com/vitrine-dev/vitrine/internal/product/productdb"
 	"github.com/vitrine-dev/vitrine/internal/product/productseed"
 )
@@ -42,7 +45,7 @@ func user(ctx context.Context, args []string, getenv func(string) string, stdout
 	fs := flag.NewFlagSet("user create", flag.ContinueOnError)
 	var sf storeFlags
 	email := fs.String("email", "", "e-mail address")
-	password := fs.String("password", "", "password (8 to 128 characters)")
+	password := fs.String("password", "", "password (8 to 128 characters, not common, not made from the e-mail address)")
 	role := fs.String("role", "customer", "admin or customer")
 	sf.register(fs)
 	if err := parse(fs, args[1:], getenv, stderr); err != nil {
@@ -58,6 +61,15 @@ func user(ctx context.Context, args []string, getenv func(string) string, stdout
 		return err
 	}
 	u, err := svc.CreateUser(ctx, *email, *password, *role)
+	var invalid *errs.Error
+	if errors.As(err, &invalid) && len(invalid.Fields) > 0 {
+		// Name the flags at fault, as the API names the fields.
+		msgs := make([]string, len(invalid.Fields))
+		for i, f := range invalid.Fields {
+			msgs[i] = "--" + f.Field + " " + f.Detail
+		}
+		return errors.New(strings.Join(msgs, "; "))
+	}
 	if err != nil {
 		return err
 	}

@@ -11,10 +11,12 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/platform/authn"
 	"github.com/vitrine-dev/vitrine/internal/platform/errs"
+	"github.com/vitrine-dev/vitrine/internal/platform/ratelimit"
 )
 
 // User is an account. PasswordHash is never sent to clients.
@@ -38,7 +40,7 @@ type Tokens struct {
 type Config struct {
 	Issuer     string        // iss of access tokens; authn.DefaultIssuer
 	Audience   string        // aud of access tokens; authn.DefaultAudience
-	AccessTTL  time.Duration // lifetime of an access token; 15 min
+	AccessTTL  time.Duration // lifetime of an access token; authn.DefaultAccessTTL
 	RefreshTTL time.Duration // lifetime of a refresh token, renewed by each rotation; 30 days
 	// KeyRotation is how often a new signing key is made; 24 h.
 	KeyRotation time.Duration
@@ -48,7 +50,22 @@ type Config struct {
 	// max-age) know a kid before they meet it; 10 min.
 	KeyPublishAhead time.Duration
 	Argon2          Argon2Params // DefaultArgon2 when zero
-	Now             func() time.Time
+	// Throttle slows down password guessing on one account, from however
+	// many addresses; an in-process ratelimit.MemoryBackoff with the
+	// default policy when nil.
+	Throttle LoginThrottle
+	// Logger receives a line per failed or throttled login; slog.Default()
+	// when nil.
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// LoginThrottle counts login attempts per account (ratelimit.Backoff is
+// one). Attempt returns how long the account must still wait, zero when
+// the attempt may go ahead; Reset forgets the account's attempts.
+type LoginThrottle interface {
+	Attempt(ctx context.Context, key string) time.Duration
+	Reset(ctx context.Context, key string)
 }
 
 func (c *Config) setDefaults() {
@@ -59,7 +76,7 @@ func (c *Config) setDefaults() {
 		c.Audience = authn.DefaultAudience
 	}
 	if c.AccessTTL <= 0 {
-		c.AccessTTL = 15 * time.Minute
+		c.AccessTTL = authn.DefaultAccessTTL
 	}
 	if c.RefreshTTL <= 0 {
 		c.RefreshTTL = 30 * 24 * time.Hour
@@ -72,6 +89,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.Argon2 == (Argon2Params{}) {
 		c.Argon2 = DefaultArgon2
+	}
+	if c.Throttle == nil {
+		c.Throttle = ratelimit.NewMemoryBackoff(ratelimit.DefaultBackoffPolicy(), 0)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -91,6 +114,8 @@ type Service struct {
 
 	reloadMu   sync.Mutex // serialises key reloads triggered by unknown kids
 	lastReload time.Time
+
+	loginFailures, loginsThrottled atomic.Uint64
 }
 
 // NewService returns a service on store, making sure a signing key exists

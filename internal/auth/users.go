@@ -26,7 +26,8 @@ func (s *Service) Register(ctx context.Context, email, password string) (*User, 
 }
 
 // CreateUser creates an account with any role (the CLI makes admins with
-// it). The e-mail is stored lower-cased.
+// it). The e-mail is stored lower-cased. Every way of setting a password
+// comes through here, so every one refuses an easily guessed password.
 func (s *Service) CreateUser(ctx context.Context, email, password, role string) (*User, error) {
 	email = normalizeEmail(email)
 	var v errs.Validation
@@ -38,9 +39,11 @@ func (s *Service) CreateUser(ctx context.Context, email, password, role string) 
 	case !validEmail(email):
 		v.Add("email", "must be an e-mail address such as name@example.com")
 	}
-	n := utf8.RuneCountInString(password)
-	v.Check(n >= minPasswordLen && n <= maxPasswordLen, "password",
-		"must be %d to %d characters long", minPasswordLen, maxPasswordLen)
+	if n := utf8.RuneCountInString(password); n < minPasswordLen || n > maxPasswordLen {
+		v.Add("password", "must be %d to %d characters long", minPasswordLen, maxPasswordLen)
+	} else if why := passwordWeakness(password, email); why != "" {
+		v.Add("password", "%s", why)
+	}
 	v.Check(role == authn.RoleAdmin || role == authn.RoleCustomer, "role",
 		"must be %s or %s", authn.RoleAdmin, authn.RoleCustomer)
 	if err := v.Err(); err != nil {

@@ -105,8 +105,11 @@ type Config struct {
 	BodyTimeout time.Duration
 	CORSOrigins []string // origins whose browser scripts may call the API; none: no CORS
 	RateLimits  ratelimit.Config
-	Synonyms    string // synonyms file of the search service
-	Logger      *slog.Logger
+	// LoginBackoff throttles failed logins per account; the zero value
+	// takes ratelimit.DefaultBackoffPolicy.
+	LoginBackoff ratelimit.BackoffPolicy
+	Synonyms     string // synonyms file of the search service
+	Logger       *slog.Logger
 }
 
 // SQLConfig returns where service keeps its data.
@@ -148,6 +151,9 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if cfg.Audience == "" {
 		cfg.Audience = authn.DefaultAudience
 	}
+	if cfg.AccessTTL <= 0 {
+		cfg.AccessTTL = authn.DefaultAccessTTL
+	}
 	bg, cancel := context.WithCancel(context.Background())
 	a := &App{
 		Router:  httpx.NewRouter(),
@@ -163,45 +169,6 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	}()
 	var background []func(context.Context)
 
-	var keyfunc jwt.Keyfunc
-	if slices.Contains(cfg.Targets, Auth) {
-		store, err := authdb.Open(ctx, cfg.SQLConfig(Auth))
-		if err != nil {
-			return nil, fmt.Errorf("auth store: %w", err)
-		}
-		a.closers = append(a.closers, store.Close)
-		a.Auth, err = auth.NewService(store, auth.Config{Issuer: cfg.Issuer, Audience: cfg.Audience, AccessTTL: cfg.AccessTTL})
-		if err != nil {
-			return nil, fmt.Errorf("auth service: %w", err)
-		}
-		a.checks["auth_db"] = a.Auth.Ping
-		background = append(background, a.Auth.Run)
-		keyfunc = a.Auth.Keyfunc()
-		authhttp.Routes(a.Router, a.Auth)
-	} else if cfg.AuthURL != "" {
-		keyfunc, err = authn.RemoteKeyfunc(bg, strings.TrimRight(cfg.AuthURL, "/")+"/.well-known/jwks.json")
-		if err != nil {
-			return nil, fmt.Errorf("auth JWKS: %w", err)
-		}
-	} else if slices.Contains(cfg.Targets, Product) || slices.Contains(cfg.Targets, Analytics) {
-		return nil, errors.New("without the auth target in this process, --auth-url must name the auth service (product and analytics check tokens)")
-	}
-	// Search alone reads nothing from tokens: it needs no verifier.
-	authenticate := func(h http.Handler) http.Handler { return h }
-	if keyfunc != nil {
-		authenticate = authn.Authenticate(authn.NewVerifier(keyfunc, cfg.Issuer, cfg.Audience))
-	}
-
-	if slices.ContainsFunc(cfg.Targets, func(t string) bool { return t != Auth }) {
-		a.Bus, err = bus.Open(ctx, bus.Config{URL: cfg.NATSURL, DataDir: cfg.DataDir, Prefix: cfg.Namespace,
-			Name: "vitrine-" + strings.Join(cfg.Targets, "-"), Logger: cfg.Logger})
-		if err != nil {
-			return nil, fmt.Errorf("event stream: %w", err)
-		}
-		a.closers = append(a.closers, a.Bus.Close)
-		a.checks["event_stream"] = a.Bus.Ping
-	}
-
 	var redisClient *redis.Client
 	if cfg.RedisURL != "" {
 		opts, err := redis.ParseURL(cfg.RedisURL)
@@ -215,6 +182,36 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		redis.SetLogger(redisLogger{cfg.Logger})
 		redisClient = redis.NewClient(opts)
 		a.closers = append(a.closers, redisClient.Close)
+	}
+
+	var keyfunc jwt.Keyfunc
+	if slices.Contains(cfg.Targets, Auth) {
+		if err := a.startAuth(ctx, cfg, redisClient, &background); err != nil {
+			return nil, err
+		}
+		keyfunc = a.Auth.Keyfunc()
+	} else if cfg.AuthURL != "" {
+		keyfunc, err = authn.RemoteKeyfunc(bg, strings.TrimRight(cfg.AuthURL, "/")+"/.well-known/jwks.json", cfg.Logger)
+		if err != nil {
+			return nil, fmt.Errorf("auth JWKS: %w", err)
+		}
+	} else if slices.Contains(cfg.Targets, Product) || slices.Contains(cfg.Targets, Analytics) {
+		return nil, errors.New("without the auth target in this process, --auth-url must name the auth service (product and analytics check tokens)")
+	}
+	// Search alone reads nothing from tokens: it needs no verifier.
+	authenticate := func(h http.Handler) http.Handler { return h }
+	if keyfunc != nil {
+		authenticate = authn.Authenticate(authn.NewVerifier(keyfunc, cfg.Issuer, cfg.Audience, cfg.AccessTTL))
+	}
+
+	if slices.ContainsFunc(cfg.Targets, func(t string) bool { return t != Auth }) {
+		a.Bus, err = bus.Open(ctx, bus.Config{URL: cfg.NATSURL, DataDir: cfg.DataDir, Prefix: cfg.Namespace,
+			Name: "vitrine-" + strings.Join(cfg.Targets, "-"), Logger: cfg.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("event stream: %w", err)
+		}
+		a.closers = append(a.closers, a.Bus.Close)
+		a.checks["event_stream"] = a.Bus.Ping
 	}
 
 	if slices.Contains(cfg.Targets, Product) {
@@ -290,6 +287,46 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		a.wg.Go(func() { run(bg) })
 	}
 	return a, nil
+}
+
+// startAuth opens the auth store and starts the service. Failed logins are
+// counted per account in Redis when there is one, so that instances share
+// the count and addresses cannot take turns on one account.
+func (a *App) startAuth(ctx context.Context, cfg Config, redisClient *redis.Client, background *[]func(context.Context)) error {
+	store, err := authdb.Open(ctx, cfg.SQLConfig(Auth))
+	if err != nil {
+		return fmt.Errorf("auth store: %w", err)
+	}
+	a.closers = append(a.closers, store.Close)
+	policy := cfg.LoginBackoff
+	if policy == (ratelimit.BackoffPolicy{}) {
+		policy = ratelimit.DefaultBackoffPolicy()
+	}
+	if err := policy.Validate(); err != nil {
+		return err
+	}
+	var throttle ratelimit.Backoff = ratelimit.NewMemoryBackoff(policy, 0)
+	if redisClient != nil {
+		throttle = ratelimit.NewRedisBackoff(redisClient, policy, ratelimit.RedisBackoffConfig{
+			Prefix: "vitrine:" + cfg.Namespace + ":", Fallback: throttle, Logger: cfg.Logger})
+	}
+	a.Auth, err = auth.NewService(store, auth.Config{Issuer: cfg.Issuer, Audience: cfg.Audience, AccessTTL: cfg.AccessTTL,
+		Throttle: throttle, Logger: cfg.Logger})
+	if err != nil {
+		return fmt.Errorf("auth service: %w", err)
+	}
+	a.checks["auth_db"] = a.Auth.Ping
+	*background = append(*background, a.Auth.Run)
+	authhttp.Routes(a.Router, a.Auth)
+	a.metrics.Registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "vitrine_auth_login_failures_total", Help: "Logins refused for a wrong e-mail or password.",
+		}, func() float64 { failed, _ := a.Auth.LoginCounts(); return float64(failed) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "vitrine_auth_login_throttled_total", Help: "Logins refused unchecked because their account had too many failures in a row.",
+		}, func() float64 { _, throttled := a.Auth.LoginCounts(); return float64(throttled) }),
+	)
+	return nil
 }
 
 // startProduct opens the product store, relays its outbox to the stream,

@@ -72,7 +72,7 @@ func newFixtureConfig(t testing.TB, cfg analytics.Config) *fixture {
 			return pub, nil
 		}
 		return nil, authn.ErrUnknownKey
-	}), authn.DefaultIssuer, authn.DefaultAudience)
+	}), authn.DefaultIssuer, authn.DefaultAudience, time.Hour)
 	rt := httpx.NewRouter()
 	analyticshttp.Routes(rt, svc)
 	return &fixture{
@@ -93,6 +93,7 @@ func token(t testing.TB, key ed25519.PrivateKey, role string) string {
 		},
 	})
 	tok.Header["kid"] = kid
+	tok.Header["typ"] = authn.AccessTokenType
 	s, err := tok.SignedString(key)
 	if err != nil {
 		t.Fatal(err)

@@ -3,10 +3,12 @@ package authhttp_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,12 +21,13 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/auth/authhttp"
 	"github.com/vitrine-dev/vitrine/internal/platform/authn"
 	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
+	"github.com/vitrine-dev/vitrine/internal/platform/ratelimit"
 	"github.com/vitrine-dev/vitrine/internal/platform/sqldb"
 	"github.com/vitrine-dev/vitrine/internal/platform/sqldb/sqltest"
 )
 
-// clock is the services' time, moved by tests that rotate keys. It starts
-// at the real time because verifiers check exp against the real clock.
+// clock is the services' time, moved by tests that rotate keys; the
+// verifiers judge exp and iat by it too.
 type clock struct {
 	mu sync.Mutex
 	t  time.Time
@@ -75,11 +78,11 @@ func newService(t *testing.T, store auth.Store, clk *clock) *auth.Service {
 
 // serve puts the auth routes behind the authentication middleware the
 // gateway installs, verifying in process with the service's own keys.
-func serve(t *testing.T, svc *auth.Service) *api {
+func serve(t *testing.T, svc *auth.Service, clk *clock) *api {
 	t.Helper()
 	rt := httpx.NewRouter()
 	authhttp.Routes(rt, svc)
-	v := authn.NewVerifier(svc.Keyfunc(), authn.DefaultIssuer, authn.DefaultAudience)
+	v := authn.NewVerifier(svc.Keyfunc(), authn.DefaultIssuer, authn.DefaultAudience, authn.DefaultAccessTTL, authn.WithClock(clk.Now))
 	srv := httptest.NewServer(authn.Authenticate(v)(rt))
 	t.Cleanup(srv.Close)
 	return &api{t: t, url: srv.URL}
@@ -89,7 +92,7 @@ func serve(t *testing.T, svc *auth.Service) *api {
 func newAPI(t *testing.T) (*api, *auth.Service, *clock) {
 	clk := newClock()
 	svc := newService(t, openStore(t, sqltest.Config(t, sqldb.SQLite, "auth")), clk)
-	return serve(t, svc), svc, clk
+	return serve(t, svc, clk), svc, clk
 }
 
 type api struct {
@@ -246,10 +249,15 @@ func TestAccessTokenClaims(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tok.Method.Alg() != "EdDSA" || kidOf(t, tk.AccessToken) == "" {
+	if tok.Method.Alg() != "EdDSA" || kidOf(t, tk.AccessToken) == "" || tok.Header["typ"] != "at+jwt" {
 		t.Fatalf("header %v", tok.Header)
 	}
-	if c.Subject != u.ID || c.Role != authn.RoleCustomer || c.Email != u.Email || c.Issuer != authn.DefaultIssuer ||
+	// Anyone holding the token can read it: it names the account by id only.
+	payload, err := base64.RawURLEncoding.DecodeString(strings.Split(tk.AccessToken, ".")[1])
+	if err != nil || strings.Contains(string(payload), "email") || strings.Contains(string(payload), "ada@") {
+		t.Fatalf("the access token carries the e-mail address: %s (%v)", payload, err)
+	}
+	if c.Subject != u.ID || c.Role != authn.RoleCustomer || c.Issuer != authn.DefaultIssuer ||
 		len(c.Audience) != 1 || c.Audience[0] != authn.DefaultAudience || c.ID == "" || c.IssuedAt == nil ||
 		c.ExpiresAt == nil || c.ExpiresAt.Sub(c.IssuedAt.Time) != 15*time.Minute {
 		t.Fatalf("claims %+v", c)
@@ -390,8 +398,8 @@ func TestTwoInstancesShareKeys(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			cfg := sqltest.Config(t, d, "auth")
 			clk := newClock()
-			one := serve(t, newService(t, openStore(t, cfg), clk))
-			two := serve(t, newService(t, openStore(t, cfg), clk))
+			one := serve(t, newService(t, openStore(t, cfg), clk), clk)
+			two := serve(t, newService(t, openStore(t, cfg), clk), clk)
 
 			one.register("ada@example.com", "correct horse")
 			tk := one.login("ada@example.com", "correct horse")
@@ -415,10 +423,13 @@ func TestKeyRotation(t *testing.T) {
 	cfg := sqltest.Config(t, sqldb.SQLite, "auth")
 	clk := newClock()
 	svc := newService(t, openStore(t, cfg), clk)
-	a := serve(t, svc)
+	a := serve(t, svc, clk)
 	// Another instance that hears of the new key only from a token.
-	b := serve(t, newService(t, openStore(t, cfg), clk))
+	b := serve(t, newService(t, openStore(t, cfg), clk), clk)
 
+	// The old token is issued a minute before the period ends, so that it
+	// is still unexpired once the new key signs.
+	clk.Set(clk.Now().Truncate(rotation).Add(rotation - time.Minute))
 	a.register("ada@example.com", "correct horse")
 	old := a.login("ada@example.com", "correct horse")
 	oldKid := kidOf(t, old.AccessToken)
@@ -498,11 +509,11 @@ func TestJWKSWithRemoteKeyfunc(t *testing.T) {
 		t.Fatalf("JWK %v", k)
 	}
 
-	keyfunc, err := authn.RemoteKeyfunc(t.Context(), a.url+"/.well-known/jwks.json")
+	keyfunc, err := authn.RemoteKeyfunc(t.Context(), a.url+"/.well-known/jwks.json", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	remote := authn.NewVerifier(keyfunc, authn.DefaultIssuer, authn.DefaultAudience)
+	remote := authn.NewVerifier(keyfunc, authn.DefaultIssuer, authn.DefaultAudience, authn.DefaultAccessTTL, authn.WithClock(clk.Now))
 
 	u := a.register("ada@example.com", "correct horse")
 	p, err := remote.Verify(a.login("ada@example.com", "correct horse").AccessToken)
@@ -529,4 +540,100 @@ func TestUnknownRoutesAndMethods(t *testing.T) {
 	a, _, _ := newAPI(t)
 	a.call("GET", "/api/auth/login", "", nil).want(t, 405)
 	a.call("POST", "/api/auth/login", "", "[]").want(t, 400)
+}
+
+// A password an attacker would try early is refused at registration,
+// however long it is, with the field at fault.
+func TestRegisterRefusesGuessablePasswords(t *testing.T) {
+	a, _, _ := newAPI(t)
+	for _, tc := range []struct{ email, password, why string }{
+		{"ada@example.com", "password1", "common"},
+		{"ada@example.com", "qwertyuiop", "common"},
+		{"ada@example.com", "Password123!", "common with small changes"},
+		{"ada@example.com", "iloveyou2024", "common with a year"},
+		{"ada@example.com", "aaaaaaaaaaaa", "repeated"},
+		{"ada@example.com", "ada@example.com", "the e-mail address"},
+		{"ada@example.com", "ADA@EXAMPLE.COM", "the e-mail address in capitals"},
+		{"ada@example.com", "ada12345", "the local part and digits"},
+		{"ada@example.com", "example.com!", "the domain"},
+		{"ada.lovelace@example.com", "lovelace2024", "part of the local part and a year"},
+		{"ada@example.com", "vitrine123", "the site's name"},
+	} {
+		t.Run(tc.why, func(t *testing.T) {
+			var p problem
+			a.call("POST", "/api/auth/register", "", map[string]string{"email": tc.email, "password": tc.password}).want(t, 400).decode(t, &p)
+			if len(p.Errors) != 1 || p.Errors[0].Field != "password" || p.Errors[0].Detail == "" {
+				t.Fatalf("%q: field errors %+v, want one on password", tc.password, p.Errors)
+			}
+			if strings.Contains(p.Detail+p.Errors[0].Detail, tc.password) {
+				t.Fatalf("the problem repeats the password: %+v", p)
+			}
+		})
+	}
+	// Passphrases and long random strings go through, with or without
+	// the address somewhere inside them.
+	a.register("ada@example.com", "ada's staple battery horse")
+	a.register("bob@example.com", "Xq7#tV9!mR2z")
+}
+
+// throttledAPI is an auth instance whose accounts wait an hour after three
+// attempts in a row: long enough that no test sees the wait end.
+func throttledAPI(t *testing.T) *api {
+	t.Helper()
+	clk := newClock()
+	svc, err := auth.NewService(openStore(t, sqltest.Config(t, sqldb.SQLite, "auth")), auth.Config{
+		Argon2:   auth.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1},
+		Throttle: ratelimit.NewMemoryBackoff(ratelimit.BackoffPolicy{After: 3, Wait: time.Hour, MaxWait: 2 * time.Hour, Forget: time.Hour}, 0),
+		Now:      clk.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return serve(t, svc, clk)
+}
+
+func TestLoginThrottledPerAccount(t *testing.T) {
+	a := throttledAPI(t)
+	a.register("ada@example.com", "correct horse")
+	a.register("bob@example.com", "correct horse")
+	login := func(email, password string) *response {
+		return a.call("POST", "/api/auth/login", "", map[string]string{"email": email, "password": password})
+	}
+	for range 3 {
+		login("ada@example.com", "wrong horse").want(t, 401)
+	}
+	// Now even the right password is not checked: guessing has stopped.
+	res := login("ADA@example.com ", "correct horse").want(t, 429)
+	if ra, err := strconv.Atoi(res.header.Get("Retry-After")); err != nil || ra < 3500 || ra > 3600 {
+		t.Fatalf("Retry-After %q, want about an hour", res.header.Get("Retry-After"))
+	}
+	if res.header.Get("Content-Type") != "application/problem+json" || strings.Contains(string(res.body), "ada@") {
+		t.Fatalf("429 answer %v %s", res.header, res.body)
+	}
+	// Other accounts are not affected.
+	a.login("bob@example.com", "correct horse")
+
+	// An address with no account is throttled the same way, with the same
+	// answer, so a 429 does not tell that an account exists.
+	for range 3 {
+		login("nobody@example.com", "wrong horse").want(t, 401)
+	}
+	unknown := login("nobody@example.com", "wrong horse").want(t, 429)
+	if !bytes.Equal(unknown.body, res.body) {
+		t.Fatalf("a throttled unknown address answers\n%s\nbut a throttled account\n%s", unknown.body, res.body)
+	}
+}
+
+func TestSuccessfulLoginResetsTheThrottle(t *testing.T) {
+	a := throttledAPI(t)
+	a.register("ada@example.com", "correct horse")
+	wrong := func() *response {
+		return a.call("POST", "/api/auth/login", "", map[string]string{"email": "ada@example.com", "password": "wrong horse"})
+	}
+	wrong().want(t, 401)
+	wrong().want(t, 401)
+	a.login("ada@example.com", "correct horse") // the owner, just in time
+	wrong().want(t, 401)
+	wrong().want(t, 401)
+	a.login("ada@example.com", "correct horse")
 }

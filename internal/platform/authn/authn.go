@@ -30,43 +30,101 @@ const (
 	DefaultAudience = "vitrine-api"
 )
 
+// DefaultAccessTTL is the lifetime of access tokens unless configured.
+const DefaultAccessTTL = 15 * time.Minute
+
+// AccessTokenType is the "typ" header of access tokens (RFC 9068 §2.1): it
+// keeps any other JWT signed with the same key, now or later, from being
+// taken for one (RFC 8725 §3.11).
+const AccessTokenType = "at+jwt"
+
+// clockSkew is how far the clocks of issuer and verifier may disagree.
+const clockSkew = 5 * time.Second
+
 // Principal is the authenticated caller.
 type Principal struct {
 	UserID string
-	Email  string
 	Role   string
 }
 
-// Claims are the claims of a Vitrine access token.
+// Claims are the claims of a Vitrine access token. They carry no e-mail
+// address: a token is readable by anyone who holds it, and whoever needs
+// the address asks the auth service (/api/auth/me).
 type Claims struct {
-	Email string `json:"email,omitempty"`
-	Role  string `json:"role"`
+	Role string `json:"role"`
 	jwt.RegisteredClaims
 }
 
 // Verifier checks access tokens signed with Ed25519 by the auth service.
 type Verifier struct {
-	keyfunc  jwt.Keyfunc
-	parser   *jwt.Parser
-	issuer   string
-	audience string
+	keyfunc   jwt.Keyfunc
+	parser    *jwt.Parser
+	issuer    string
+	audience  string
+	accessTTL time.Duration
 }
 
 // NewVerifier returns a verifier that finds keys with keyfunc (by the
-// token's kid) and insists on EdDSA, the issuer, the audience and an
-// unexpired exp.
-func NewVerifier(keyfunc jwt.Keyfunc, issuer, audience string) *Verifier {
+// token's kid) and insists on the at+jwt type, EdDSA, the issuer, the
+// audience, an unexpired exp, an iat not in the future, and a lifetime
+// (exp - iat) no longer than accessTTL, the lifetime the issuer gives its
+// tokens: a token signed for longer did not come from the issuer's code
+// path, whatever key signed it. It panics when accessTTL is not positive.
+func NewVerifier(keyfunc jwt.Keyfunc, issuer, audience string, accessTTL time.Duration, opts ...VerifierOption) *Verifier {
+	if accessTTL <= 0 {
+		panic("authn.NewVerifier: the access token lifetime must be positive")
+	}
+	parserOpts := []jwt.ParserOption{
+		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
+		jwt.WithIssuer(issuer),
+		jwt.WithAudience(audience),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(clockSkew),
+	}
+	for _, o := range opts {
+		parserOpts = append(parserOpts, jwt.ParserOption(o))
+	}
 	return &Verifier{
-		keyfunc:  keyfunc,
-		issuer:   issuer,
-		audience: audience,
-		parser: jwt.NewParser(
-			jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
-			jwt.WithIssuer(issuer),
-			jwt.WithAudience(audience),
-			jwt.WithExpirationRequired(),
-			jwt.WithLeeway(5*time.Second),
-		),
+		keyfunc:   checkHeader(keyfunc),
+		issuer:    issuer,
+		audience:  audience,
+		accessTTL: accessTTL,
+		parser:    jwt.NewParser(parserOpts...),
+	}
+}
+
+// VerifierOption changes how a Verifier checks tokens.
+type VerifierOption jwt.ParserOption
+
+// WithClock makes the verifier judge exp and iat by now instead of the
+// real clock: for tests that move the issuer's clock.
+func WithClock(now func() time.Time) VerifierOption {
+	return VerifierOption(jwt.WithTimeFunc(now))
+}
+
+// Errors of token headers and lifetimes the parser itself does not check.
+var (
+	ErrNotAccessToken   = errors.New("authn: the token is not an access token (typ must be " + AccessTokenType + ")")
+	ErrCriticalHeader   = errors.New("authn: the token has critical header parameters, none of which are understood")
+	ErrLifetimeTooLong  = errors.New("authn: the token lives longer than access tokens are issued for")
+	ErrIssuedAtRequired = errors.New("authn: the token has no iat")
+)
+
+// checkHeader refuses, before any key is looked up, a token that is not an
+// access token or that names crit extensions (RFC 7515 §4.1.11: a verifier
+// must refuse those it does not understand, and it understands none).
+func checkHeader(keyfunc jwt.Keyfunc) jwt.Keyfunc {
+	return func(t *jwt.Token) (any, error) {
+		if _, ok := t.Header["crit"]; ok {
+			return nil, ErrCriticalHeader
+		}
+		typ, _ := t.Header["typ"].(string)
+		// RFC 9068 §4: compare without case, with or without "application/".
+		if !strings.EqualFold(strings.TrimPrefix(strings.ToLower(typ), "application/"), AccessTokenType) {
+			return nil, ErrNotAccessToken
+		}
+		return keyfunc(t)
 	}
 }
 
@@ -76,10 +134,15 @@ func (v *Verifier) Verify(token string) (Principal, error) {
 	if _, err := v.parser.ParseWithClaims(token, &c, v.keyfunc); err != nil {
 		return Principal{}, errs.Wrap(errs.KindUnauthenticated, err, "the access token is not valid")
 	}
-	if c.Subject == "" || (c.Role != RoleAdmin && c.Role != RoleCustomer) {
+	switch {
+	case c.IssuedAt == nil:
+		return Principal{}, errs.Wrap(errs.KindUnauthenticated, ErrIssuedAtRequired, "the access token is not valid")
+	case c.ExpiresAt.Sub(c.IssuedAt.Time) > v.accessTTL+clockSkew:
+		return Principal{}, errs.Wrap(errs.KindUnauthenticated, ErrLifetimeTooLong, "the access token is not valid")
+	case c.Subject == "" || (c.Role != RoleAdmin && c.Role != RoleCustomer):
 		return Principal{}, errs.New(errs.KindUnauthenticated, "the access token is not valid")
 	}
-	return Principal{UserID: c.Subject, Email: c.Email, Role: c.Role}, nil
+	return Principal{UserID: c.Subject, Role: c.Role}, nil
 }
 
 type ctxKey struct{}

@@ -38,15 +38,14 @@ func newFixture(t testing.TB) *fixture {
 		return nil, authn.ErrUnknownKey
 	})
 	return &fixture{priv: priv, pub: pub,
-		verifier: authn.NewVerifier(keyfunc, authn.DefaultIssuer, authn.DefaultAudience)}
+		verifier: authn.NewVerifier(keyfunc, authn.DefaultIssuer, authn.DefaultAudience, 15*time.Minute)}
 }
 
 // claims returns valid claims for a customer, to be spoiled by each test.
 func claims() authn.Claims {
 	now := time.Now()
 	return authn.Claims{
-		Email: "ada@example.com",
-		Role:  authn.RoleCustomer,
+		Role: authn.RoleCustomer,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    authn.DefaultIssuer,
 			Subject:   "user-1",
@@ -58,11 +57,23 @@ func claims() authn.Claims {
 	}
 }
 
-func sign(t testing.TB, method jwt.SigningMethod, key any, kid string, c authn.Claims) string {
+// sign makes an access token (typ at+jwt) with the header fields of extra
+// set on top ("typ": nil removes it).
+func sign(t testing.TB, method jwt.SigningMethod, key any, kid string, c authn.Claims, extra ...map[string]any) string {
 	t.Helper()
 	tok := jwt.NewWithClaims(method, c)
+	tok.Header["typ"] = authn.AccessTokenType
 	if kid != "" {
 		tok.Header["kid"] = kid
+	}
+	for _, h := range extra {
+		for k, v := range h {
+			if v == nil {
+				delete(tok.Header, k)
+			} else {
+				tok.Header[k] = v
+			}
+		}
 	}
 	s, err := tok.SignedString(key)
 	if err != nil {
@@ -93,7 +104,7 @@ func TestVerifyAcceptsValidToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := authn.Principal{UserID: "user-1", Email: "ada@example.com", Role: authn.RoleCustomer}
+	want := authn.Principal{UserID: "user-1", Role: authn.RoleCustomer}
 	if p != want {
 		t.Fatalf("got %+v, want %+v", p, want)
 	}
@@ -171,6 +182,61 @@ func TestVerifyRejectsTamperedPayload(t *testing.T) {
 	assertRejected(t, f.verifier, parts[0]+"."+forgedParts[1]+"."+parts[2], jwt.ErrTokenSignatureInvalid)
 }
 
+func TestVerifyAcceptsTypeWrittenAsMediaType(t *testing.T) {
+	// RFC 9068 §4: "application/at+jwt", in any case, is the same type.
+	f := newFixture(t)
+	for _, typ := range []string{"application/at+jwt", "AT+JWT"} {
+		if _, err := f.verifier.Verify(sign(t, jwt.SigningMethodEdDSA, f.priv, kid, claims(), map[string]any{"typ": typ})); err != nil {
+			t.Errorf("typ %q: %v", typ, err)
+		}
+	}
+}
+
+func TestVerifyRejectsOtherTokenTypes(t *testing.T) {
+	// A JWT of another kind signed with the same key (an ID token, a plain
+	// JWT, one with no typ) is not an access token (RFC 8725 §3.11).
+	f := newFixture(t)
+	for _, typ := range []any{"JWT", "id_token+jwt", "at+jwt-not", nil} {
+		token := sign(t, jwt.SigningMethodEdDSA, f.priv, kid, claims(), map[string]any{"typ": typ})
+		assertRejected(t, f.verifier, token, authn.ErrNotAccessToken)
+	}
+}
+
+func TestVerifyRejectsCriticalHeaders(t *testing.T) {
+	f := newFixture(t)
+	token := sign(t, jwt.SigningMethodEdDSA, f.priv, kid, claims(), map[string]any{"crit": []string{"exp"}, "exp": 1})
+	assertRejected(t, f.verifier, token, authn.ErrCriticalHeader)
+}
+
+func TestVerifyRejectsIssuedInTheFuture(t *testing.T) {
+	f := newFixture(t)
+	c := claims()
+	c.IssuedAt = jwt.NewNumericDate(time.Now().Add(time.Minute))
+	c.ExpiresAt = jwt.NewNumericDate(time.Now().Add(10 * time.Minute))
+	assertRejected(t, f.verifier, sign(t, jwt.SigningMethodEdDSA, f.priv, kid, c), jwt.ErrTokenUsedBeforeIssued)
+}
+
+func TestVerifyRejectsMissingIssuedAt(t *testing.T) {
+	f := newFixture(t)
+	c := claims()
+	c.IssuedAt = nil
+	assertRejected(t, f.verifier, sign(t, jwt.SigningMethodEdDSA, f.priv, kid, c), authn.ErrIssuedAtRequired)
+}
+
+func TestVerifyRejectsLifetimeLongerThanTheAccessTTL(t *testing.T) {
+	// A token valid for a day was not minted by the issuer's code path,
+	// whatever key signed it; a stolen one would outlive every rotation.
+	f := newFixture(t)
+	c := claims()
+	c.ExpiresAt = jwt.NewNumericDate(c.IssuedAt.Add(24 * time.Hour))
+	assertRejected(t, f.verifier, sign(t, jwt.SigningMethodEdDSA, f.priv, kid, c), authn.ErrLifetimeTooLong)
+	// Exactly the configured lifetime is fine.
+	c.ExpiresAt = jwt.NewNumericDate(c.IssuedAt.Add(15 * time.Minute))
+	if _, err := f.verifier.Verify(sign(t, jwt.SigningMethodEdDSA, f.priv, kid, c)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestAuthenticateAndRequire(t *testing.T) {
 	f := newFixture(t)
 	h := authn.Authenticate(f.verifier)(authn.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -218,11 +284,13 @@ func FuzzVerify(f *testing.F) {
 		sign(f, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, kid, claims()),
 		sign(f, jwt.SigningMethodHS256, []byte(fx.pub), kid, claims()),
 		sign(f, jwt.SigningMethodEdDSA, other, kid, claims()),
+		sign(f, jwt.SigningMethodEdDSA, fx.priv, kid, claims(), map[string]any{"typ": "JWT"}),
+		sign(f, jwt.SigningMethodEdDSA, fx.priv, kid, claims(), map[string]any{"crit": []string{"x"}}),
 		"", ".", "..", "a.b.c", "eyJhbGciOiJFZERTQSJ9..", strings.Repeat("A", 300),
 	} {
 		f.Add(seed)
 	}
-	want := authn.Principal{UserID: "user-1", Email: "ada@example.com", Role: authn.RoleCustomer}
+	want := authn.Principal{UserID: "user-1", Role: authn.RoleCustomer}
 	f.Fuzz(func(t *testing.T, token string) {
 		p, err := fx.verifier.Verify(token)
 		if err == nil && p != want {

@@ -4,7 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/MicahParks/jwkset"
@@ -26,11 +31,31 @@ const JWKSRefreshInterval = time.Minute
 // once a second; a caller waits at most a few seconds for its turn, so
 // tokens with forged kids cannot queue without bound). A failed first fetch
 // is logged, not returned, so a service may start before auth does; the
-// next unknown kid retries. The background refresh stops when ctx ends.
-func RemoteKeyfunc(ctx context.Context, jwksURL string) (jwt.Keyfunc, error) {
+// next unknown kid retries. Failed fetches are logged to logger
+// (slog.Default() when nil). The background refresh stops when ctx ends.
+//
+// The key set decides whose tokens are believed, so it is fetched with
+// care: a redirect is refused rather than followed (a compromised or
+// misrouted answer must not point the verifier at keys of someone else's
+// choosing), and a body over MaxJWKSBytes is an error, not a memory bill.
+func RemoteKeyfunc(ctx context.Context, jwksURL string, logger *slog.Logger) (jwt.Keyfunc, error) {
 	const timeout = 5 * time.Second
+	if logger == nil {
+		logger = slog.Default()
+	}
 	kf, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{jwksURL}, keyfunc.Override{
-		Client:            &http.Client{Timeout: timeout},
+		Client: &http.Client{
+			Timeout:   timeout,
+			Transport: maxBodyTransport{next: http.DefaultTransport, max: MaxJWKSBytes},
+			CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+				return fmt.Errorf("%w to %s", ErrJWKSRedirect, req.URL.Redacted())
+			},
+		},
+		RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
+			return func(ctx context.Context, err error) {
+				logger.ErrorContext(ctx, "authn: could not fetch the JWKS; keeping the keys already known", "url", u, "err", err)
+			}
+		},
 		HTTPTimeout:       timeout,
 		RefreshInterval:   JWKSRefreshInterval,
 		RefreshUnknownKID: rate.NewLimiter(rate.Every(time.Second), 1),
@@ -53,4 +78,88 @@ func RemoteKeyfunc(ctx context.Context, jwksURL string) (jwt.Keyfunc, error) {
 		}
 		return key, err
 	}, nil
+}
+
+// MaxJWKSBytes bounds the key set RemoteKeyfunc reads. Vitrine publishes a
+// few keys of a few hundred bytes each.
+const MaxJWKSBytes = 1 << 20
+
+// Errors of fetching a key set.
+var (
+	ErrJWKSRedirect = errors.New("authn: the JWKS endpoint redirected; redirects are not followed")
+	ErrJWKSTooLarge = fmt.Errorf("authn: the JWKS is larger than %d bytes", MaxJWKSBytes)
+)
+
+// maxBodyTransport fails the reading of a response body past max bytes.
+type maxBodyTransport struct {
+	next http.RoundTripper
+	max  int64
+}
+
+func (t maxBodyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	res, err := t.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	if res.ContentLength > t.max {
+		res.Body.Close()
+		return nil, ErrJWKSTooLarge
+	}
+	res.Body = &maxBodyReader{ReadCloser: res.Body, left: t.max}
+	return res, nil
+}
+
+// maxBodyReader errs, rather than stopping short, once more than left
+// bytes come: a truncated key set must not pass for a whole one.
+type maxBodyReader struct {
+	io.ReadCloser
+	left int64
+}
+
+func (r *maxBodyReader) Read(p []byte) (int, error) {
+	if r.left < 0 {
+		return 0, ErrJWKSTooLarge
+	}
+	if int64(len(p)) > r.left+1 {
+		p = p[:r.left+1]
+	}
+	n, err := r.ReadCloser.Read(p)
+	r.left -= int64(n)
+	if r.left < 0 {
+		return 0, ErrJWKSTooLarge
+	}
+	return n, err
+}
+
+// CheckAuthURL checks the base URL of the auth service, whose key set
+// decides which tokens are believed: https, or plain http only to a
+// loopback address (127.0.0.0/8, ::1, localhost) where nobody sits on the
+// wire, unless insecure says the operator accepts the risk; no user
+// information, which would end up in logs; no query or fragment.
+func CheckAuthURL(raw string, insecure bool) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("not a URL: %w", err)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("%q must start with https:// (or http:// to a loopback address)", u.Redacted())
+	case u.Host == "" || u.Hostname() == "":
+		return fmt.Errorf("%q names no host", u.Redacted())
+	case u.User != nil:
+		return fmt.Errorf("%q must not carry a user name or password", u.Redacted())
+	case u.RawQuery != "" || u.Fragment != "":
+		return fmt.Errorf("%q must be a base URL, without query or fragment", u.Redacted())
+	case u.Scheme == "http" && !insecure && !isLoopback(u.Hostname()):
+		return fmt.Errorf("%q is plain http to a host that is not loopback: anyone on the path could swap the signing keys; use https, or --auth-url-insecure to accept that", u.Redacted())
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Unmap().IsLoopback()
 }

@@ -5,6 +5,7 @@ package errs
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies an error by what the caller can do about it.
@@ -22,6 +23,7 @@ const (
 	KindUnavailable           // a dependency is down
 	KindTooLarge              // the body exceeds its limit
 	KindUnsupportedMedia      // the body is not JSON
+	KindTooManyRequests       // the caller must slow down; Error.RetryAfter says for how long
 )
 
 // FieldError names one field at fault and why.
@@ -37,6 +39,9 @@ type Error struct {
 	Msg    string
 	Fields []FieldError
 	Err    error // the cause, never shown to clients
+	// RetryAfter is how long the client should wait before trying again,
+	// when that is known (a throttled login).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

@@ -48,6 +48,8 @@ func StatusOf(kind errs.Kind) int {
 		return http.StatusRequestEntityTooLarge
 	case errs.KindUnsupportedMedia:
 		return http.StatusUnsupportedMediaType
+	case errs.KindTooManyRequests:
+		return http.StatusTooManyRequests
 	default:
 		return http.StatusInternalServerError
 	}
@@ -75,6 +77,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="vitrine"`)
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", RetryAfter(e.RetryAfter))
 	}
 	WriteProblem(w, r, p)
 }

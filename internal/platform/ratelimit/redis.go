@@ -154,39 +154,48 @@ func (r *Redis) Allow(ctx context.Context, key string, limit Limit) (Result, err
 // Redis (the breaker is open or half-open).
 func (r *Redis) Degraded() bool { return r.breaker.State() != gobreaker.StateClosed }
 
-// call runs the GCRA script within the timeout. The script runs on its own
-// goroutine so that the deadline holds even when the client ignores
-// context deadlines (go-redis does unless ContextTimeoutEnabled is set):
-// an abandoned call keeps its in-flight slot until the client gives up.
+// call runs the GCRA script within the timeout.
 func (r *Redis) call(ctx context.Context, key string, lim Limit) (*redis_rate.Result, error) {
+	return callWithin(ctx, r.inflight, r.timeout, func(ctx context.Context) (*redis_rate.Result, error) {
+		return r.rate.Allow(ctx, r.prefix+key, redis_rate.Limit{Rate: lim.Rate, Period: lim.Period, Burst: lim.Burst})
+	})
+}
+
+// callWithin runs fn, a call to Redis, within timeout and while fewer than
+// cap(inflight) calls are under way. fn runs on its own goroutine so that
+// the deadline holds even when the client ignores context deadlines
+// (go-redis does unless ContextTimeoutEnabled is set): an abandoned call
+// keeps its in-flight slot until the client gives up.
+func callWithin[T any](ctx context.Context, inflight chan struct{}, timeout time.Duration, fn func(context.Context) (T, error)) (T, error) {
+	var zero T
 	select {
-	case r.inflight <- struct{}{}:
+	case inflight <- struct{}{}:
 	default:
-		return nil, errBusy
+		return zero, errBusy
 	}
-	callCtx, cancel := context.WithTimeout(ctx, r.timeout)
+	callCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	type outcome struct {
-		res *redis_rate.Result
+		res T
 		err error
 	}
 	done := make(chan outcome, 1)
 	go func() {
-		defer func() { <-r.inflight }()
-		res, err := r.rate.Allow(callCtx, r.prefix+key, redis_rate.Limit{Rate: lim.Rate, Period: lim.Period, Burst: lim.Burst})
+		defer func() { <-inflight }()
+		res, err := fn(callCtx)
 		done <- outcome{res, err}
 	}()
 	select {
 	case o := <-done:
 		if o.err != nil && ctx.Err() != nil {
-			return nil, fmt.Errorf("%w: %w", errCallerGone, o.err)
+			return zero, fmt.Errorf("%w: %w", errCallerGone, o.err)
 		}
 		return o.res, o.err
 	case <-callCtx.Done():
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%w: %w", errCallerGone, ctx.Err())
+			return zero, fmt.Errorf("%w: %w", errCallerGone, ctx.Err())
 		}
-		return nil, fmt.Errorf("ratelimit: Redis did not answer within %s: %w", r.timeout, callCtx.Err())
+		return zero, fmt.Errorf("ratelimit: Redis did not answer within %s: %w", timeout, callCtx.Err())
 	}
 }
 

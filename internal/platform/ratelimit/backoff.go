@@ -1,0 +1,315 @@
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/sony/gobreaker/v2"
+)
+
+// Backoff throttles one key (an account, say) after repeated failures,
+// whichever client they come from: past Policy.After attempts in a row
+// without a Reset, the key must wait, and each further attempt doubles the
+// wait up to Policy.MaxWait.
+//
+// Every attempt counts until Reset (a success) clears the key. Counting
+// before the outcome is known, in one atomic step, is what keeps many
+// concurrent guesses from all slipping in under the threshold.
+type Backoff interface {
+	// Attempt records an attempt on key and returns zero when it may go
+	// ahead, or how long the key must still wait; a refused attempt does
+	// not count. It never fails: a backend that cannot reach its store
+	// answers from a local fallback.
+	Attempt(ctx context.Context, key string) time.Duration
+	// Reset forgets the attempts on key.
+	Reset(ctx context.Context, key string)
+}
+
+// BackoffPolicy says when and for how long a key waits.
+type BackoffPolicy struct {
+	// After is how many attempts in a row a key gets before it must wait.
+	After int
+	// Wait is the first wait; each further attempt doubles it.
+	Wait time.Duration
+	// MaxWait caps the wait, so that the owner of a key under attack is
+	// never kept out for long.
+	MaxWait time.Duration
+	// Forget is how long a key must stay unused, after its wait, before
+	// its attempts are forgotten.
+	Forget time.Duration
+}
+
+// DefaultBackoffPolicy is 5 attempts, then 1 min, doubling up to 15 min;
+// an hour of quiet forgets them.
+func DefaultBackoffPolicy() BackoffPolicy {
+	return BackoffPolicy{After: 5, Wait: time.Minute, MaxWait: 15 * time.Minute, Forget: time.Hour}
+}
+
+// Validate reports whether p can be applied.
+func (p BackoffPolicy) Validate() error {
+	if p.After < 1 || p.Wait <= 0 || p.MaxWait < p.Wait || p.Forget <= 0 {
+		return fmt.Errorf("ratelimit: invalid backoff: %d attempts, then %s doubling up to %s, forgotten after %s: "+
+			"want at least 1 attempt, a positive wait no longer than the maximum, and a positive forget time",
+			p.After, p.Wait, p.MaxWait, p.Forget)
+	}
+	return nil
+}
+
+// waitAfter returns the wait imposed once a key has had n attempts.
+func (p BackoffPolicy) waitAfter(n int) time.Duration {
+	if n < p.After {
+		return 0
+	}
+	w := p.Wait
+	for range n - p.After {
+		if w >= p.MaxWait/2 {
+			return p.MaxWait
+		}
+		w *= 2
+	}
+	return min(w, p.MaxWait)
+}
+
+// DefaultBackoffKeys bounds a MemoryBackoff built with maxKeys <= 0.
+const DefaultBackoffKeys = 1 << 17
+
+// MemoryBackoff is a Backoff held in process memory, for one instance.
+// Past maxKeys, the key closest to being forgotten among a few sampled
+// makes room for a new one.
+type MemoryBackoff struct {
+	policy  BackoffPolicy
+	maxKeys int
+	now     func() time.Time // tests replace it
+
+	mu   sync.Mutex
+	keys map[string]*backoffState
+}
+
+type backoffState struct {
+	n       int
+	until   time.Time // no attempt before this
+	expires time.Time // forgotten from this on
+}
+
+// NewMemoryBackoff returns an in-memory Backoff; it panics when policy
+// does not Validate.
+func NewMemoryBackoff(policy BackoffPolicy, maxKeys int) *MemoryBackoff {
+	if err := policy.Validate(); err != nil {
+		panic(err)
+	}
+	if maxKeys <= 0 {
+		maxKeys = DefaultBackoffKeys
+	}
+	return &MemoryBackoff{policy: policy, maxKeys: maxKeys, now: time.Now, keys: map[string]*backoffState{}}
+}
+
+// Attempt implements Backoff.
+func (m *MemoryBackoff) Attempt(_ context.Context, key string) time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	s, ok := m.keys[key]
+	if ok && !now.Before(s.expires) {
+		s, ok = nil, false
+	}
+	if ok && now.Before(s.until) {
+		return s.until.Sub(now)
+	}
+	if !ok {
+		if len(m.keys) >= m.maxKeys {
+			m.makeRoom(now)
+		}
+		s = &backoffState{}
+		m.keys[key] = s
+	}
+	s.n++
+	wait := m.policy.waitAfter(s.n)
+	s.until = now.Add(wait)
+	s.expires = s.until.Add(m.policy.Forget)
+	return 0
+}
+
+// Reset implements Backoff.
+func (m *MemoryBackoff) Reset(_ context.Context, key string) {
+	m.mu.Lock()
+	delete(m.keys, key)
+	m.mu.Unlock()
+}
+
+// makeRoom drops the forgotten keys among a few sampled (map iteration
+// starts at a random place), or else the one forgotten soonest.
+func (m *MemoryBackoff) makeRoom(now time.Time) {
+	var victim string
+	var victimExpires time.Time
+	seen, dropped := 0, false
+	for k, s := range m.keys {
+		switch {
+		case !now.Before(s.expires):
+			delete(m.keys, k)
+			dropped = true
+		case seen == 0 || s.expires.Before(victimExpires):
+			victim, victimExpires = k, s.expires
+		}
+		if seen++; seen == evictSample {
+			break
+		}
+	}
+	if !dropped && seen > 0 {
+		delete(m.keys, victim)
+	}
+}
+
+// RedisBackoffConfig tunes a RedisBackoff. Zero fields take the defaults of
+// RedisConfig.
+type RedisBackoffConfig struct {
+	Prefix  string        // prepended to every key
+	Timeout time.Duration // bounds each call to Redis
+	// Fallback answers while Redis fails; a MemoryBackoff with the same
+	// policy by default. Its counts are per instance meanwhile.
+	Fallback Backoff
+	OpenFor  time.Duration // how long the breaker stays open
+	Logger   *slog.Logger
+}
+
+// RedisBackoff is a Backoff whose counts live in Redis, shared by every
+// instance, on Redis's clock. When Redis errs, is slow or the breaker is
+// open, the fallback answers.
+type RedisBackoff struct {
+	client   redis.UniversalClient
+	policy   BackoffPolicy
+	prefix   string
+	timeout  time.Duration
+	fallback Backoff
+	breaker  *gobreaker.CircuitBreaker[int64]
+	inflight chan struct{}
+	logger   *slog.Logger
+	quiet    *logThrottle
+}
+
+// backoffScript counts an attempt on KEYS[1] unless it must still wait;
+// it returns the wait left in milliseconds, 0 when the attempt counts.
+// ARGV: after, wait ms, max wait ms, forget ms.
+var backoffScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local after, wait, maxwait, forget = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local untilms = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')
+if now < untilms then
+  return untilms - now
+end
+local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
+local w = 0
+if n >= after then
+  local k = math.min(n - after, 40)
+  w = math.min(wait * 2 ^ k, maxwait)
+  w = math.floor(w)
+  redis.call('HSET', KEYS[1], 'until', now + w)
+end
+redis.call('PEXPIRE', KEYS[1], w + forget)
+return 0
+`)
+
+// NewRedisBackoff returns a Backoff on client, which it does not own; it
+// panics when policy does not Validate.
+func NewRedisBackoff(client redis.UniversalClient, policy BackoffPolicy, cfg RedisBackoffConfig) *RedisBackoff {
+	if err := policy.Validate(); err != nil {
+		panic(err)
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = DefaultRedisPrefix
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultRedisTimeout
+	}
+	if cfg.Fallback == nil {
+		cfg.Fallback = NewMemoryBackoff(policy, 0)
+	}
+	if cfg.OpenFor <= 0 {
+		cfg.OpenFor = DefaultOpenFor
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	b := &RedisBackoff{
+		client:   client,
+		policy:   policy,
+		prefix:   cfg.Prefix + "backoff:",
+		timeout:  cfg.Timeout,
+		fallback: cfg.Fallback,
+		inflight: make(chan struct{}, DefaultMaxInFlight),
+		logger:   cfg.Logger,
+		quiet:    &logThrottle{every: DefaultLogEvery},
+	}
+	b.breaker = gobreaker.NewCircuitBreaker[int64](gobreaker.Settings{
+		Name:        "backoff-redis",
+		MaxRequests: 3,
+		Interval:    10 * time.Second,
+		Timeout:     cfg.OpenFor,
+		ReadyToTrip: func(c gobreaker.Counts) bool {
+			return c.ConsecutiveFailures >= 5 || (c.Requests >= 20 && c.TotalFailures*2 >= c.Requests)
+		},
+		IsExcluded: func(err error) bool { return errors.Is(err, errCallerGone) },
+		OnStateChange: func(name string, from, to gobreaker.State) {
+			level := slog.LevelWarn
+			if to == gobreaker.StateClosed {
+				level = slog.LevelInfo
+			}
+			b.logger.Log(context.Background(), level, "backoff: Redis circuit breaker changed state",
+				slog.String("breaker", name), slog.String("from", from.String()), slog.String("to", to.String()))
+		},
+	})
+	return b
+}
+
+// Attempt implements Backoff.
+func (b *RedisBackoff) Attempt(ctx context.Context, key string) time.Duration {
+	p := b.policy
+	ms, err := b.breaker.Execute(func() (int64, error) {
+		return callWithin(ctx, b.inflight, b.timeout, func(ctx context.Context) (int64, error) {
+			return backoffScript.Run(ctx, b.client, []string{b.prefix + key},
+				p.After, p.Wait.Milliseconds(), p.MaxWait.Milliseconds(), p.Forget.Milliseconds()).Int64()
+		})
+	})
+	if err != nil {
+		b.logFallback(ctx, err)
+		return b.fallback.Attempt(ctx, key)
+	}
+	return time.Duration(ms) * time.Millisecond
+}
+
+// Reset implements Backoff. The fallback forgets the key too, so that what
+// it counted while Redis was away does not outlive a success.
+func (b *RedisBackoff) Reset(ctx context.Context, key string) {
+	b.fallback.Reset(ctx, key)
+	_, err := b.breaker.Execute(func() (int64, error) {
+		return callWithin(ctx, b.inflight, b.timeout, func(ctx context.Context) (int64, error) {
+			return b.client.Del(ctx, b.prefix+key).Result()
+		})
+	})
+	if err != nil {
+		b.logFallback(ctx, err)
+	}
+}
+
+// Degraded reports whether calls are going to the fallback.
+func (b *RedisBackoff) Degraded() bool { return b.breaker.State() != gobreaker.StateClosed }
+
+func (b *RedisBackoff) logFallback(ctx context.Context, err error) {
+	if errors.Is(err, errCallerGone) {
+		return
+	}
+	if unlogged, ok := b.quiet.allow(); ok {
+		b.logger.LogAttrs(ctx, slog.LevelWarn, "backoff: Redis unavailable, counting attempts locally",
+			slog.String("err", err.Error()), slog.Int64("unlogged_since_last", unlogged))
+	}
+}
+
+var (
+	_ Backoff = (*MemoryBackoff)(nil)
+	_ Backoff = (*RedisBackoff)(nil)
+)
