@@ -76,7 +76,7 @@ func newFixtureConfig(t testing.TB, cfg analytics.Config) *fixture {
 	rt := httpx.NewRouter()
 	analyticshttp.Routes(rt, svc)
 	return &fixture{
-		t: t, svc: svc, handler: authn.Authenticate(verifier)(rt),
+		t: t, svc: svc, handler: authn.Authenticate(verifier, nil)(rt),
 		admin:    token(t, priv, authn.RoleAdmin),
 		customer: token(t, priv, authn.RoleCustomer),
 	}

@@ -80,7 +80,7 @@ func serve(t *testing.T, svc *auth.Service) *api {
 	rt := httpx.NewRouter()
 	authhttp.Routes(rt, svc)
 	v := authn.NewVerifier(svc.Keyfunc(), authn.DefaultIssuer, authn.DefaultAudience)
-	srv := httptest.NewServer(authn.Authenticate(v)(rt))
+	srv := httptest.NewServer(authn.Authenticate(v, svc)(rt))
 	t.Cleanup(srv.Close)
 	return &api{t: t, url: srv.URL}
 }

@@ -19,7 +19,8 @@ type Config struct {
 	// PerIP limits anonymous requests per client IP (IPv6 clients per /64,
 	// the block one subscriber usually holds).
 	PerIP Limit
-	// PerUser limits authenticated requests per user id, in place of PerIP.
+	// PerUser limits authenticated requests per user id (or service
+	// credential id), in place of PerIP.
 	PerUser Limit
 	// Login limits POST requests to LoginPaths per client IP and path, on
 	// top of PerIP or PerUser, against password guessing and mass sign-up.
@@ -108,7 +109,8 @@ type outcome struct {
 
 // Middleware limits requests with l. It must run after authentication
 // (authn.Authenticate) so that it sees who the caller is: authenticated
-// callers are limited per user id, anonymous ones per client IP, and POSTs
+// callers are limited per user (or service credential) id, anonymous ones
+// per client IP, and POSTs
 // to cfg.LoginPaths also per client IP and path with cfg.Login.
 //
 // Every limited response carries the RateLimit-Policy and RateLimit headers
@@ -140,9 +142,16 @@ func Middleware(l Limiter, cfg Config, logger *slog.Logger) httpx.Middleware {
 			if !cfg.Login.IsZero() && r.Method == http.MethodPost && loginPaths[r.URL.Path] {
 				checks = append(checks, check{policyLogin, "login:" + ip + ":" + r.URL.Path, cfg.Login})
 			}
-			if p, ok := authn.FromContext(r.Context()); ok && p.UserID != "" {
+			p, _ := authn.FromContext(r.Context())
+			if p.UserID != "" || p.CredentialID != "" {
+				// A service credential is limited like a user, by its own id:
+				// it gets no more than a user does, wherever it calls from.
+				key := "user:" + p.UserID
+				if p.UserID == "" {
+					key = "credential:" + p.CredentialID
+				}
 				if !cfg.PerUser.IsZero() {
-					checks = append(checks, check{policyUser, "user:" + p.UserID, cfg.PerUser})
+					checks = append(checks, check{policyUser, key, cfg.PerUser})
 				}
 			} else if !cfg.PerIP.IsZero() {
 				checks = append(checks, check{policyIP, "ip:" + ip, cfg.PerIP})
