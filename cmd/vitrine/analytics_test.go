@@ -35,10 +35,12 @@ func TestAnalyticsFeedsBestsellers(t *testing.T) {
 			map[string]any{"id": "e6" + suffix, "type": "purchase", "product_id": "no-such-product", "quantity": 1},
 		}}
 	}
+	// Purchases come from the checkout, with a service credential.
+	_, checkout := c.createCredential(t, "checkout")
 	// Analytics learns the catalog from the stream: wait until it knows both products.
 	var first result
 	eventually(t, 10*time.Second, "analytics knows the new products", func() bool {
-		expect(t, c.do(call{Method: "POST", Path: "/api/analytics/events", Body: batch(fmt.Sprint(time.Now().UnixNano()))}), 202).JSON(t, &first)
+		expect(t, c.do(call{Method: "POST", Path: "/api/analytics/events", Token: checkout, Body: batch(fmt.Sprint(time.Now().UnixNano()))}), 202).JSON(t, &first)
 		return first.Accepted == 3
 	})
 	if first.Rejected != 3 || len(first.Errors) != 3 || first.Errors[0].Index != 3 || first.Errors[0].Field != "type" {
@@ -48,8 +50,8 @@ func TestAnalyticsFeedsBestsellers(t *testing.T) {
 	// A replayed batch counts once.
 	fixed := batch("-fixed")
 	var r1, r2 result
-	expect(t, c.do(call{Method: "POST", Path: "/api/analytics/events", Body: fixed}), 202).JSON(t, &r1)
-	expect(t, c.do(call{Method: "POST", Path: "/api/analytics/events", Body: fixed}), 202).JSON(t, &r2)
+	expect(t, c.do(call{Method: "POST", Path: "/api/analytics/events", Token: checkout, Body: fixed}), 202).JSON(t, &r1)
+	expect(t, c.do(call{Method: "POST", Path: "/api/analytics/events", Token: checkout, Body: fixed}), 202).JSON(t, &r2)
 	if r1.Accepted != 3 || r2.Accepted != 0 || r2.Duplicates != 3 {
 		t.Fatalf("replay: first %+v, second %+v", r1, r2)
 	}

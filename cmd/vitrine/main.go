@@ -1,6 +1,6 @@
 // Command vitrine runs the Vitrine catalog platform: all services in one
 // process, or any subset of them (--target), plus the tools that go with it
-// (migrate, user, seed, bench).
+// (migrate, user, credential, seed, bench).
 package main
 
 import (
@@ -10,9 +10,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/vitrine-dev/vitrine/internal/bench"
+	"github.com/vitrine-dev/vitrine/internal/platform/errs"
 )
 
 func main() {
@@ -31,6 +33,8 @@ Commands:
   serve     run the services (--target=all by default)
   migrate   apply database migrations
   user      manage users (user create --email E --password P --role admin)
+  credential  manage service credentials (credential create --name checkout
+            --scope analytics:purchases; credential list; credential revoke ID)
   seed      fill a demo catalog (seed --products N)
   bench     generate load against a running Vitrine
 
@@ -48,7 +52,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if errors.Is(err, errHelp) {
 		return nil
 	}
-	return err
+	return withFields(err)
+}
+
+// withFields spells out the fields of a validation error, which a command
+// line user, unlike an API client, would not see otherwise.
+func withFields(err error) error {
+	var e *errs.Error
+	if !errors.As(err, &e) || len(e.Fields) == 0 {
+		return err
+	}
+	var b strings.Builder
+	b.WriteString(err.Error())
+	for _, f := range e.Fields {
+		fmt.Fprintf(&b, "\n  %s: %s", f.Field, f.Detail)
+	}
+	return errors.New(b.String())
 }
 
 func dispatch(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -60,6 +79,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return migrate(ctx, rest, getenv, stdout, stderr)
 	case "user":
 		return user(ctx, rest, getenv, stdout, stderr)
+	case "credential":
+		return credential(ctx, rest, getenv, stdout, stderr)
 	case "seed":
 		return seed(ctx, rest, getenv, stdout, stderr)
 	case "bench":

@@ -28,6 +28,9 @@ const (
 	MaxAge = 7 * 24 * time.Hour
 	// Retention is how long dedupe rows and rollups are kept.
 	Retention = 8 * 24 * time.Hour
+	// DefaultMaxSkew is how far ahead of the server's clock a client's
+	// may be (Config.MaxSkew).
+	DefaultMaxSkew = 5 * time.Minute
 	// MaxStatsBatch bounds the items of one ProductStats message.
 	MaxStatsBatch = 500
 	// PruneInterval is how often Run deletes what Retention lets go.
@@ -41,6 +44,12 @@ type Config struct {
 	// MaxSkew is how far in the future a client's clock may put an event;
 	// such events count at the time they arrive. 5 min.
 	MaxSkew time.Duration
+	// ShopperWindow is how long a shopper's events of one type for one
+	// product count once, however many are sent; 30 min.
+	ShopperWindow time.Duration
+	// ShopperCap is how many events one shopper may have counted in a
+	// clock hour; the rest are taken but not counted. 100.
+	ShopperCap int
 }
 
 func (c *Config) setDefaults() {
@@ -51,7 +60,13 @@ func (c *Config) setDefaults() {
 		c.StatsInterval = 2 * time.Second
 	}
 	if c.MaxSkew <= 0 {
-		c.MaxSkew = 5 * time.Minute
+		c.MaxSkew = DefaultMaxSkew
+	}
+	if c.ShopperWindow <= 0 {
+		c.ShopperWindow = 30 * time.Minute
+	}
+	if c.ShopperCap <= 0 {
+		c.ShopperCap = 100
 	}
 }
 

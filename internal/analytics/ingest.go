@@ -3,6 +3,7 @@ package analytics
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"slices"
 	"time"
@@ -32,12 +33,55 @@ type ItemError struct {
 }
 
 // IngestResult is the fate of each item of a batch. Accepted + Duplicates +
-// Rejected is the number of items.
+// Rejected is the number of items. Uncounted are the accepted events that
+// moved no counter: a shopper's repeat within the window, or past the
+// hourly cap (see Source).
 type IngestResult struct {
 	Accepted   int         `json:"accepted"`
+	Uncounted  int         `json:"uncounted"`
 	Duplicates int         `json:"duplicates"`
 	Rejected   int         `json:"rejected"`
 	Errors     []ItemError `json:"errors"`
+}
+
+// Source is who sends a batch. Rankings follow purchases and views, so
+// only a trusted source (a service credential with the
+// analytics:purchases scope: the checkout) may report purchases, and its
+// events count as sent. Every other sender is a shopper: a signed-in user
+// or an anonymous client, told apart by Shopper ("user:<id>" or the client
+// address's httpx.ClientKey). A shopper's views and carts count once per
+// product and type per Config.ShopperWindow, and at most Config.ShopperCap
+// an hour, so that one client cannot move rankings alone.
+type Source struct {
+	Trusted bool
+	Shopper string
+}
+
+// ForbiddenItems returns the positions in batch of the events src may not
+// send: purchases, unless src is trusted.
+func ForbiddenItems(batch []ClientEvent, src Source) []int {
+	if src.Trusted {
+		return nil
+	}
+	var out []int
+	for i, ev := range batch {
+		if ev.Type == TypePurchase {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// ErrForbiddenItems refuses a batch holding items its sender may not send,
+// naming each by its position: events[i].type. Nothing of the batch counts.
+func ErrForbiddenItems(positions []int) error {
+	e := &errs.Error{Kind: errs.KindForbidden,
+		Msg: "purchases are reported by a trusted service with a credential holding the analytics:purchases scope; nothing of this batch was recorded"}
+	for _, i := range positions {
+		e.Fields = append(e.Fields, errs.FieldError{Field: fmt.Sprintf("events[%d].type", i),
+			Detail: "a purchase needs a service credential with the analytics:purchases scope"})
+	}
+	return e
 }
 
 // Reject counts one more rejected item with its faults.
@@ -52,13 +96,17 @@ func (r *IngestResult) Reject(index int, id string, faults ...errs.FieldError) {
 var ErrBatchTooLarge = &errs.Error{Kind: errs.KindTooLarge, Msg: fmt.Sprintf("a batch holds at most %d events", MaxBatch),
 	Fields: []errs.FieldError{{Field: "events", Detail: fmt.Sprintf("at most %d events; split the batch", MaxBatch)}}}
 
-// Ingest checks and records a batch of client events. Each item stands on
-// its own: a bad one is rejected with its faults (an unknown product
-// among them) and never holds back the good ones; an id seen before counts
-// as a duplicate, so a replayed batch counts once.
-func (s *Service) Ingest(ctx context.Context, batch []ClientEvent) (*IngestResult, error) {
+// Ingest checks and records a batch of client events from src. Each item
+// stands on its own: a bad one is rejected with its faults (an unknown
+// product among them) and never holds back the good ones; an id seen
+// before counts as a duplicate, so a replayed batch counts once. Items src
+// may not send at all (ForbiddenItems) refuse the whole batch.
+func (s *Service) Ingest(ctx context.Context, batch []ClientEvent, src Source) (*IngestResult, error) {
 	if len(batch) > MaxBatch {
 		return nil, ErrBatchTooLarge
+	}
+	if bad := ForbiddenItems(batch, src); len(bad) > 0 {
+		return nil, ErrForbiddenItems(bad)
 	}
 	res := &IngestResult{Errors: []ItemError{}}
 	now := s.now()
@@ -76,7 +124,13 @@ func (s *Service) Ingest(ctx context.Context, batch []ClientEvent) (*IngestResul
 	if len(valid) == 0 {
 		return res, nil
 	}
-	outcomes, err := s.store.RecordEvents(ctx, valid)
+	var outcomes []Outcome
+	var err error
+	if src.Trusted {
+		outcomes, err = s.store.RecordEvents(ctx, valid)
+	} else {
+		outcomes, err = s.store.RecordShopperEvents(ctx, s.gate(src.Shopper, now), valid)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -84,6 +138,9 @@ func (s *Service) Ingest(ctx context.Context, batch []ClientEvent) (*IngestResul
 		switch o {
 		case Accepted:
 			res.Accepted++
+		case Repeated, OverCap:
+			res.Accepted++
+			res.Uncounted++
 		case Duplicate:
 			res.Duplicates++
 		default:
@@ -92,6 +149,14 @@ func (s *Service) Ingest(ctx context.Context, batch []ClientEvent) (*IngestResul
 	}
 	res.SortErrors()
 	return res, nil
+}
+
+// gate is the shopper's bounds at now. The shopper is kept as a hash:
+// enough to tell shoppers apart for an hour, without storing addresses.
+func (s *Service) gate(shopper string, now time.Time) ShopperGate {
+	sum := sha256.Sum256([]byte("vitrine analytics shopper\x00" + shopper))
+	return ShopperGate{Shopper: sum[:16], Window: now.Truncate(s.cfg.ShopperWindow),
+		Hour: now.Truncate(time.Hour), Cap: s.cfg.ShopperCap}
 }
 
 // SortErrors orders the errors by item, keeping each item's fields in order.

@@ -69,6 +69,10 @@ func (s *Service) Run(ctx context.Context, pub StatsPublisher) {
 		if err := s.Prune(ctx, s.now().Add(-Retention)); err != nil && ctx.Err() == nil {
 			slog.ErrorContext(ctx, "analytics: prune", "err", err)
 		}
+		// Shopper windows and hours matter only while they last.
+		if err := s.store.PruneShoppers(ctx, s.now().Add(-max(s.cfg.ShopperWindow, time.Hour))); err != nil && ctx.Err() == nil {
+			slog.ErrorContext(ctx, "analytics: prune shoppers", "err", err)
+		}
 	}
 	prune()
 	pruneTick := time.NewTicker(PruneInterval)

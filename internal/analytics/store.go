@@ -16,6 +16,14 @@ type Store interface {
 	// in order. An event of an unknown product is not stored, so its id
 	// stays free for a retry once the product is known.
 	RecordEvents(ctx context.Context, evs []Event) ([]Outcome, error)
+	// RecordShopperEvents is RecordEvents for the events of one shopper,
+	// which count only within gate's bounds: an event whose product and
+	// type the shopper already had counted (or recorded past the cap) in
+	// the window gate.Window is Repeated, and once the shopper's events
+	// of the hour gate.Hour reach gate.Cap, the rest are OverCap. Neither
+	// is counted; both keep their id, so a retry is a Duplicate. Several
+	// calls for one shopper at once share the cap without exceeding it.
+	RecordShopperEvents(ctx context.Context, gate ShopperGate, evs []Event) ([]Outcome, error)
 	// RecordSearches does the same for search events, reporting for each
 	// whether it was new. An empty Query is counted in the summary only.
 	RecordSearches(ctx context.Context, evs []Search) ([]bool, error)
@@ -45,6 +53,9 @@ type Store interface {
 	// Prune deletes dedupe rows of events that happened before before, and
 	// the rollups of minutes (and hours) that ended before it. Totals stay.
 	Prune(ctx context.Context, before time.Time) error
+	// PruneShoppers deletes the shopper windows and hourly counts that
+	// started before before.
+	PruneShoppers(ctx context.Context, before time.Time) error
 
 	Ping(ctx context.Context) error
 	Close() error
@@ -66,7 +77,18 @@ const (
 	Accepted       Outcome = iota + 1 // counted
 	Duplicate                         // its id was seen before; not counted again
 	UnknownProduct                    // no such product in the catalog; not counted
+	Repeated                          // its shopper had this counted within the window; taken, not counted
+	OverCap                           // its shopper passed the hourly cap; taken, not counted
 )
+
+// ShopperGate bounds what one shopper's events count for: once per
+// product and type per window, and at most Cap events an hour.
+type ShopperGate struct {
+	Shopper []byte    // a hash of who the shopper is, never the address itself
+	Window  time.Time // start of the current dedupe window
+	Hour    time.Time // start of the current hour of the cap
+	Cap     int
+}
 
 // Search is a search event with its query normalised (NormalizeQuery).
 type Search struct {

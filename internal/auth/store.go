@@ -36,6 +36,18 @@ type Store interface {
 	// SigningKeys returns the keys created at or after since, newest first.
 	SigningKeys(ctx context.Context, since time.Time) ([]SigningKey, error)
 
+	// CreateCredential stores c.
+	CreateCredential(ctx context.Context, c *Credential) error
+	// Credential returns the credential with id, revoked or not;
+	// ErrCredentialNotFound when there is none.
+	Credential(ctx context.Context, id string) (*Credential, error)
+	// Credentials returns every credential, oldest first.
+	Credentials(ctx context.Context) ([]Credential, error)
+	// RevokeCredential sets the revocation time of credential id unless it
+	// is set already (the first revocation is the one on record);
+	// ErrCredentialNotFound when there is no such credential.
+	RevokeCredential(ctx context.Context, id string, at time.Time) error
+
 	Ping(ctx context.Context) error
 	Close() error
 }

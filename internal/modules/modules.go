@@ -88,7 +88,7 @@ type Config struct {
 	Targets     []string
 	DataDir     string // SQLite files live here when PostgresURL is empty
 	PostgresURL string
-	AuthURL     string // base URL of the auth service, for the JWKS when auth runs elsewhere
+	AuthURL     string // base URL of the auth service, for the JWKS and credential checks when auth runs elsewhere
 	NATSURL     string // external NATS JetStream; empty embeds a server under DataDir
 	Namespace   string // isolates deployments sharing one NATS and one Redis server
 	RedisURL    string // L2 cache (and shared rate limits); empty keeps the cache in-process
@@ -185,23 +185,26 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	}
 
 	var keyfunc jwt.Keyfunc
+	var credentials authn.CredentialVerifier
 	if slices.Contains(cfg.Targets, Auth) {
 		if err := a.startAuth(ctx, cfg, redisClient, &background); err != nil {
 			return nil, err
 		}
 		keyfunc = a.Auth.Keyfunc()
+		credentials = a.Auth
 	} else if cfg.AuthURL != "" {
 		keyfunc, err = authn.RemoteKeyfunc(bg, strings.TrimRight(cfg.AuthURL, "/")+"/.well-known/jwks.json", cfg.Logger)
 		if err != nil {
 			return nil, fmt.Errorf("auth JWKS: %w", err)
 		}
+		credentials = authn.NewRemoteCredentials(cfg.AuthURL)
 	} else if slices.Contains(cfg.Targets, Product) || slices.Contains(cfg.Targets, Analytics) {
 		return nil, errors.New("without the auth target in this process, --auth-url must name the auth service (product and analytics check tokens)")
 	}
 	// Search alone reads nothing from tokens: it needs no verifier.
 	authenticate := func(h http.Handler) http.Handler { return h }
 	if keyfunc != nil {
-		authenticate = authn.Authenticate(authn.NewVerifier(keyfunc, cfg.Issuer, cfg.Audience, cfg.AccessTTL))
+		authenticate = authn.Authenticate(authn.NewVerifier(keyfunc, cfg.Issuer, cfg.Audience, cfg.AccessTTL), credentials)
 	}
 
 	if slices.ContainsFunc(cfg.Targets, func(t string) bool { return t != Auth }) {

@@ -66,6 +66,15 @@ func floor(unix, width int64) int64 { return unix - unix%width }
 
 // RecordEvents counts the events of known products not seen before.
 func (s *Store) RecordEvents(ctx context.Context, evs []analytics.Event) ([]analytics.Outcome, error) {
+	return s.recordEvents(ctx, nil, evs)
+}
+
+// RecordShopperEvents counts them within the bounds of gate.
+func (s *Store) RecordShopperEvents(ctx context.Context, gate analytics.ShopperGate, evs []analytics.Event) ([]analytics.Outcome, error) {
+	return s.recordEvents(ctx, &gate, evs)
+}
+
+func (s *Store) recordEvents(ctx context.Context, gate *analytics.ShopperGate, evs []analytics.Event) ([]analytics.Outcome, error) {
 	out := make([]analytics.Outcome, len(evs))
 	if len(evs) == 0 {
 		return out, nil
@@ -99,21 +108,113 @@ func (s *Store) RecordEvents(ctx context.Context, evs []analytics.Event) ([]anal
 			return err
 		}
 		var counted []analytics.Event
+		var at []int // index in evs of each of counted
 		for i, ev := range evs {
 			if out[i] != 0 {
 				continue
 			}
 			if fresh[ev.ID] {
 				out[i] = analytics.Accepted
-				counted = append(counted, ev)
+				counted, at = append(counted, ev), append(at, i)
 			} else {
 				out[i] = analytics.Duplicate
 			}
+		}
+		if gate != nil && len(counted) > 0 {
+			keep, err := s.gateShopper(ctx, tx, *gate, counted)
+			if err != nil {
+				return err
+			}
+			kept := counted[:0:0]
+			for k, o := range keep {
+				if o == analytics.Accepted {
+					kept = append(kept, counted[k])
+				} else {
+					out[at[k]] = o
+				}
+			}
+			counted = kept
 		}
 		return s.addEvents(ctx, tx, counted)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("analyticsdb: record events: %w", err)
+	}
+	return out, nil
+}
+
+// gateShopper decides which of evs (new events of known products, in
+// order) the shopper of gate may have counted. It records the shopper's
+// (product, type) pairs of the window, the first insert winning, then adds
+// what is left to the shopper's count of the hour and keeps what fits under
+// the cap. The count row is locked until the transaction ends, so
+// concurrent batches of one shopper take turns at the cap.
+func (s *Store) gateShopper(ctx context.Context, tx *sql.Tx, gate analytics.ShopperGate, evs []analytics.Event) ([]analytics.Outcome, error) {
+	type pair struct{ product, typ string }
+	var rows [][]any
+	seen := map[pair]bool{}
+	for _, ev := range evs {
+		p := pair{ev.ProductID, ev.Type}
+		if !seen[p] {
+			seen[p] = true
+			rows = append(rows, []any{gate.Shopper, ev.ProductID, ev.Type, gate.Window.Unix()})
+		}
+	}
+	slices.SortFunc(rows, func(a, b []any) int {
+		return cmp.Or(strings.Compare(a[1].(string), b[1].(string)), strings.Compare(a[2].(string), b[2].(string)))
+	})
+	fresh := map[pair]bool{}
+	for chunk := range slices.Chunk(rows, maxRows) {
+		q, args := s.values(`INSERT INTO shopper_events (shopper, product_id, type, bucket) VALUES `, chunk)
+		res, err := tx.QueryContext(ctx, q+` ON CONFLICT (shopper, product_id, type, bucket) DO NOTHING RETURNING product_id, type`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("shopper_events: %w", err)
+		}
+		for res.Next() {
+			var p pair
+			if err := res.Scan(&p.product, &p.typ); err != nil {
+				res.Close()
+				return nil, err
+			}
+			fresh[p] = true
+		}
+		res.Close()
+		if err := res.Err(); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]analytics.Outcome, len(evs))
+	wanted := 0
+	for i, ev := range evs {
+		p := pair{ev.ProductID, ev.Type}
+		if fresh[p] {
+			delete(fresh, p) // a later one in evs repeats it
+			out[i] = analytics.Accepted
+			wanted++
+		} else {
+			out[i] = analytics.Repeated
+		}
+	}
+	if wanted == 0 {
+		return out, nil
+	}
+	var total int64
+	err := tx.QueryRowContext(ctx, s.db.Q(`INSERT INTO shopper_hours (shopper, hour, events) VALUES (?, ?, ?)
+		ON CONFLICT (shopper, hour) DO UPDATE SET events = shopper_hours.events + excluded.events
+		RETURNING events`), gate.Shopper, gate.Hour.Unix(), wanted).Scan(&total)
+	if err != nil {
+		return nil, fmt.Errorf("shopper_hours: %w", err)
+	}
+	room := min(max(int64(gate.Cap)-(total-int64(wanted)), 0), int64(wanted))
+	for i := range out {
+		if out[i] != analytics.Accepted {
+			continue
+		}
+		if room > 0 {
+			room--
+		} else {
+			out[i] = analytics.OverCap
+		}
 	}
 	return out, nil
 }
@@ -570,6 +671,16 @@ func (s *Store) Prune(ctx context.Context, before time.Time) error {
 	} {
 		if _, err := s.db.ExecContext(ctx, s.db.Q(q.sql), q.arg); err != nil {
 			return fmt.Errorf("analyticsdb: prune: %w", err)
+		}
+	}
+	return nil
+}
+
+// PruneShoppers deletes shopper windows and hours that started before before.
+func (s *Store) PruneShoppers(ctx context.Context, before time.Time) error {
+	for _, q := range []string{`DELETE FROM shopper_events WHERE bucket < ?`, `DELETE FROM shopper_hours WHERE hour < ?`} {
+		if _, err := s.db.ExecContext(ctx, s.db.Q(q), before.Unix()); err != nil {
+			return fmt.Errorf("analyticsdb: prune shoppers: %w", err)
 		}
 	}
 	return nil

@@ -34,6 +34,8 @@ func TestStoreContract(t *testing.T) {
 			t.Run("SummaryBuckets", func(t *testing.T) { testSummary(t, open(t)) })
 			t.Run("UnpublishedTotals", func(t *testing.T) { testUnpublishedTotals(t, open(t)) })
 			t.Run("Prune", func(t *testing.T) { testPrune(t, open(t)) })
+			t.Run("ShopperGate", func(t *testing.T) { testShopperGate(t, open(t)) })
+			t.Run("ConcurrentShopperBatchesShareTheCap", func(t *testing.T) { testShopperCapRace(t, open(t)) })
 			t.Run("ConcurrentReplaysCountOnce", func(t *testing.T) { testConcurrentReplays(t, open(t)) })
 			t.Run("Reopen", func(t *testing.T) { testReopen(t, d) })
 		})
@@ -415,5 +417,99 @@ func testReopen(t *testing.T, d sqldb.Dialect) {
 	assertOutcomes(t, record(t, s, view("e", "p1", t0)), A)
 	if err := s.Ping(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+const (
+	R = analytics.Repeated
+	O = analytics.OverCap
+)
+
+func gateOf(shopper string, window time.Time, cap int) analytics.ShopperGate {
+	return analytics.ShopperGate{Shopper: []byte(shopper), Window: window, Hour: window.Truncate(time.Hour), Cap: cap}
+}
+
+func recordShopper(t *testing.T, s analytics.Store, g analytics.ShopperGate, evs ...analytics.Event) []analytics.Outcome {
+	t.Helper()
+	out, err := s.RecordShopperEvents(context.Background(), g, evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func testShopperGate(t *testing.T, s analytics.Store) {
+	known(t, s, "p1", "p2", "p3")
+	w1, w2 := t0, t0.Add(30*time.Minute)
+	ada, bob := gateOf("ada", w1, 4), gateOf("bob", w1, 4)
+	assertOutcomes(t, recordShopper(t, s, ada,
+		view("a1", "p1", t0), view("a2", "p1", t0), // the second view of p1 repeats the first
+		cart("a3", "p1", t0),   // another type counts on its own
+		view("a4", "nope", t0), // unknown products are no shopper's business
+		view("a1", "p2", t0),   // nor are duplicate ids
+	), A, R, A, U, D)
+	assertOutcomes(t, recordShopper(t, s, ada, view("a5", "p1", t0)), R)                  // a later batch of the window
+	assertOutcomes(t, recordShopper(t, s, bob, view("b1", "p1", t0)), A)                  // another shopper
+	assertOutcomes(t, recordShopper(t, s, gateOf("ada", w2, 4), view("a6", "p1", t0)), A) // the next window
+	// ada had three counted this hour; of three new products, one fits.
+	assertOutcomes(t, recordShopper(t, s, gateOf("ada", w2, 4), view("a7", "p2", t0), view("a8", "p3", t0), cart("a9", "p2", t0)), A, O, O)
+	// A retry of what was not counted is a duplicate, not a second chance.
+	assertOutcomes(t, recordShopper(t, s, gateOf("ada", w2, 10), view("a8", "p3", t0)), D)
+	// Nor does a product recorded past the cap count later in the window.
+	assertOutcomes(t, recordShopper(t, s, gateOf("ada", w2, 10), view("a10", "p3", t0)), R)
+
+	p := func(id string, v int64) analytics.ProductValue {
+		return analytics.ProductValue{ProductID: id, Value: v}
+	}
+	assertTop(t, top(t, s, analytics.MetricViews, t0, 10), p("p1", 3), p("p2", 1))
+	if got := unpublished(t, s, "", 10); len(got) != 2 || got[0].Views != 3 || got[0].AddToCart != 1 || got[1].Views != 1 {
+		t.Fatalf("totals %+v", got)
+	}
+
+	// Once pruned, a window is forgotten.
+	if err := s.PruneShoppers(context.Background(), w2.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	assertOutcomes(t, recordShopper(t, s, gateOf("ada", w2, 4), view("a11", "p1", t0)), A)
+}
+
+// testShopperCapRace: batches of one shopper at once never have more than
+// the cap counted between them.
+func testShopperCapRace(t *testing.T, s analytics.Store) {
+	var products []string
+	for i := range 40 {
+		products = append(products, fmt.Sprint("q", i))
+	}
+	known(t, s, products...)
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		accepted int
+	)
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var evs []analytics.Event
+			for i := range 10 {
+				evs = append(evs, view(fmt.Sprint("g", g, "-", i), products[g*10+i], t0))
+			}
+			out, err := s.RecordShopperEvents(context.Background(), gateOf("ada", t0, 15), evs)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, o := range out {
+				if o == analytics.Accepted {
+					accepted++
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if accepted != 15 {
+		t.Fatalf("%d events counted, want the cap of 15", accepted)
 	}
 }

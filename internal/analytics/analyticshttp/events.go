@@ -6,13 +6,16 @@ import (
 	"net/http"
 
 	"github.com/vitrine-dev/vitrine/internal/analytics"
+	"github.com/vitrine-dev/vitrine/internal/platform/authn"
 	"github.com/vitrine-dev/vitrine/internal/platform/errs"
 	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
 )
 
 // ingestEvents answers 202 with the fate of each item of the batch. Only a
 // body that is not a batch at all (not JSON, no events, too many) is a
-// problem; a bad item is reported in the result and spares the others.
+// problem, and a batch with items its sender may not send (a purchase
+// without a credential: 403, naming events[i].type); a bad item is
+// reported in the result and spares the others.
 func ingestEvents(svc *analytics.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := httpx.ReadJSONBody(r, 0)
@@ -25,7 +28,15 @@ func ingestEvents(svc *analytics.Service) http.Handler {
 			httpx.WriteError(w, r, err)
 			return
 		}
-		res, err := svc.Ingest(r.Context(), b.events)
+		src := source(r)
+		if bad := analytics.ForbiddenItems(b.events, src); len(bad) > 0 {
+			for k := range bad {
+				bad[k] = b.positions[bad[k]]
+			}
+			httpx.WriteError(w, r, analytics.ErrForbiddenItems(bad))
+			return
+		}
+		res, err := svc.Ingest(r.Context(), b.events, src)
 		if err != nil {
 			httpx.WriteError(w, r, err)
 			return
@@ -34,6 +45,26 @@ func ingestEvents(svc *analytics.Service) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		httpx.WriteJSON(w, http.StatusAccepted, res)
 	})
+}
+
+// source tells who sent r: a service credential allowed to report
+// purchases, or a shopper, known by user id when signed in and by client
+// address otherwise.
+func source(r *http.Request) analytics.Source {
+	p, _ := authn.FromContext(r.Context())
+	switch {
+	case p.HasScope(authn.ScopeAnalyticsPurchases):
+		return analytics.Source{Trusted: true}
+	case p.UserID != "":
+		return analytics.Source{Shopper: "user:" + p.UserID}
+	case p.CredentialID != "":
+		// A credential without the scope is no shopper, nor trusted.
+		return analytics.Source{Shopper: "credential:" + p.CredentialID}
+	}
+	if addr, ok := httpx.ClientAddr(r.Context()); ok {
+		return analytics.Source{Shopper: "addr:" + httpx.ClientKey(addr)}
+	}
+	return analytics.Source{Shopper: "addr:unknown"}
 }
 
 // batch is a decoded request body: the items that are well-formed events,

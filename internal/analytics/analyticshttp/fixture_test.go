@@ -39,6 +39,26 @@ type fixture struct {
 	handler  http.Handler
 	admin    string // bearer tokens
 	customer string
+	checkout string // a service credential with the analytics:purchases scope
+}
+
+// Service credentials the fixture knows. The auth service, which knows
+// the real ones, is not part of this package: a stand-in answers for it.
+const (
+	checkoutCredential = "vtc_checkout"
+	unscopedCredential = "vtc_unscoped"
+)
+
+type credentials struct{}
+
+func (credentials) VerifyCredential(_ context.Context, token string) (authn.Principal, error) {
+	switch token {
+	case checkoutCredential:
+		return authn.Principal{CredentialID: "c1", CredentialName: "checkout", Scope: authn.ScopeAnalyticsPurchases}, nil
+	case unscopedCredential:
+		return authn.Principal{CredentialID: "c2", CredentialName: "other"}, nil
+	}
+	return authn.Principal{}, authn.ErrInvalidCredential
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -76,9 +96,10 @@ func newFixtureConfig(t testing.TB, cfg analytics.Config) *fixture {
 	rt := httpx.NewRouter()
 	analyticshttp.Routes(rt, svc)
 	return &fixture{
-		t: t, svc: svc, handler: authn.Authenticate(verifier)(rt),
+		t: t, svc: svc, handler: httpx.Edge(nil)(authn.Authenticate(verifier, credentials{})(rt)),
 		admin:    token(t, priv, authn.RoleAdmin),
 		customer: token(t, priv, authn.RoleCustomer),
+		checkout: checkoutCredential,
 	}
 }
 
@@ -103,7 +124,13 @@ func token(t testing.TB, key ed25519.PrivateKey, role string) string {
 
 // do sends a request with a body of contentType (none when empty).
 func (f *fixture) do(method, target, bearer, contentType, body string) *httptest.ResponseRecorder {
+	return f.doFrom("192.0.2.1:1234", method, target, bearer, contentType, body)
+}
+
+// doFrom is do from the client address remote.
+func (f *fixture) doFrom(remote, method, target, bearer, contentType, body string) *httptest.ResponseRecorder {
 	r := httptest.NewRequest(method, target, strings.NewReader(body))
+	r.RemoteAddr = remote
 	if contentType != "" {
 		r.Header.Set("Content-Type", contentType)
 	}
@@ -115,23 +142,36 @@ func (f *fixture) do(method, target, bearer, contentType, body string) *httptest
 	return w
 }
 
-// ingest posts a batch and returns the result, insisting on 202.
+// ingest posts a batch as the checkout service, whose events all count,
+// and returns the result, insisting on 202.
 func (f *fixture) ingest(items ...any) analytics.IngestResult {
 	f.t.Helper()
-	if items == nil {
-		items = []any{}
-	}
-	body, err := json.Marshal(map[string]any{"events": items})
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	w := f.do("POST", "/api/analytics/events", "", "application/json", string(body))
+	return f.ingestAs(f.checkout, "192.0.2.1:1234", items...)
+}
+
+// ingestAs posts a batch with bearer (none when empty) from the client
+// address remote.
+func (f *fixture) ingestAs(bearer, remote string, items ...any) analytics.IngestResult {
+	f.t.Helper()
+	w := f.doFrom(remote, "POST", "/api/analytics/events", bearer, "application/json", batchBody(f.t, items...))
 	if w.Code != http.StatusAccepted {
 		f.t.Fatalf("POST events: status %d: %s", w.Code, w.Body)
 	}
 	var res analytics.IngestResult
 	decode(f.t, w, &res)
 	return res
+}
+
+func batchBody(t testing.TB, items ...any) string {
+	t.Helper()
+	if items == nil {
+		items = []any{}
+	}
+	body, err := json.Marshal(map[string]any{"events": items})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(body)
 }
 
 // get reads an admin report, insisting on 200.

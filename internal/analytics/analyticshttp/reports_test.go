@@ -28,7 +28,7 @@ func TestReportsAreForAdmins(t *testing.T) {
 		})
 	}
 	// Sending events needs no token.
-	if res := f.ingest(view("e1", "p1", now)); res.Accepted != 1 {
+	if res := f.ingestAs("", "192.0.2.1:1234", view("e1", "p1", now)); res.Accepted != 1 {
 		t.Fatalf("anonymous event: %+v", res)
 	}
 }

@@ -176,3 +176,70 @@ func (s *Store) SigningKeys(ctx context.Context, since time.Time) ([]auth.Signin
 }
 
 func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func (s *Store) CreateCredential(ctx context.Context, c *auth.Credential) error {
+	_, err := s.db.ExecContext(ctx, s.db.Q(`INSERT INTO credentials (id, name, scopes, secret_hash, created_at)
+		VALUES (?, ?, ?, ?, ?)`), c.ID, c.Name, strings.Join(c.Scopes, " "), c.SecretHash, c.CreatedAt.UnixMicro())
+	return err
+}
+
+const credentialColumns = `id, name, scopes, secret_hash, created_at, revoked_at`
+
+func scanCredential(row interface{ Scan(...any) error }) (*auth.Credential, error) {
+	var (
+		c       auth.Credential
+		scopes  string
+		created int64
+		revoked sql.NullInt64
+	)
+	if err := row.Scan(&c.ID, &c.Name, &scopes, &c.SecretHash, &created, &revoked); err != nil {
+		return nil, err
+	}
+	c.Scopes = strings.Fields(scopes)
+	c.CreatedAt = fromMicros(created)
+	if revoked.Valid {
+		at := fromMicros(revoked.Int64)
+		c.RevokedAt = &at
+	}
+	return &c, nil
+}
+
+func (s *Store) Credential(ctx context.Context, id string) (*auth.Credential, error) {
+	c, err := scanCredential(s.db.QueryRowContext(ctx, s.db.Q(`SELECT `+credentialColumns+` FROM credentials WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, auth.ErrCredentialNotFound
+	}
+	return c, err
+}
+
+func (s *Store) Credentials(ctx context.Context) ([]auth.Credential, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+credentialColumns+` FROM credentials ORDER BY created_at, id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []auth.Credential{}
+	for rows.Next() {
+		c, err := scanCredential(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *c)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) RevokeCredential(ctx context.Context, id string, at time.Time) error {
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, s.db.Q(`SELECT 1 FROM credentials WHERE id = ?`), id).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return auth.ErrCredentialNotFound
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, s.db.Q(`UPDATE credentials SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`), at.UnixMicro(), id)
+		return err
+	})
+}

@@ -44,6 +44,7 @@ func TestStoreContract(t *testing.T) {
 			t.Run("DeleteExpired", func(t *testing.T) { s, _ := open(t); testDeleteExpired(t, s) })
 			t.Run("SigningKeys", func(t *testing.T) { s, _ := open(t); testSigningKeys(t, s) })
 			t.Run("SigningKeyRaceCreatesOne", func(t *testing.T) { testSigningKeyRace(t, open) })
+			t.Run("Credentials", func(t *testing.T) { s, _ := open(t); testCredentials(t, s) })
 			t.Run("ReopenKeepsData", func(t *testing.T) { _, another := open(t); testReopen(t, another) })
 		})
 	}
@@ -313,5 +314,48 @@ func testReopen(t *testing.T, open func() auth.Store) {
 	s = open() // migrations run again, as when an instance restarts
 	if _, err := s.UserByEmail(ctx, "ada@example.com"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func testCredentials(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	if list, err := s.Credentials(ctx); err != nil || list == nil || len(list) != 0 {
+		t.Fatalf("no credentials yet: %v, %v (want an empty list, not nil)", list, err)
+	}
+	hash := sha256.Sum256([]byte("secret"))
+	a := &auth.Credential{ID: "0198c3a2-7b1e-7000-8000-00000000000a", Name: "checkout",
+		Scopes: []string{"analytics:purchases", "x:y"}, CreatedAt: t0, SecretHash: hash[:]}
+	b := &auth.Credential{ID: "0198c3a2-7b1e-7000-8000-00000000000b", Name: "checkout",
+		Scopes: []string{"analytics:purchases"}, CreatedAt: t0.Add(time.Second), SecretHash: hash[:]}
+	for _, c := range []*auth.Credential{b, a} {
+		if err := s.CreateCredential(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Credential(ctx, a.ID)
+	if err != nil || got.Name != a.Name || fmt.Sprint(got.Scopes) != fmt.Sprint(a.Scopes) || !got.CreatedAt.Equal(t0) ||
+		!bytes.Equal(got.SecretHash, hash[:]) || got.RevokedAt != nil {
+		t.Fatalf("credential %+v, %v", got, err)
+	}
+	if _, err := s.Credential(ctx, "0198c3a2-7b1e-7000-8000-0000000000ff"); !errors.Is(err, auth.ErrCredentialNotFound) {
+		t.Fatalf("unknown credential: %v", err)
+	}
+
+	// Revocation is recorded once; a second one keeps the first time.
+	if err := s.RevokeCredential(ctx, a.ID, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeCredential(ctx, a.ID, t0.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeCredential(ctx, "0198c3a2-7b1e-7000-8000-0000000000ff", t0); !errors.Is(err, auth.ErrCredentialNotFound) {
+		t.Fatalf("revoking an unknown credential: %v", err)
+	}
+	list, err := s.Credentials(ctx)
+	if err != nil || len(list) != 2 || list[0].ID != a.ID || list[1].ID != b.ID {
+		t.Fatalf("list %+v, %v; want a then b, oldest first", list, err)
+	}
+	if list[0].RevokedAt == nil || !list[0].RevokedAt.Equal(t0.Add(time.Hour)) || list[1].RevokedAt != nil {
+		t.Fatalf("revocation times: %v, %v", list[0].RevokedAt, list[1].RevokedAt)
 	}
 }

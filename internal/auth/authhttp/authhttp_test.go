@@ -83,7 +83,7 @@ func serve(t *testing.T, svc *auth.Service, clk *clock) *api {
 	rt := httpx.NewRouter()
 	authhttp.Routes(rt, svc)
 	v := authn.NewVerifier(svc.Keyfunc(), authn.DefaultIssuer, authn.DefaultAudience, authn.DefaultAccessTTL, authn.WithClock(clk.Now))
-	srv := httptest.NewServer(authn.Authenticate(v)(rt))
+	srv := httptest.NewServer(authn.Authenticate(v, svc)(rt))
 	t.Cleanup(srv.Close)
 	return &api{t: t, url: srv.URL}
 }

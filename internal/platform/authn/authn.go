@@ -41,10 +41,32 @@ const AccessTokenType = "at+jwt"
 // clockSkew is how far the clocks of issuer and verifier may disagree.
 const clockSkew = 5 * time.Second
 
-// Principal is the authenticated caller.
+// Principal is the authenticated caller: a user (UserID and Role, from an
+// access token) or a service credential (CredentialID, CredentialName and
+// Scope, from a credential token). A credential has no role, so routes
+// that require one refuse it.
 type Principal struct {
 	UserID string
 	Role   string
+
+	CredentialID   string
+	CredentialName string
+	// Scope lists what a credential may do, separated by spaces as in an
+	// OAuth scope (RFC 6749 §3.3): a string keeps Principal comparable.
+	Scope string
+}
+
+// HasScope reports whether the caller is a credential granted scope.
+func (p Principal) HasScope(scope string) bool {
+	if p.CredentialID == "" {
+		return false
+	}
+	for s := range strings.FieldsSeq(p.Scope) {
+		if s == scope {
+			return true
+		}
+	}
+	return false
 }
 
 // Claims are the claims of a Vitrine access token. They carry no e-mail
@@ -169,9 +191,11 @@ func BearerToken(r *http.Request) (string, bool) {
 }
 
 // Authenticate verifies the bearer token of a request, when there is one,
-// and records the principal in the context. A present but invalid token is
-// a 401: a client that sends credentials learns when they are bad.
-func Authenticate(v *Verifier) httpx.Middleware {
+// and records the principal in the context: an access token with v, a
+// service credential (CredentialPrefix) with creds. A present but invalid
+// token is a 401: a client that sends credentials learns when they are
+// bad. With creds nil, every credential is invalid.
+func Authenticate(v *Verifier, creds CredentialVerifier) httpx.Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Header.Get("Authorization") == "" {
@@ -183,7 +207,16 @@ func Authenticate(v *Verifier) httpx.Middleware {
 				httpx.WriteError(w, r, errs.New(errs.KindUnauthenticated, "the Authorization header must be \"Bearer <token>\""))
 				return
 			}
-			p, err := v.Verify(token)
+			var p Principal
+			var err error
+			switch {
+			case !IsCredentialToken(token):
+				p, err = v.Verify(token)
+			case creds == nil:
+				err = ErrInvalidCredential
+			default:
+				p, err = creds.VerifyCredential(r.Context(), token)
+			}
 			if err != nil {
 				httpx.WriteError(w, r, err)
 				return

@@ -239,7 +239,7 @@ func TestVerifyRejectsLifetimeLongerThanTheAccessTTL(t *testing.T) {
 
 func TestAuthenticateAndRequire(t *testing.T) {
 	f := newFixture(t)
-	h := authn.Authenticate(f.verifier)(authn.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := authn.Authenticate(f.verifier, nil)(authn.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := authn.FromContext(r.Context())
 		_, _ = w.Write([]byte(p.UserID))
 	}), authn.RoleAdmin))

@@ -20,8 +20,8 @@ type Config struct {
 	// the block one subscriber usually holds), signed in or not: it is
 	// applied before tokens are verified (ByAddress).
 	PerIP Limit
-	// PerUser limits authenticated requests per user id, on top of PerIP
-	// (ByUser).
+	// PerUser limits authenticated requests per user id (or service
+	// credential id), on top of PerIP (ByUser).
 	PerUser Limit
 	// Login limits POST requests to LoginPaths per client IP and path, on
 	// top of PerIP or PerUser, against password guessing and mass sign-up.
@@ -146,8 +146,16 @@ func ByAddress(l Limiter, cfg Config, logger *slog.Logger) httpx.Middleware {
 // cfg does not Validate.
 func ByUser(l Limiter, cfg Config, logger *slog.Logger) httpx.Middleware {
 	return stage(l, cfg, logger, "ByUser", func(r *http.Request) []check {
-		if p, ok := authn.FromContext(r.Context()); ok && p.UserID != "" && !cfg.PerUser.IsZero() {
+		p, _ := authn.FromContext(r.Context())
+		switch {
+		case cfg.PerUser.IsZero():
+			return nil
+		case p.UserID != "":
 			return []check{{policyUser, "user:" + p.UserID, cfg.PerUser}}
+		case p.CredentialID != "":
+			// A service credential is limited like a user, by its own id:
+			// it gets no more than a user does, wherever it calls from.
+			return []check{{policyUser, "credential:" + p.CredentialID, cfg.PerUser}}
 		}
 		return nil
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -374,4 +375,32 @@ func fmtPrefixes(ps []netip.Prefix) string {
 		s[i] = p.String()
 	}
 	return "[" + strings.Join(s, " ") + "]"
+}
+
+// A service credential is limited by its id with the per-user limit, not by
+// the address it calls from, nor left unlimited for lack of a user id.
+func TestMiddlewareLimitsCredentialsByID(t *testing.T) {
+	h, rec := newLimitedServer(t, testConfig)
+	as := func(credential, remote string) int {
+		r := httptest.NewRequest(http.MethodPost, "/api/analytics/events", nil)
+		r.RemoteAddr = remote
+		r = r.WithContext(authn.WithPrincipal(r.Context(), authn.Principal{CredentialID: credential, Scope: authn.ScopeAnalyticsPurchases}))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Code
+	}
+	for i := range 3 {
+		if code := as("cred-1", fmt.Sprintf("192.0.2.%d:1", i+1)); code != http.StatusOK {
+			t.Fatalf("request %d: %d", i+1, code)
+		}
+	}
+	if code := as("cred-1", "192.0.2.9:1"); code != http.StatusTooManyRequests {
+		t.Fatalf("past the per-user burst from a fresh address: %d", code)
+	}
+	if code := as("cred-2", "192.0.2.9:1"); code != http.StatusOK {
+		t.Fatalf("another credential: %d", code)
+	}
+	if keys := rec.last(); keys[0] != "credential:cred-1" || keys[len(keys)-1] != "credential:cred-2" {
+		t.Fatalf("keys = %v", keys)
+	}
 }
