@@ -96,8 +96,13 @@ var _ CredentialVerifier = (*RemoteCredentials)(nil)
 // NewRemoteCredentials returns a verifier asking the auth service at baseURL.
 func NewRemoteCredentials(baseURL string) *RemoteCredentials {
 	return &RemoteCredentials{
-		url:    strings.TrimRight(baseURL, "/") + "/api/auth/credentials/self",
-		client: &http.Client{Timeout: credentialCallTimeout},
+		url: strings.TrimRight(baseURL, "/") + "/api/auth/credentials/self",
+		// A redirect would carry the credential to wherever the auth
+		// service (or whoever answers in its name) points: never follow one;
+		// its 3xx is then an unexpected answer, not a verdict.
+		client: &http.Client{Timeout: credentialCallTimeout, CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		}},
 		cache: otter.Must(&otter.Options[[32]byte, verdict]{
 			MaximumSize: credentialCacheSize,
 			ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[[32]byte, verdict]) time.Duration {

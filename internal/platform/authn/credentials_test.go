@@ -135,3 +135,19 @@ func TestHasScope(t *testing.T) {
 		t.Fatal("a user with a scope")
 	}
 }
+
+// An auth URL that redirects must not carry the credential elsewhere: the
+// redirect is not followed, and the check fails as unavailable.
+func TestRemoteCredentialsDoNotFollowRedirects(t *testing.T) {
+	var elsewhere atomic.Int64
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { elsewhere.Add(1) }))
+	defer target.Close()
+	redirecting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL+r.URL.Path, http.StatusFound)
+	}))
+	defer redirecting.Close()
+	_, err := authn.NewRemoteCredentials(redirecting.URL).VerifyCredential(context.Background(), goodCredential)
+	if !errs.Is(err, errs.KindUnavailable) || elsewhere.Load() != 0 {
+		t.Fatalf("redirected check: %v, %d requests reached the redirect's target", err, elsewhere.Load())
+	}
+}
