@@ -261,6 +261,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		httpx.Log(cfg.Logger, a.metrics.ObserveRequest),
 		httpx.SecurityHeaders,
 		httpx.Shed(cfg.MaxInFlight),
+		httpx.TextQuery,
 		authenticate,
 		ratelimit.Middleware(limiter, cfg.RateLimits, cfg.Logger),
 	)
