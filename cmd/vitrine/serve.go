@@ -31,6 +31,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		namespace       = fs.String("namespace", "", "prefix of stream names, subjects and Redis keys, so deployments can share a NATS and a Redis server")
 		redisURL        = fs.String("redis-url", "", "Redis URL for the shared cache; empty keeps the cache in-process")
 		synonyms        = fs.String("synonyms", "", "search synonyms file: lines like \"tv, television\" or \"sofa => couch\"")
+		cursorSecret    = fs.String("cursor-secret", "", "secret (at least 32 bytes) that signs listing cursors, the same on every product instance; empty keeps a generated one in the product store")
 		adminAddr       = fs.String("admin-addr", "", "address for pprof (e.g. 127.0.0.1:6060); empty disables it")
 		maxInFlight     = fs.Int("max-in-flight", 4096, "requests served at once before answering 503 (load shedding); 0 disables")
 		accessTTL       = fs.Duration("access-ttl", 15*time.Minute, "lifetime of access tokens")
@@ -61,6 +62,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	cfg := sf.config(targets)
 	cfg.AuthURL, cfg.AccessTTL, cfg.MaxInFlight, cfg.Logger = *authURL, *accessTTL, *maxInFlight, logger
 	cfg.NATSURL, cfg.Namespace, cfg.RedisURL, cfg.RateLimits, cfg.Synonyms = *natsURL, *namespace, *redisURL, limits, *synonyms
+	cfg.CursorSecret = *cursorSecret
 
 	app, err := modules.New(ctx, cfg)
 	if err != nil {

@@ -99,6 +99,10 @@ type Config struct {
 	RateLimits  ratelimit.Config
 	Synonyms    string // synonyms file of the search service
 	Logger      *slog.Logger
+
+	// CursorSecret signs listing cursors; empty uses the one kept in the
+	// product store. It is a secret: never log it.
+	CursorSecret string
 }
 
 // SQLConfig returns where service keeps its data.
@@ -281,7 +285,17 @@ func (a *App) startProduct(ctx context.Context, cfg Config, redisClient *redis.C
 		return fmt.Errorf("product store: %w", err)
 	}
 	a.closers = append(a.closers, store.Close)
-	a.Product = product.NewService(store)
+	// A configured secret wins; otherwise every instance on the store
+	// shares the one kept there.
+	cursorSecret := []byte(cfg.CursorSecret)
+	if len(cursorSecret) == 0 {
+		if cursorSecret, err = store.CursorSecret(ctx); err != nil {
+			return fmt.Errorf("product store: %w", err)
+		}
+	}
+	if a.Product, err = product.NewService(store, cursorSecret); err != nil {
+		return fmt.Errorf("--cursor-secret: %w", err)
+	}
 	a.checks["product_db"] = store.Ping
 
 	a.Relay = outbox.New(store.DB(), a.Bus, Product, cfg.Logger)
