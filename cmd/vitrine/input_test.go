@@ -1,7 +1,12 @@
 package main
 
 import (
+	"fmt"
 	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/vitrine-dev/vitrine/internal/platform/bus/bustest"
@@ -88,4 +93,118 @@ func TestTextTheDatabaseCannotTakeIsA400(t *testing.T) {
 			}
 		})
 	}
+}
+
+// as returns s reporting to t: a fuzz target's body must not use the F
+// that started the server.
+func (s *server) as(t testing.TB) *server {
+	c := *s
+	c.t = t
+	return &c
+}
+
+// rawJSONString quotes s as JSON does, except that bytes that are not UTF-8
+// are left as they are, as a careless client sends them.
+func rawJSONString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < 0x20:
+			fmt.Fprintf(&b, `\u%04x`, c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// FuzzTextInput: whatever bytes a client puts in a query parameter, a path
+// segment, a header kept in a store or a JSON string (raw, or as JSON
+// escapes it wrote itself), a catalog on PostgreSQL answers without a
+// server error. With its seeds it runs in every "go test"; "make fuzz"
+// explores further.
+func FuzzTextInput(f *testing.F) {
+	for _, seed := range []string{
+		"", "Acme", "\x00", "a\x00b", "\xff\xfe", "\xc0\xaf", "\xed\xa0\x80", "\xe2\x82", "Lampe à poser 💡", "\u202etxt",
+		`\u0000`, `\ud800`, `\ud83d\udca1`, `\uFFFD`, `a"b`, `\`, "..", "../admin", "%00", "%FF", "\x7f", "tab\there",
+		strings.Repeat("x", 300), "'; DROP TABLE products; --",
+	} {
+		f.Add(seed)
+	}
+	c := startCatalogOn(f, sqldb.Postgres, "--rate-limit-ip", "off", "--rate-limit-user", "off", "--rate-limit-login", "off")
+	admin := c.admin
+	var serial atomic.Uint64
+	f.Fuzz(func(t *testing.T, text string) {
+		s := c.server.as(t)
+		q, p, j := url.QueryEscape(text), url.PathEscape(text), rawJSONString(text)
+		// Backslashes left alone: escapes the client wrote, such as \u0000.
+		escapes := `"` + strings.NewReplacer(`"`, `\"`, "\n", `\n`).Replace(text) + `"`
+		// A product with one fuzzed field, so that no fault elsewhere stops
+		// it before the store.
+		product := func(field string) string {
+			n := strconv.FormatUint(serial.Add(1), 10)
+			v := map[string]string{"name": `"Fuzzed ` + n + `"`, "description": `""`, "brand": `""`, "tag": `"t"`,
+				"key": `"k"`, "value": `"v"`, "alt": `""`, "option": `"M"`}
+			switch field {
+			case "":
+			case "escapes":
+				v["description"] = escapes
+			default:
+				v[field] = j
+			}
+			return `{"name": ` + v["name"] + `, "slug": "fuzzed-` + n + `", "description": ` + v["description"] +
+				`, "brand": ` + v["brand"] + `, "tags": [` + v["tag"] + `], "attributes": {` + v["key"] + `: ` + v["value"] +
+				`}, "images": [{"url": "https://img.test/1.jpg", "alt": ` + v["alt"] + `}], "variants": [{"sku": "FZ-` + n +
+				`", "options": {"size": ` + v["option"] + `}, "price": {"amount": 100, "currency": "EUR"}}]}`
+		}
+		// net/http will not send control characters in a header; other
+		// bytes, UTF-8 or not, go as they are.
+		header := []byte(text)
+		header = slices.DeleteFunc(header, func(b byte) bool { return b < 0x20 || b == 0x7f })
+		headerText := string(header)
+		// One field at a time: a fault in one must not hide another.
+		calls := []call{
+			{Method: "GET", Path: "/api/products?brand=" + q},
+			{Method: "GET", Path: "/api/products?category=" + q},
+			{Method: "GET", Path: "/api/products?sort=name&cursor=" + q},
+			{Method: "GET", Path: "/api/products?" + q + "=1"},
+			{Method: "GET", Path: "/api/products?status=" + q, Token: admin},
+			{Method: "GET", Path: "/api/products?brand=Acme&min_price=" + q, Token: admin},
+			{Method: "GET", Path: "/api/products/" + p},
+			{Method: "GET", Path: "/api/products/" + p, Token: admin},
+			{Method: "GET", Path: "/api/categories/" + p},
+			{Method: "GET", Path: "/api/search?q=" + q},
+			{Method: "GET", Path: "/api/search?brand=" + q},
+			{Method: "GET", Path: "/api/search/suggest?q=" + q},
+			{Method: "POST", Path: "/api/products", Token: admin, Body: product("name")},
+			{Method: "POST", Path: "/api/products", Token: admin, Body: product("description")},
+			{Method: "POST", Path: "/api/products", Token: admin, Body: product("brand")},
+			{Method: "POST", Path: "/api/products", Token: admin, Body: product("tag")},
+			{Method: "POST", Path: "/api/products", Token: admin, Body: product("key")},
+			{Method: "POST", Path: "/api/products", Token: admin, Body: product("value")},
+			{Method: "POST", Path: "/api/products", Token: admin, Body: product("alt")},
+			{Method: "POST", Path: "/api/products", Token: admin, Body: product("option")},
+			{Method: "POST", Path: "/api/products", Token: admin, Body: product("escapes")},
+			{Method: "POST", Path: "/api/products", Token: admin, Body: product(""), Header: map[string]string{"Idempotency-Key": headerText}},
+			{Method: "PUT", Path: "/api/products/" + p, Token: admin, Body: product("")},
+			{Method: "POST", Path: "/api/categories", Token: admin, Body: `{"slug": "c` + strconv.FormatUint(serial.Add(1), 10) + `", "name": ` + j + `}`},
+			{Method: "POST", Path: "/api/auth/login", Body: `{"email": ` + j + `, "password": "some-password"}`},
+			{Method: "POST", Path: "/api/auth/register", Body: `{"email": ` + escapes + `, "password": "some-long-password"}`},
+			{Method: "POST", Path: "/api/analytics/events", Body: `{"events": [{"id": ` + j + `, "type": "view", "product_id": "p1"}]}`},
+		}
+		for _, cl := range calls {
+			r, err := s.tryDo(cl)
+			if err != nil {
+				t.Fatalf("%s %s: %v", cl.Method, cl.Path, err)
+			}
+			if r.Status >= 500 {
+				t.Fatalf("%s %s %q: %d %s", cl.Method, cl.Path, cl.Body, r.Status, r.Body)
+			}
+		}
+	})
 }
