@@ -19,9 +19,12 @@ build:
 run:
 	$(GO) run ./cmd/vitrine serve
 
-## fuzz: run each fuzz target for a short while (FUZZTIME=30s by default)
+## fuzz: run each fuzz target for a short while (FUZZTIME=30s by default); FuzzTextInput
+## needs the local PostgreSQL and NATS, as the tests do
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./internal/product/producthttp -run '^$$' -fuzz FuzzParseListQuery -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/product -run '^$$' -fuzz FuzzDecodeCursor -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/product/producthttp -run '^$$' -fuzz FuzzDecodeProductInput -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/platform/httpx -run '^$$' -fuzz FuzzCheckJSONText -fuzztime $(FUZZTIME)
+	$(GO) test ./cmd/vitrine -run '^$$' -fuzz FuzzTextInput -fuzztime $(FUZZTIME)

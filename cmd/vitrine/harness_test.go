@@ -268,8 +268,9 @@ func (s *server) tryDo(c call) (*response, error) {
 	}
 	// The router's own 404 (no route) and 405 answers are the same for
 	// every path; only statuses from a route's handler are per route.
+	// The escaped path keeps a segment holding "/" or a space in one piece.
 	if !bytes.Contains(data, []byte(`"detail":"no route for`)) && resp.StatusCode != http.StatusMethodNotAllowed {
-		observed.record(c.Method, req.URL.Path, resp.StatusCode)
+		observed.record(c.Method, req.URL.EscapedPath(), resp.StatusCode)
 	}
 	return &response{Status: resp.StatusCode, Header: resp.Header, Body: data}, nil
 }

@@ -33,6 +33,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		namespace       = fs.String("namespace", "", "prefix of stream names, subjects and Redis keys, so deployments can share a NATS and a Redis server")
 		redisURL        = fs.String("redis-url", "", "Redis URL for the shared cache; empty keeps the cache in-process")
 		synonyms        = fs.String("synonyms", "", "search synonyms file: lines like \"tv, television\" or \"sofa => couch\"")
+		cursorSecret    = fs.String("cursor-secret", "", "secret (at least 32 bytes) that signs listing cursors, the same on every product instance; empty keeps a generated one in the product store")
 		adminAddr       = fs.String("admin-addr", "", "private address for /metrics and pprof (e.g. 127.0.0.1:6060); empty disables it")
 		maxInFlight     = fs.Int("max-in-flight", 4096, "requests served at once before answering 503 (load shedding); 0 disables")
 		perClient       = fs.Int("max-in-flight-per-client", 64, "requests one client address may have in flight at once before it alone gets 429; 0 disables")
@@ -84,6 +85,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	cfg.NATSURL, cfg.Namespace, cfg.RedisURL, cfg.RateLimits, cfg.Synonyms = *natsURL, *namespace, *redisURL, limits, *synonyms
 	cfg.MaxInFlightPerClient, cfg.BodyTimeout, cfg.CORSOrigins = *perClient, *bodyTimeout, splitList(*corsOrigins)
 	cfg.LoginBackoff = backoff
+	cfg.CursorSecret = *cursorSecret
 
 	app, err := modules.New(ctx, cfg)
 	if err != nil {

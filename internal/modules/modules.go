@@ -110,6 +110,10 @@ type Config struct {
 	LoginBackoff ratelimit.BackoffPolicy
 	Synonyms     string // synonyms file of the search service
 	Logger       *slog.Logger
+
+	// CursorSecret signs listing cursors; empty uses the one kept in the
+	// product store. It is a secret: never log it.
+	CursorSecret string
 }
 
 // SQLConfig returns where service keeps its data.
@@ -282,6 +286,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		ratelimit.ByAddress(limiter, cfg.RateLimits, cfg.Logger),
 		httpx.BufferBody(cfg.BodyTimeout),
 		httpx.Shed(cfg.MaxInFlight),
+		httpx.TextQuery,
 		authenticate,
 		ratelimit.ByUser(limiter, cfg.RateLimits, cfg.Logger),
 	)
@@ -341,7 +346,17 @@ func (a *App) startProduct(ctx context.Context, cfg Config, redisClient *redis.C
 		return fmt.Errorf("product store: %w", err)
 	}
 	a.closers = append(a.closers, store.Close)
-	a.Product = product.NewService(store)
+	// A configured secret wins; otherwise every instance on the store
+	// shares the one kept there.
+	cursorSecret := []byte(cfg.CursorSecret)
+	if len(cursorSecret) == 0 {
+		if cursorSecret, err = store.CursorSecret(ctx); err != nil {
+			return fmt.Errorf("product store: %w", err)
+		}
+	}
+	if a.Product, err = product.NewService(store, cursorSecret); err != nil {
+		return fmt.Errorf("--cursor-secret: %w", err)
+	}
 	a.checks["product_db"] = store.Ping
 
 	a.Relay = outbox.New(store.DB(), a.Bus, Product, cfg.Logger)

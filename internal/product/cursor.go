@@ -1,6 +1,7 @@
 package product
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -13,10 +14,11 @@ import (
 )
 
 // Cursor is the position after the last product of a page: the sort key and
-// id of that product. On the wire it is opaque: base64url JSON plus a check
-// that binds it to the sort and filters it was issued for, so a tampered
-// cursor or one taken from another listing is refused rather than paging
-// through the wrong rows.
+// id of that product. On the wire it is opaque: base64url JSON and an
+// HMAC-SHA256 of it under a secret of the service, so a client can neither
+// forge one nor move one to other rows; the scope binds it to the sort and
+// filters it was issued for, so one taken from another listing is refused
+// rather than paging through the wrong rows.
 type Cursor struct {
 	Sort  string `json:"s"`
 	Key   string `json:"k"` // the sort column's value, as text
@@ -40,11 +42,21 @@ func CursorFor(p *Product, sort, scope string) *Cursor {
 	return c
 }
 
-// Encode returns the opaque text form.
-func (c *Cursor) Encode() string {
+// CursorSecretLen is the length of the secret that signs cursors: of one
+// the store generates, and the least a configured one may have.
+const CursorSecretLen = 32
+
+// Encode returns the opaque text form, signed with secret.
+func (c *Cursor) Encode(secret []byte) string {
 	body, _ := json.Marshal(c)
-	sum := sha256.Sum256(body)
-	return base64.RawURLEncoding.EncodeToString(body) + "." + base64.RawURLEncoding.EncodeToString(sum[:9])
+	return base64.RawURLEncoding.EncodeToString(body) + "." + base64.RawURLEncoding.EncodeToString(cursorMAC(secret, body))
+}
+
+func cursorMAC(secret, body []byte) []byte {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte("vitrine cursor v1\n")) // the secret may serve other ends one day
+	mac.Write(body)
+	return mac.Sum(nil)
 }
 
 // IntKey returns the sort key of a numeric sort.
@@ -55,9 +67,9 @@ func (c *Cursor) IntKey() int64 {
 
 const maxCursorLen = 1024
 
-// DecodeCursor parses an opaque cursor and checks that it belongs to a
-// listing with the given sort and filter scope.
-func DecodeCursor(s, sort, scope string) (*Cursor, error) {
+// DecodeCursor checks that s was signed with secret, then parses it and
+// checks that it belongs to a listing with the given sort and filter scope.
+func DecodeCursor(s, sort, scope string, secret []byte) (*Cursor, error) {
 	bad := &errs.Error{Kind: errs.KindInvalid, Msg: "the cursor is not valid for this listing",
 		Fields: []errs.FieldError{{Field: "cursor", Detail: "malformed, tampered with, or issued for another listing"}}}
 	if len(s) > maxCursorLen {
@@ -72,8 +84,7 @@ func DecodeCursor(s, sort, scope string) (*Cursor, error) {
 	if err1 != nil || err2 != nil {
 		return nil, bad
 	}
-	want := sha256.Sum256(body)
-	if string(sum) != string(want[:9]) {
+	if !hmac.Equal(sum, cursorMAC(secret, body)) {
 		return nil, bad
 	}
 	var c Cursor

@@ -1,6 +1,9 @@
 package product
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -61,40 +64,58 @@ func TestDeriveAndDefaults(t *testing.T) {
 	}
 }
 
+var (
+	cursorSecret = []byte(strings.Repeat("k", CursorSecretLen))
+	otherSecret  = []byte(strings.Repeat("o", CursorSecretLen))
+)
+
 func TestCursorRoundTripAndRefusals(t *testing.T) {
 	p := &Product{ID: uuid.Must(uuid.NewV7()).String(), Name: "Lamp", Price: PriceRange{Min: 1500}}
 	q := ListQuery{Category: "home", Brands: []string{"Acme"}}
 	c := CursorFor(p, SortPrice, q.Scope())
-	got, err := DecodeCursor(c.Encode(), SortPrice, q.Scope())
+	got, err := DecodeCursor(c.Encode(cursorSecret), SortPrice, q.Scope(), cursorSecret)
 	if err != nil || got.IntKey() != 1500 || got.ID != p.ID {
 		t.Fatalf("round trip: %+v %v", got, err)
 	}
 	other := ListQuery{Category: "home"}
-	enc := c.Encode()
+	enc := c.Encode(cursorSecret)
+	// The cursor moved back to the start and signed with the old keyless
+	// checksum, and with another service's secret.
+	moved := *c
+	moved.Key = "0"
+	body, _ := json.Marshal(moved)
+	sum := sha256.Sum256(body)
+	checksummed := base64.RawURLEncoding.EncodeToString(body) + "." + base64.RawURLEncoding.EncodeToString(sum[:9])
 	for name, tc := range map[string]struct{ cursor, sort, scope string }{
-		"other sort":    {enc, SortName, q.Scope()},
-		"other filters": {enc, SortPrice, other.Scope()},
-		"tampered":      {strings.Replace(enc, enc[3:5], "zz", 1), SortPrice, q.Scope()},
-		"truncated":     {enc[:len(enc)-3], SortPrice, q.Scope()},
-		"not a cursor":  {"hello", SortPrice, q.Scope()},
-		"too long":      {strings.Repeat("a", 2000), SortPrice, q.Scope()},
+		"other sort":      {enc, SortName, q.Scope()},
+		"other filters":   {enc, SortPrice, other.Scope()},
+		"tampered":        {strings.Replace(enc, enc[3:5], "zz", 1), SortPrice, q.Scope()},
+		"truncated":       {enc[:len(enc)-3], SortPrice, q.Scope()},
+		"not a cursor":    {"hello", SortPrice, q.Scope()},
+		"too long":        {strings.Repeat("a", 2000), SortPrice, q.Scope()},
+		"checksummed":     {checksummed, SortPrice, q.Scope()},
+		"other secret":    {moved.Encode(otherSecret), SortPrice, q.Scope()},
+		"no signature":    {base64.RawURLEncoding.EncodeToString(body) + ".", SortPrice, q.Scope()},
+		"short signature": {enc[:strings.IndexByte(enc, '.')+8], SortPrice, q.Scope()},
 	} {
-		if _, err := DecodeCursor(tc.cursor, tc.sort, tc.scope); errs.KindOf(err) != errs.KindInvalid {
+		if _, err := DecodeCursor(tc.cursor, tc.sort, tc.scope, cursorSecret); errs.KindOf(err) != errs.KindInvalid {
 			t.Errorf("%s: got %v, want invalid", name, err)
 		}
 	}
 }
 
 // FuzzDecodeCursor: no input makes the cursor decoder panic or accept a
-// cursor for another listing.
+// cursor for another listing, or one it did not sign.
 func FuzzDecodeCursor(f *testing.F) {
 	p := &Product{ID: uuid.Must(uuid.NewV7()).String(), Name: "Lamp"}
-	f.Add(CursorFor(p, SortNewest, "s").Encode(), SortNewest, "s")
-	f.Add(CursorFor(p, SortName, "s").Encode(), SortName, "s")
+	newest, byName := CursorFor(p, SortNewest, "s"), CursorFor(p, SortName, "s")
+	f.Add(newest.Encode(cursorSecret), SortNewest, "s")
+	f.Add(byName.Encode(cursorSecret), SortName, "s")
+	f.Add(byName.Encode(otherSecret), SortName, "s")
 	f.Add("e30.AAAA", SortPrice, "")
 	f.Add("", SortNewest, "")
 	f.Fuzz(func(t *testing.T, s, sort, scope string) {
-		c, err := DecodeCursor(s, sort, scope)
+		c, err := DecodeCursor(s, sort, scope, cursorSecret)
 		if err != nil {
 			if errs.KindOf(err) != errs.KindInvalid {
 				t.Fatalf("error of kind %v", errs.KindOf(err))
@@ -103,6 +124,10 @@ func FuzzDecodeCursor(f *testing.F) {
 		}
 		if c.Sort != sort || c.Scope != scope {
 			t.Fatalf("accepted a cursor of another listing: %+v", c)
+		}
+		if *c != *newest && *c != *byName {
+			// Only those two were signed with cursorSecret.
+			t.Fatalf("accepted %q, a cursor that was never issued: %+v", s, c)
 		}
 	})
 }

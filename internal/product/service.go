@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -27,13 +28,19 @@ const (
 
 // Service holds the catalog's rules on top of a Store.
 type Service struct {
-	store Store
-	now   func() time.Time
+	store        Store
+	cursorSecret []byte
+	now          func() time.Time
 }
 
-// NewService returns a service over store.
-func NewService(store Store) *Service {
-	return &Service{store: store, now: time.Now}
+// NewService returns a service over store. cursorSecret signs listing
+// cursors: every instance serving the catalog must have the same one, and
+// it must be at least CursorSecretLen bytes.
+func NewService(store Store, cursorSecret []byte) (*Service, error) {
+	if len(cursorSecret) < CursorSecretLen {
+		return nil, fmt.Errorf("product: the cursor secret must be at least %d bytes", CursorSecretLen)
+	}
+	return &Service{store: store, cursorSecret: cursorSecret, now: time.Now}, nil
 }
 
 // Store returns the underlying store (used for readiness checks).
@@ -79,7 +86,7 @@ func (s *Service) List(ctx context.Context, q ListQuery, cursor string) (*Page, 
 	}
 	scope := q.Scope()
 	if cursor != "" {
-		c, err := DecodeCursor(cursor, q.Sort, scope)
+		c, err := DecodeCursor(cursor, q.Sort, scope, s.cursorSecret)
 		if err != nil {
 			return nil, err
 		}
@@ -92,7 +99,7 @@ func (s *Service) List(ctx context.Context, q ListQuery, cursor string) (*Page, 
 	page := &Page{Items: items}
 	if len(items) > q.Limit {
 		page.Items = items[:q.Limit]
-		next := CursorFor(page.Items[q.Limit-1], q.Sort, scope).Encode()
+		next := CursorFor(page.Items[q.Limit-1], q.Sort, scope).Encode(s.cursorSecret)
 		page.NextCursor = &next
 	}
 	return page, nil

@@ -18,8 +18,10 @@ type Router struct {
 func NewRouter() *Router { return &Router{mux: http.NewServeMux()} }
 
 // Handle registers h for a Go 1.22 method pattern such as "GET /api/products/{id}".
+// A request whose path value is not text (see TextQuery) gets a 400 naming
+// the wildcard, before h sees it.
 func (rt *Router) Handle(pattern string, h http.Handler) {
-	rt.mux.Handle(pattern, h)
+	rt.mux.Handle(pattern, textPathValues(pattern, h))
 	rt.patterns = append(rt.patterns, pattern)
 }
 

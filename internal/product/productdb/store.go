@@ -5,6 +5,7 @@ package productdb
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"embed"
 	"encoding/json"
@@ -70,6 +71,25 @@ func (s *Store) DB() *sqldb.DB { return s.db }
 
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
+
+// CursorSecret returns the key that signs listing cursors. The first
+// instance to ask creates it; a concurrent first start loses the insert and
+// reads the winner's, so every instance on one database signs alike.
+func (s *Store) CursorSecret(ctx context.Context) ([]byte, error) {
+	fresh := make([]byte, product.CursorSecretLen)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, err
+	}
+	if _, err := s.db.ExecContext(ctx, s.db.Q(`INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO NOTHING`), "cursor", fresh, time.Now().UnixMicro()); err != nil {
+		return nil, fmt.Errorf("cursor secret: %w", err)
+	}
+	var secret []byte
+	if err := s.db.QueryRowContext(ctx, s.db.Q(`SELECT value FROM secrets WHERE name = ?`), "cursor").Scan(&secret); err != nil {
+		return nil, fmt.Errorf("cursor secret: %w", err)
+	}
+	return secret, nil
+}
 
 // Ping checks the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }

@@ -335,3 +335,47 @@ func testOutbox(t *testing.T, s product.Store, d sqldb.Dialect) {
 		t.Fatalf("%s outbox: %v, want %v", d, subjects, want)
 	}
 }
+
+// TestCursorSecretIsSharedByEveryInstance: instances asking at once on one
+// fresh database agree on the secret that signs cursors, and keep it.
+func TestCursorSecretIsSharedByEveryInstance(t *testing.T) {
+	for _, d := range sqltest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			cfg := sqltest.Config(t, d, "product")
+			open := func() *productdb.Store {
+				s, err := productdb.Open(context.Background(), cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { s.Close() })
+				return s
+			}
+			type result struct {
+				secret []byte
+				err    error
+			}
+			results := make(chan result, 4)
+			for range cap(results) {
+				s := open()
+				go func() {
+					secret, err := s.CursorSecret(context.Background())
+					results <- result{secret, err}
+				}()
+			}
+			var first []byte
+			for range cap(results) {
+				r := <-results
+				if r.err != nil {
+					t.Fatal(r.err)
+				}
+				if len(r.secret) != product.CursorSecretLen || first != nil && string(r.secret) != string(first) {
+					t.Fatalf("instances disagree: %x and %x", first, r.secret)
+				}
+				first = r.secret
+			}
+			if again, err := open().CursorSecret(context.Background()); err != nil || string(again) != string(first) {
+				t.Fatalf("a later instance: %x, %v; want %x", again, err, first)
+			}
+		})
+	}
+}

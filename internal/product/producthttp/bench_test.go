@@ -30,7 +30,14 @@ func benchServer(b *testing.B) (http.Handler, string) {
 	if err := productseed.Seed(ctx, store, 2000, 1, nil); err != nil {
 		b.Fatal(err)
 	}
-	svc := product.NewService(store)
+	secret, err := store.CursorSecret(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc, err := product.NewService(store, secret)
+	if err != nil {
+		b.Fatal(err)
+	}
 	page, err := svc.List(ctx, product.ListQuery{Limit: 1}, "")
 	if err != nil || len(page.Items) == 0 {
 		b.Fatal("no product", err)

@@ -135,9 +135,9 @@ func createProduct(svc *product.Service, rc *ReadCache) http.Handler {
 		}
 		var idem *product.IdempotencyKey
 		if key := r.Header.Get("Idempotency-Key"); key != "" {
-			if len(key) > maxIdemKeyLen {
-				httpx.WriteError(w, r, &errs.Error{Kind: errs.KindInvalid, Msg: "the Idempotency-Key header is too long",
-					Fields: []errs.FieldError{{Field: "Idempotency-Key", Detail: "must be at most 255 characters"}}})
+			if len(key) > maxIdemKeyLen || httpx.TextFault(key) != "" {
+				httpx.WriteError(w, r, &errs.Error{Kind: errs.KindInvalid, Msg: "the Idempotency-Key header is not valid",
+					Fields: []errs.FieldError{{Field: "Idempotency-Key", Detail: "must be at most 255 bytes of UTF-8 text"}}})
 				return
 			}
 			caller, _ := authn.FromContext(r.Context())

@@ -45,7 +45,14 @@ func TestSeedFillsACatalog(t *testing.T) {
 	if err := productseed.Seed(ctx, store, 500, 2, nil); err != nil {
 		t.Fatal(err)
 	}
-	svc := product.NewService(store)
+	secret, err := store.CursorSecret(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := product.NewService(store, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
 	seen := 0
 	cursor := ""
 	for {

@@ -1,0 +1,7 @@
+-- Secrets every instance of the service must share, created once by
+-- whichever instance needs one first.
+CREATE TABLE secrets (
+    name       TEXT PRIMARY KEY,
+    value      BLOB NOT NULL,
+    created_at INTEGER NOT NULL
+);
