@@ -142,7 +142,7 @@ func TestRateLimits(t *testing.T) {
 // over, and a success clears the count.
 func TestLoginThrottlePerAccount(t *testing.T) {
 	s := startServer(t, nil, "--data-dir", t.TempDir(), "--trusted-proxies", "127.0.0.1/32",
-		"--login-throttle-after", "3", "--login-throttle-wait", "1s", "--login-throttle-max", "4s")
+		"--login-throttle-after", "3", "--login-throttle-wait", "1s", "--login-throttle-max", "4s", "--admin-addr", "127.0.0.1:0")
 	expect(t, s.do(call{Method: "POST", Path: "/api/auth/register", Body: map[string]string{"email": "owner@vitrine.test", "password": "blue kettle orbit"}}), 201)
 	address := 0
 	login := func(password string) *response {
@@ -182,7 +182,7 @@ func TestLoginThrottlePerAccount(t *testing.T) {
 	expect(t, owner(), 200) // ...and the owner gets in after the window
 	login("").expectProblem(t, 401)
 
-	metrics := string(expect(t, s.get("/metrics", ""), 200).Body)
+	metrics := s.metrics()
 	for _, want := range []string{"vitrine_auth_login_failures_total 5", "vitrine_auth_login_throttled_total 3"} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %q", want)
