@@ -269,10 +269,19 @@ func (b *Bus) ConsumeBatches(ctx context.Context, sub Subscription, max int, han
 	}
 	go func() {
 		<-ctx.Done()
-		it.Stop()
+		// Drain, not Stop: messages already fetched stay readable, so a
+		// durable consumer can hand them back at once instead of leaving
+		// them to AckWait before another consumer may have them.
+		it.Drain()
 	}()
 	for {
 		first, err := it.Next()
+		if err == nil && ctx.Err() != nil {
+			if sub.Durable != "" {
+				_ = first.Nak()
+			}
+			continue
+		}
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 				return nil
