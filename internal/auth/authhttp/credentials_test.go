@@ -52,7 +52,13 @@ func TestCredentialLifecycle(t *testing.T) {
 	}
 	a.call("GET", "/api/auth/credentials/self", "", nil).want(t, 401)
 	a.call("GET", "/api/auth/credentials/self", admin, nil).want(t, 403)
-	a.call("GET", "/api/auth/credentials/self", c.Token[:len(c.Token)-1]+"A", nil).want(t, 401)
+	// Another secret of the same shape: the last character changed to another
+	// one a strict encoding allows ('A' and 'Q' both end in zero bits).
+	other := "A"
+	if strings.HasSuffix(c.Token, "A") {
+		other = "Q"
+	}
+	a.call("GET", "/api/auth/credentials/self", c.Token[:len(c.Token)-1]+other, nil).want(t, 401)
 	a.call("GET", "/api/auth/credentials/self", "vtc_"+c.ID+"_", nil).want(t, 401)
 
 	// The list shows what exists, never a secret.
