@@ -245,24 +245,7 @@ func NewRedisBackoff(client redis.UniversalClient, policy BackoffPolicy, cfg Red
 		logger:   cfg.Logger,
 		quiet:    &logThrottle{every: DefaultLogEvery},
 	}
-	b.breaker = gobreaker.NewCircuitBreaker[int64](gobreaker.Settings{
-		Name:        "backoff-redis",
-		MaxRequests: 3,
-		Interval:    10 * time.Second,
-		Timeout:     cfg.OpenFor,
-		ReadyToTrip: func(c gobreaker.Counts) bool {
-			return c.ConsecutiveFailures >= 5 || (c.Requests >= 20 && c.TotalFailures*2 >= c.Requests)
-		},
-		IsExcluded: func(err error) bool { return errors.Is(err, errCallerGone) },
-		OnStateChange: func(name string, from, to gobreaker.State) {
-			level := slog.LevelWarn
-			if to == gobreaker.StateClosed {
-				level = slog.LevelInfo
-			}
-			b.logger.Log(context.Background(), level, "backoff: Redis circuit breaker changed state",
-				slog.String("breaker", name), slog.String("from", from.String()), slog.String("to", to.String()))
-		},
-	})
+	b.breaker = newRedisBreaker[int64]("backoff-redis", "backoff", cfg.OpenFor, b.logger)
 	return b
 }
 

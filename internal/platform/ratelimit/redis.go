@@ -104,24 +104,7 @@ func NewRedis(client redis.UniversalClient, cfg RedisConfig) *Redis {
 		logger:   cfg.Logger,
 		quiet:    &logThrottle{every: cfg.LogEvery},
 	}
-	r.breaker = gobreaker.NewCircuitBreaker[*redis_rate.Result](gobreaker.Settings{
-		Name:        "ratelimit-redis",
-		MaxRequests: 3,
-		Interval:    10 * time.Second,
-		Timeout:     cfg.OpenFor,
-		ReadyToTrip: func(c gobreaker.Counts) bool {
-			return c.ConsecutiveFailures >= 5 || (c.Requests >= 20 && c.TotalFailures*2 >= c.Requests)
-		},
-		IsExcluded: func(err error) bool { return errors.Is(err, errCallerGone) },
-		OnStateChange: func(name string, from, to gobreaker.State) {
-			level := slog.LevelWarn
-			if to == gobreaker.StateClosed {
-				level = slog.LevelInfo
-			}
-			r.logger.Log(context.Background(), level, "rate limiter: Redis circuit breaker changed state",
-				slog.String("breaker", name), slog.String("from", from.String()), slog.String("to", to.String()))
-		},
-	})
+	r.breaker = newRedisBreaker[*redis_rate.Result]("ratelimit-redis", "rate limiter", cfg.OpenFor, r.logger)
 	return r
 }
 
@@ -227,4 +210,30 @@ func (t *logThrottle) allow() (unlogged int64, ok bool) {
 		return 0, false
 	}
 	return t.skipped.Swap(0), true
+}
+
+// newRedisBreaker is the circuit breaker in front of Redis, for the rate
+// limiter and the login backoff alike: it opens after 5 failures in a row,
+// or half of at least 20 calls in 10 s, stays open for openFor, and lets
+// 3 calls through to test Redis again. A caller that gave up is not a
+// Redis failure. State changes are logged as what's.
+func newRedisBreaker[T any](name, what string, openFor time.Duration, logger *slog.Logger) *gobreaker.CircuitBreaker[T] {
+	return gobreaker.NewCircuitBreaker[T](gobreaker.Settings{
+		Name:        name,
+		MaxRequests: 3,
+		Interval:    10 * time.Second,
+		Timeout:     openFor,
+		ReadyToTrip: func(c gobreaker.Counts) bool {
+			return c.ConsecutiveFailures >= 5 || (c.Requests >= 20 && c.TotalFailures*2 >= c.Requests)
+		},
+		IsExcluded: func(err error) bool { return errors.Is(err, errCallerGone) },
+		OnStateChange: func(name string, from, to gobreaker.State) {
+			level := slog.LevelWarn
+			if to == gobreaker.StateClosed {
+				level = slog.LevelInfo
+			}
+			logger.Log(context.Background(), level, what+": Redis circuit breaker changed state",
+				slog.String("breaker", name), slog.String("from", from.String()), slog.String("to", to.String()))
+		},
+	})
 }
