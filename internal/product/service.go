@@ -43,8 +43,8 @@ func NewService(store Store, cursorSecret []byte) (*Service, error) {
 	return &Service{store: store, cursorSecret: cursorSecret, now: time.Now}, nil
 }
 
-// Store returns the underlying store (used for readiness checks).
-func (s *Service) Store() Store { return s.store }
+// Now is the service's clock; its store stamps rows and events with it.
+func (s *Service) Now() time.Time { return s.now() }
 
 // Product returns a product by id or slug. Unless includeHidden, only
 // active products are found.
@@ -315,11 +315,6 @@ func (s *Service) checkCategory(ctx context.Context, slug string) error {
 	}
 	return &errs.Error{Kind: errs.KindInvalid, Msg: "the request has invalid fields",
 		Fields: []errs.FieldError{{Field: "category", Detail: "no category has slug " + strconv.Quote(slug)}}}
-}
-
-// SetStats applies the counters fed back by analytics.
-func (s *Service) SetStats(ctx context.Context, stats []Stat) error {
-	return s.store.SetStats(ctx, stats)
 }
 
 // ApplyStats records the all-time counters that analytics publishes.

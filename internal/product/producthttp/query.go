@@ -56,10 +56,8 @@ func ParseListQuery(raw string, admin bool) (product.ListQuery, string, error) {
 		q.InStock = b
 	}
 	q.Sort = values.Get("sort")
-	switch q.Sort {
-	case "", product.SortNewest, product.SortPrice, product.SortPriceDesc, product.SortName, product.SortSalesDesc:
-	default:
-		v.Add("sort", "must be one of newest, price, -price, name, -sales")
+	if _, ok := product.SortOrderOf(q.Sort); q.Sort != "" && !ok {
+		v.Add("sort", "must be one of %s", product.SortNames())
 	}
 	limit, err := ParseLimit(values, "limit")
 	if err != nil {
