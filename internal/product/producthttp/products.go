@@ -89,7 +89,7 @@ func listProducts(svc *product.Service, rc *ReadCache) http.Handler {
 
 func bestsellers(svc *product.Service, rc *ReadCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		limit, err := ParseLimit(r.URL.Query(), "limit")
+		limit, err := parseBestsellersQuery(r.URL.RawQuery)
 		if err != nil {
 			httpx.WriteError(w, r, err)
 			return
