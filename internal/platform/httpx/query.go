@@ -123,7 +123,9 @@ func (q *Query) parseInt(name string, min, max int64, detail string) (int64, boo
 func (q *Query) Add(field, format string, args ...any) { q.v.Add(field, format, args...) }
 
 // Check records a fault unless ok, as errs.Validation.Check.
-func (q *Query) Check(ok bool, field, format string, args ...any) { q.v.Check(ok, field, format, args...) }
+func (q *Query) Check(ok bool, field, format string, args ...any) {
+	q.v.Check(ok, field, format, args...)
+}
 
 // Err returns the faults found, as one errs.KindInvalid error, or nil.
 func (q *Query) Err() error { return q.v.Err() }
