@@ -159,7 +159,7 @@ func (a *App) initAnalytics(ctx context.Context) error {
 		return fmt.Errorf("analytics store: %w", err)
 	}
 	a.closers = append(a.closers, store.Close)
-	svc := analytics.NewService(store, analytics.Config{})
+	svc := analytics.NewService(store, analytics.Config{Logger: a.logger})
 	a.checks["analytics_db"] = svc.Ping
 	analyticshttp.Routes(a.Router, svc)
 	a.background = append(a.background, func(ctx context.Context) { svc.Run(ctx, analyticsevents.Publisher{Bus: a.bus}) })
