@@ -38,14 +38,9 @@ func Consumers(svc *analytics.Service) []bus.Runner {
 				}
 				return ev, err
 			},
-			Handle: func(ctx context.Context, evs []bus.Event[events.ProductChanged]) error {
-				for _, ev := range evs {
-					if err := svc.ApplyProduct(ctx, ev.Value); err != nil {
-						return rejectInvalid(err)
-					}
-				}
-				return nil
-			},
+			Handle: bus.Each(func(ctx context.Context, ev events.ProductChanged) error {
+				return rejectInvalid(svc.ApplyProduct(ctx, ev))
+			}),
 		},
 		bus.Consumer[events.SearchPerformed]{
 			Name:     "analytics-searches",

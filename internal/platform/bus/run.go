@@ -172,3 +172,21 @@ func (b *Bus) PublishEvent(ctx context.Context, ev Payload, msgID string) error 
 	}
 	return b.Publish(ctx, ev.Subject(), msgID, data)
 }
+
+// Data makes a Decode of a function that reads only the payload.
+func Data[T any](decode func(data []byte) (T, error)) func(subject string, data []byte) (T, error) {
+	return func(_ string, data []byte) (T, error) { return decode(data) }
+}
+
+// Each makes a Handle that applies one event at a time, in order, stopping
+// at the first error.
+func Each[T any](apply func(ctx context.Context, v T) error) func(ctx context.Context, evs []Event[T]) error {
+	return func(ctx context.Context, evs []Event[T]) error {
+		for _, ev := range evs {
+			if err := apply(ctx, ev.Value); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}

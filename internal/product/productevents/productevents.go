@@ -44,16 +44,14 @@ func Consumers(svc *product.Service, cache Cache) []bus.Runner {
 			Shared:   true,
 			Stream:   events.AnalyticsStream,
 			Subjects: []string{events.StatsSubject},
-			Decode:   func(_ string, data []byte) (events.ProductStats, error) { return events.DecodeProductStats(data) },
-			Handle: func(ctx context.Context, evs []bus.Event[events.ProductStats]) error {
-				for _, ev := range evs {
-					if err := svc.ApplyStats(ctx, ev.Value); err != nil {
-						return err
-					}
-					cache.StatsChanged(ctx, ev.Value)
+			Decode:   bus.Data(events.DecodeProductStats),
+			Handle: bus.Each(func(ctx context.Context, ev events.ProductStats) error {
+				if err := svc.ApplyStats(ctx, ev); err != nil {
+					return err
 				}
+				cache.StatsChanged(ctx, ev)
 				return nil
-			},
+			}),
 		},
 	}
 }

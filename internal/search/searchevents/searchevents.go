@@ -43,15 +43,8 @@ func Consumers(svc *search.Service) []bus.Runner {
 			Name:     "search-stats",
 			Stream:   events.AnalyticsStream,
 			Subjects: []string{events.StatsSubject},
-			Decode:   func(_ string, data []byte) (events.ProductStats, error) { return events.DecodeProductStats(data) },
-			Handle: func(ctx context.Context, evs []bus.Event[events.ProductStats]) error {
-				for _, ev := range evs {
-					if err := svc.ApplyStats(ctx, ev.Value); err != nil {
-						return err
-					}
-				}
-				return nil
-			},
+			Decode:   bus.Data(events.DecodeProductStats),
+			Handle:   bus.Each(svc.ApplyStats),
 		},
 	}
 }
