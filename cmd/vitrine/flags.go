@@ -3,11 +3,10 @@ package main
 import (
 	"errors"
 	"flag"
-	"fmt"
 	"io"
-	"strings"
 
 	"github.com/vitrine-dev/vitrine/internal/modules"
+	"github.com/vitrine-dev/vitrine/internal/platform/flagenv"
 )
 
 // storeFlags are the flags that say where data lives, shared by every
@@ -32,28 +31,11 @@ func (f *storeFlags) config(targets []string) modules.Config {
 // so a flag on the command line wins over the environment.
 func parse(fs *flag.FlagSet, args []string, getenv func(string) string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
-	var envErr error
-	fs.VisitAll(func(f *flag.Flag) {
-		name := "VITRINE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v := getenv(name); v != "" && envErr == nil {
-			if err := fs.Set(f.Name, v); err != nil {
-				envErr = fmt.Errorf("%s=%q: %w", name, v, err)
-			}
-		}
-	})
-	if envErr != nil {
-		return envErr
+	err := flagenv.Parse(fs, args, getenv, "VITRINE_")
+	if errors.Is(err, flag.ErrHelp) {
+		return errHelp
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelp
-		}
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
-	}
-	return nil
+	return err
 }
 
 // errHelp ends a command that printed its help.

@@ -84,7 +84,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 	case "seed":
 		return seed(ctx, rest, getenv, stdout, stderr)
 	case "bench":
-		return bench.Main(ctx, rest, stdout, stderr)
+		return bench.Main(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

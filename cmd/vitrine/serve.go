@@ -15,6 +15,7 @@ import (
 
 	"github.com/vitrine-dev/vitrine/internal/modules"
 	"github.com/vitrine-dev/vitrine/internal/platform/authn"
+	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
 	"github.com/vitrine-dev/vitrine/internal/platform/obs"
 	"github.com/vitrine-dev/vitrine/internal/platform/ratelimit"
 )
@@ -78,7 +79,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	logger := obs.NewLogger(stderr, sf.logLevel)
+	logger := slog.New(httpx.WithRequestIDs(obs.NewLogger(stderr, sf.logLevel).Handler()))
 	slog.SetDefault(logger)
 	cfg := sf.config(targets)
 	cfg.AuthURL, cfg.AccessTTL, cfg.MaxInFlight, cfg.Logger = *authURL, *accessTTL, *maxInFlight, logger

@@ -6,6 +6,7 @@ package analytics
 
 import (
 	"context"
+	"log/slog"
 	"time"
 )
 
@@ -50,11 +51,17 @@ type Config struct {
 	// ShopperCap is how many events one shopper may have counted in a
 	// clock hour; the rest are taken but not counted. 100.
 	ShopperCap int
+	// Logger receives the service's background faults; slog.Default()
+	// when nil.
+	Logger *slog.Logger
 }
 
 func (c *Config) setDefaults() {
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
 	}
 	if c.StatsInterval <= 0 {
 		c.StatsInterval = 2 * time.Second

@@ -15,7 +15,7 @@ import (
 // and out-of-order messages are harmless (versions decide). A message that
 // can never apply is a KindInvalid error: drop it, do not retry it.
 func (s *Service) ApplyProduct(ctx context.Context, ev events.ProductChanged) error {
-	if !validID(ev.ID) {
+	if !ValidID(ev.ID) {
 		return errs.New(errs.KindInvalid, "catalog event with an invalid product id %q", ev.ID)
 	}
 	var deleted bool
@@ -45,7 +45,7 @@ func (s *Service) ApplySearches(ctx context.Context, evs []events.SearchPerforme
 	batch := make([]Search, 0, len(evs))
 	var invalid error
 	for _, ev := range evs {
-		if !validID(ev.ID) {
+		if !ValidID(ev.ID) {
 			invalid = errs.New(errs.KindInvalid, "search event with an invalid id %q", ev.ID)
 			continue
 		}

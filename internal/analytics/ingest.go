@@ -171,7 +171,7 @@ func checkEvent(in ClientEvent, now time.Time, maxSkew time.Duration) (Event, []
 	switch {
 	case in.ID == "":
 		v.Add("id", "is required")
-	case !validID(in.ID):
+	case !ValidID(in.ID):
 		v.Add("id", "must be 1 to %d printable ASCII characters without spaces", MaxIDLen)
 	}
 	switch in.Type {
@@ -184,7 +184,7 @@ func checkEvent(in ClientEvent, now time.Time, maxSkew time.Duration) (Event, []
 	switch {
 	case in.ProductID == "":
 		v.Add("product_id", "is required")
-	case !validID(in.ProductID):
+	case !ValidID(in.ProductID):
 		v.Add("product_id", "must be 1 to %d printable ASCII characters without spaces", MaxIDLen)
 	}
 	quantity := int64(1)
@@ -217,9 +217,9 @@ func checkEvent(in ClientEvent, now time.Time, maxSkew time.Duration) (Event, []
 	return Event{ID: in.ID, Type: in.Type, ProductID: in.ProductID, Quantity: quantity, At: at}, nil
 }
 
-// validID accepts 1 to MaxIDLen printable ASCII characters other than space:
+// ValidID accepts 1 to MaxIDLen printable ASCII characters other than space:
 // UUIDs, ULIDs and the like, and nothing a log or a database could choke on.
-func validID(id string) bool {
+func ValidID(id string) bool {
 	if len(id) == 0 || len(id) > MaxIDLen {
 		return false
 	}

@@ -3,7 +3,6 @@ package analytics
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/events"
@@ -67,11 +66,11 @@ func (s *Service) Prune(ctx context.Context, before time.Time) error {
 func (s *Service) Run(ctx context.Context, pub StatsPublisher) {
 	prune := func() {
 		if err := s.Prune(ctx, s.now().Add(-Retention)); err != nil && ctx.Err() == nil {
-			slog.ErrorContext(ctx, "analytics: prune", "err", err)
+			s.cfg.Logger.ErrorContext(ctx, "analytics: prune", "err", err)
 		}
 		// Shopper windows and hours matter only while they last.
 		if err := s.store.PruneShoppers(ctx, s.now().Add(-max(s.cfg.ShopperWindow, time.Hour))); err != nil && ctx.Err() == nil {
-			slog.ErrorContext(ctx, "analytics: prune shoppers", "err", err)
+			s.cfg.Logger.ErrorContext(ctx, "analytics: prune shoppers", "err", err)
 		}
 	}
 	prune()
@@ -90,7 +89,7 @@ func (s *Service) Run(ctx context.Context, pub StatsPublisher) {
 				continue
 			}
 			if err := s.PublishStats(ctx, pub); err != nil && ctx.Err() == nil {
-				slog.WarnContext(ctx, "analytics: stats not published; retrying next tick", "err", err)
+				s.cfg.Logger.WarnContext(ctx, "analytics: stats not published; retrying next tick", "err", err)
 			}
 		}
 	}

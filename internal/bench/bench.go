@@ -34,7 +34,6 @@
 package bench
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -43,21 +42,25 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
-	"os"
 	"strings"
 	"time"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/flagenv"
 )
 
 // Main runs `vitrine bench` with args (without the subcommand name). It
 // prints progress to stderr and the report to stdout, and returns when the
 // run has ended: after --duration, or earlier when ctx is cancelled (the
 // report is still printed then).
-func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return run(ctx, args, os.Getenv, stdout, stderr)
+//
+// Every flag may also come from the environment, as VITRINE_BENCH_<FLAG>
+// (VITRINE_BENCH_TARGET for --target), the convention of the other
+// commands with the command's name in the prefix: --target means another
+// thing to vitrine serve.
+func Main(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return run(ctx, args, getenv, stdout, stderr)
 }
 
-// run is Main with the environment passed in, so tests do not depend on the
-// environment of the process running them.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := parseFlags(args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
@@ -123,18 +126,22 @@ The report gives throughput and p50/p90/p99/p99.9/max latency per action
 errors by status and transport errors by kind. Ctrl-C stops the run early
 and still prints it.
 
-Environment: VITRINE_BENCH_TARGET, VITRINE_BENCH_EMAIL, VITRINE_BENCH_PASSWORD.
+Environment: every flag as VITRINE_BENCH_<FLAG> (VITRINE_BENCH_TARGET,
+VITRINE_BENCH_EMAIL, VITRINE_BENCH_PASSWORD...); a flag given wins.
 
 Flags:
 `
+
+// envPrefix begins the environment variable of every bench flag.
+const envPrefix = "VITRINE_BENCH_"
 
 func parseFlags(args []string, getenv func(string) string, stdout io.Writer) (cliConfig, error) {
 	cfg := cliConfig{Options: DefaultOptions()}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are returned; --help goes to stdout
 
-	target := cmp.Or(getenv("VITRINE_BENCH_TARGET"), "http://127.0.0.1:8080")
-	fs.StringVar(&target, "target", target, "base URL of the Vitrine to load (env VITRINE_BENCH_TARGET)")
+	target := "http://127.0.0.1:8080"
+	fs.StringVar(&target, "target", target, "base URL of the Vitrine to load")
 	fs.IntVar(&cfg.Users, "users", cfg.Users, "closed model: number of simulated users")
 	fs.DurationVar(&cfg.Think, "think", cfg.Think, "closed model: mean think time between a user's actions (exponentially distributed)")
 	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "measured length of the run")
@@ -151,25 +158,20 @@ func parseFlags(args []string, getenv func(string) string, stdout io.Writer) (cl
 	fs.IntVar(&cfg.Concurrency, "concurrency", 0, "workers sending requests: with --path, the number of back-to-back senders; in the open model, how many requests may be outstanding (0: --conns)")
 	fs.IntVar(&cfg.Conns, "conns", cfg.Conns, "keep-alive connections per host, all users sharing them (MaxConnsPerHost = MaxIdleConnsPerHost); with --source-addrs, spread over the addresses")
 	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "deadline of each request")
-	cfg.Email = getenv("VITRINE_BENCH_EMAIL")
-	cfg.Password = getenv("VITRINE_BENCH_PASSWORD")
-	fs.StringVar(&cfg.Email, "email", cfg.Email, "account every session logs in with (env VITRINE_BENCH_EMAIL); without it sessions are anonymous")
-	fs.StringVar(&cfg.Password, "password", cfg.Password, "its password (env VITRINE_BENCH_PASSWORD)")
+	fs.StringVar(&cfg.Email, "email", cfg.Email, "account every session logs in with; without it sessions are anonymous")
+	fs.StringVar(&cfg.Password, "password", cfg.Password, "its password (better given as VITRINE_BENCH_PASSWORD)")
 	fs.BoolVar(&cfg.json, "json", false, "print the report as one JSON object")
 	fs.BoolVar(&cfg.baselineServer, "baseline-server", false, "serve a bare copy of the --fetch-from responses instead of running a load")
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:9090", "baseline server: listen address")
 	fs.Var((*listFlag)(&cfg.fetchFrom), "fetch-from", "baseline server: URLs to fetch once at start and serve at the same paths (repeatable or comma list)")
 
-	if err := fs.Parse(args); err != nil {
+	if err := flagenv.Parse(fs, args, getenv, envPrefix); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, usageText)
 			fs.SetOutput(stdout)
 			fs.PrintDefaults()
 		}
 		return cfg, err
-	}
-	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if cfg.baselineServer {
 		if len(cfg.fetchFrom) == 0 {

@@ -252,57 +252,69 @@ func (r *Report) WriteJSON(w io.Writer) error {
 // WriteText writes the report for a person to read.
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
+	r.writeSettings(&b)
+	r.writeResults(&b)
+	r.writeFaults(&b)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeSettings writes what was run, by whom and how.
+func (r *Report) writeSettings(b *strings.Builder) {
 	c := r.Config
 	switch {
 	case c.Model == "open":
-		fmt.Fprintf(&b, "vitrine bench: open model, %g requests/s on a fixed schedule", c.Rate)
+		fmt.Fprintf(b, "vitrine bench: open model, %g requests/s on a fixed schedule", c.Rate)
 	case c.Workload == "paths":
-		fmt.Fprintf(&b, "vitrine bench: closed model, %d workers back to back", c.Users)
+		fmt.Fprintf(b, "vitrine bench: closed model, %d workers back to back", c.Users)
 	default:
-		fmt.Fprintf(&b, "vitrine bench: closed model, %d users thinking %s on average", c.Users, seconds(c.ThinkSeconds))
+		fmt.Fprintf(b, "vitrine bench: closed model, %d users thinking %s on average", c.Users, seconds(c.ThinkSeconds))
 	}
 	if c.Workload == "paths" {
-		fmt.Fprintf(&b, ", paths %s\n", strings.Join(c.Paths, " "))
+		fmt.Fprintf(b, ", paths %s\n", strings.Join(c.Paths, " "))
 	} else {
-		fmt.Fprintf(&b, ", mix %s\n", mixText(c.Mix))
+		fmt.Fprintf(b, ", mix %s\n", mixText(c.Mix))
 		who := "anonymous"
 		if c.LogIn {
 			who = "logging in once"
 		}
-		fmt.Fprintf(&b, "  sessions of %d actions", c.SessionActions)
+		fmt.Fprintf(b, "  sessions of %d actions", c.SessionActions)
 		if c.SessionSeconds > 0 {
-			fmt.Fprintf(&b, " or %s", seconds(c.SessionSeconds))
+			fmt.Fprintf(b, " or %s", seconds(c.SessionSeconds))
 		}
-		fmt.Fprintf(&b, ", %s; search queries from seed %d\n", who, c.Seed)
+		fmt.Fprintf(b, ", %s; search queries from seed %d\n", who, c.Seed)
 	}
-	fmt.Fprintf(&b, "  target %s, %s measured after %s warm-up, timeout %s\n",
+	fmt.Fprintf(b, "  target %s, %s measured after %s warm-up, timeout %s\n",
 		c.Target, seconds(c.DurationSeconds), seconds(c.WarmupSeconds), seconds(c.TimeoutSeconds))
-	fmt.Fprintf(&b, "  client: %d workers, %d connections per host", r.Client.Workers, r.Client.Conns)
+	fmt.Fprintf(b, "  client: %d workers, %d connections per host", r.Client.Workers, r.Client.Conns)
 	if r.Client.SourceAddrs > 0 {
-		fmt.Fprintf(&b, " from %d source addresses (%d used)", r.Client.SourceAddrs, r.Client.SourceAddrsUsed)
+		fmt.Fprintf(b, " from %d source addresses (%d used)", r.Client.SourceAddrs, r.Client.SourceAddrsUsed)
 	}
 	if r.Client.PeakOpenFDs >= 0 {
-		fmt.Fprintf(&b, ", open files peak %d", r.Client.PeakOpenFDs)
+		fmt.Fprintf(b, ", open files peak %d", r.Client.PeakOpenFDs)
 		if r.Client.FDLimit > 0 {
-			fmt.Fprintf(&b, " of limit %d", r.Client.FDLimit)
+			fmt.Fprintf(b, " of limit %d", r.Client.FDLimit)
 		}
 	}
 	b.WriteString("\n")
 	for _, n := range r.Notes {
-		fmt.Fprintf(&b, "  note: %s\n", n)
+		fmt.Fprintf(b, "  note: %s\n", n)
 	}
 	if r.Stopped == "cancelled" {
 		b.WriteString("  note: stopped early (cancelled)\n")
 	}
+}
 
+// writeResults writes throughput and latencies, per action and overall.
+func (r *Report) writeResults(b *strings.Builder) {
 	errPct := 0.0
 	if r.Requests > 0 {
 		errPct = 100 * float64(r.Errors) / float64(r.Requests)
 	}
-	fmt.Fprintf(&b, "\n%d requests in %s: %.1f requests/s, %d errors (%.2f%%)\n\n",
+	fmt.Fprintf(b, "\n%d requests in %s: %.1f requests/s, %d errors (%.2f%%)\n\n",
 		r.Requests, seconds(r.ElapsedSeconds), r.Throughput, r.Errors, errPct)
 
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "action\trequests\treq/s\tp50\tp90\tp99\tp99.9\tmax\terrors\t")
 	row := func(name string, n, errs int64, rps float64, l Latency) {
 		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t%d\t\n", name, n, rps,
@@ -315,36 +327,37 @@ func (r *Report) WriteText(w io.Writer) error {
 	tw.Flush()
 
 	if ss := r.Sessions; ss.Started > 0 || ss.Logins > 0 {
-		fmt.Fprintf(&b, "\nsessions: %d started, %d logins (%.2f per session), %d token refreshes", ss.Started, ss.Logins, ss.LoginsPerSession, ss.Refreshes)
+		fmt.Fprintf(b, "\nsessions: %d started, %d logins (%.2f per session), %d token refreshes", ss.Started, ss.Logins, ss.LoginsPerSession, ss.Refreshes)
 		for _, a := range r.Actions {
 			if a.Name == actLogin.String() && a.Latency.P50 > 0 {
-				fmt.Fprintf(&b, "; a login takes p50 %s, p99 %s", micros(a.Latency.P50), micros(a.Latency.P99))
+				fmt.Fprintf(b, "; a login takes p50 %s, p99 %s", micros(a.Latency.P50), micros(a.Latency.P99))
 			}
 		}
 		b.WriteString("\n")
 	}
+}
 
+// writeFaults writes errors, requests cut off and requests never sent.
+func (r *Report) writeFaults(b *strings.Builder) {
 	if len(r.ErrorsByStatus) > 0 {
-		fmt.Fprintf(&b, "\nerrors by status: %s\n", countsText(r.ErrorsByStatus))
+		fmt.Fprintf(b, "\nerrors by status: %s\n", countsText(r.ErrorsByStatus))
 	}
 	if len(r.TransportErrors) > 0 {
-		fmt.Fprintf(&b, "transport errors: %s\n", countsText(r.TransportErrors))
+		fmt.Fprintf(b, "transport errors: %s\n", countsText(r.TransportErrors))
 		for _, kind := range slices.Sorted(maps.Keys(r.TransportErrorSamples)) {
-			fmt.Fprintf(&b, "  %s: %s\n", kind, r.TransportErrorSamples[kind])
+			fmt.Fprintf(b, "  %s: %s\n", kind, r.TransportErrorSamples[kind])
 		}
 	}
 	if r.Unfinished > 0 {
-		fmt.Fprintf(&b, "unfinished: %d requests still in flight when the run was cut off\n", r.Unfinished)
+		fmt.Fprintf(b, "unfinished: %d requests still in flight when the run was cut off\n", r.Unfinished)
 	}
 	if r.MissedSlots > 0 {
 		if r.Config.Rate > 0 {
-			fmt.Fprintf(&b, "missed: %d scheduled requests were never sent (every worker was waiting on the server; raise --concurrency)\n", r.MissedSlots)
+			fmt.Fprintf(b, "missed: %d scheduled requests were never sent (every worker was waiting on the server; raise --concurrency)\n", r.MissedSlots)
 		} else {
-			fmt.Fprintf(&b, "missed: %d shoppers were due but never sent their request: the target could not keep up\n", r.MissedSlots)
+			fmt.Fprintf(b, "missed: %d shoppers were due but never sent their request: the target could not keep up\n", r.MissedSlots)
 		}
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
 }
 
 func mixText(mix map[string]int) string {

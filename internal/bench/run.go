@@ -26,27 +26,10 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Report, error) {
 	if err := o.validate(); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
-	var pw *pathWorkload
-	targets := []string{o.Target}
-	if len(o.Paths) > 0 {
-		var err error
-		if pw, err = newPathWorkload(o.Target, o.Paths); err != nil {
-			return nil, fmt.Errorf("bench: %w", err)
-		}
-		targets = pw.urls
+	pw, hosts, limit, err := prepare(o)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
 	}
-	if len(o.SourceAddrs) > 0 {
-		if err := checkLoopbackTargets(targets, o.SourceAddrs); err != nil {
-			return nil, fmt.Errorf("bench: %w", err)
-		}
-	}
-	hosts := countHosts(targets)
-	limit := fdLimit()
-	if need := int64(o.Conns*hosts + fdReserve); limit > 0 && need > limit {
-		return nil, fmt.Errorf("bench: --conns %d to %d host(s) needs about %d file descriptors, more than the open-file limit %d: lower --conns (and --source-addrs with it), or raise the limit (ulimit -n) where the hard limit allows",
-			o.Conns, hosts, need, limit)
-	}
-
 	pool := newClientPool(o.Conns, o.SourceAddrs, o.Timeout)
 	defer pool.closeIdle()
 	var work workload = pw
@@ -111,6 +94,30 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Report, error) {
 	r.Client = ClientReport{Workers: m.workers, Conns: o.Conns, Hosts: hosts, FDLimit: limit, PeakOpenFDs: peakFDs,
 		SourceAddrs: len(o.SourceAddrs), SourceAddrsUsed: pool.addrsUsed()}
 	return r, nil
+}
+
+// prepare checks what a run needs before it starts: the fixed paths (nil
+// without --path), the number of hosts and the open-file limit.
+func prepare(o Options) (pw *pathWorkload, hosts int, limit int64, err error) {
+	targets := []string{o.Target}
+	if len(o.Paths) > 0 {
+		if pw, err = newPathWorkload(o.Target, o.Paths); err != nil {
+			return nil, 0, 0, err
+		}
+		targets = pw.urls
+	}
+	if len(o.SourceAddrs) > 0 {
+		if err := checkLoopbackTargets(targets, o.SourceAddrs); err != nil {
+			return nil, 0, 0, err
+		}
+	}
+	hosts = countHosts(targets)
+	limit = fdLimit()
+	if need := int64(o.Conns*hosts + fdReserve); limit > 0 && need > limit {
+		return nil, 0, 0, fmt.Errorf("--conns %d to %d host(s) needs about %d file descriptors, more than the open-file limit %d: lower --conns (and --source-addrs with it), or raise the limit (ulimit -n) where the hard limit allows",
+			o.Conns, hosts, need, limit)
+	}
+	return pw, hosts, limit, nil
 }
 
 // model is how the load is generated, resolved from the options.

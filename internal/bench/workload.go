@@ -214,7 +214,6 @@ func discover(ctx context.Context, client *http.Client, o Options) (*mixWorkload
 	get := func(path string, v any) (int, error) {
 		return getJSON(ctx, client, o.Target+path, o.Timeout, v)
 	}
-
 	var tree []categoryNode
 	if status, err := get("/api/categories", &tree); err != nil {
 		return nil, fmt.Errorf("warm-up: GET /api/categories: %w", err)
@@ -225,100 +224,131 @@ func discover(ctx context.Context, client *http.Client, o Options) (*mixWorkload
 	if len(w.categories) == 0 {
 		w.note = append(w.note, "the catalog has no categories: browse lists all products")
 	}
+	s := &sampler{get: get, seen: map[string]bool{}, brands: map[string]bool{}}
+	if err := s.sample(w.categories); err != nil {
+		return nil, err
+	}
+	if len(s.products) == 0 {
+		return nil, fmt.Errorf("warm-up: the catalog at %s lists no products; seed it first", o.Target)
+	}
+	w.products = s.products
+	w.brands = slices.Sorted(maps.Keys(s.brands))
+	candidates := queryCandidates(s.names, w.brands)
+	if len(candidates) == 0 { // names too short to be words: search for a product key
+		candidates = []string{cmp.Or(w.products[0].slug, w.products[0].id)}
+	}
+	w.queries = newQueryMix(candidates, o.Seed)
+	if err := w.checkSearch(get, o.Mix); err != nil {
+		return nil, err
+	}
+	if err := w.checkLogin(ctx, client, o); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
 
-	seen := map[string]bool{}
-	brands := map[string]bool{}
-	var names []string
-	add := func(items []listedProduct) {
-		for _, p := range items {
-			key := p.ID + "\x00" + p.Slug
-			if seen[key] || (p.ID == "" && p.Slug == "") || len(w.products) >= sampleProducts {
-				continue
-			}
-			seen[key] = true
-			w.products = append(w.products, productRef{id: p.ID, slug: p.Slug})
-			if p.Brand != "" {
-				brands[p.Brand] = true
-			}
-			names = append(names, cmp.Or(p.Name, p.Slug))
-		}
-	}
-	list := func(category, cursor string) (string, error) {
-		q := url.Values{"limit": {fmt.Sprint(sampleListingLimit)}}
-		if category != "" {
-			q.Set("category", category)
-		}
-		if cursor != "" {
-			q.Set("cursor", cursor)
-		}
-		var page listingPage
-		status, err := get("/api/products?"+q.Encode(), &page)
-		if err != nil {
-			return "", fmt.Errorf("warm-up: GET /api/products: %w", err)
-		}
-		if status != http.StatusOK {
-			return "", fmt.Errorf("warm-up: GET /api/products?%s answered %d", q.Encode(), status)
-		}
-		add(page.Items)
-		return page.NextCursor, nil
-	}
+// sampler collects products from listings, each once.
+type sampler struct {
+	get      func(path string, v any) (int, error)
+	seen     map[string]bool
+	brands   map[string]bool
+	names    []string
+	products []productRef
+}
+
+// sample reads a few pages of the whole listing, then the first page of
+// up to sampleCategories categories, up to sampleProducts products.
+func (s *sampler) sample(categories []string) error {
 	cursor := ""
 	for range sampleListingPages {
-		next, err := list("", cursor)
+		next, err := s.list("", cursor)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if cursor = next; cursor == "" {
 			break
 		}
 	}
-	for i, c := range w.categories {
-		if i >= sampleCategories || len(w.products) >= sampleProducts {
+	for i, c := range categories {
+		if i >= sampleCategories || len(s.products) >= sampleProducts {
 			break
 		}
-		if _, err := list(c, ""); err != nil {
-			return nil, err
+		if _, err := s.list(c, ""); err != nil {
+			return err
 		}
 	}
-	if len(w.products) == 0 {
-		return nil, fmt.Errorf("warm-up: the catalog at %s lists no products; seed it first", o.Target)
-	}
-	w.brands = slices.Sorted(maps.Keys(brands))
-	candidates := queryCandidates(names, w.brands)
-	if len(candidates) == 0 { // names too short to be words: search for a product key
-		candidates = []string{cmp.Or(w.products[0].slug, w.products[0].id)}
-	}
-	w.queries = newQueryMix(candidates, o.Seed)
+	return nil
+}
 
-	mix := o.Mix.weights()
-	if mix[actSearch] > 0 {
-		var ignored json.RawMessage
-		status, err := get("/api/search?q="+url.QueryEscape(w.queries.queries[0]), &ignored)
-		switch {
-		case err != nil && status == 0:
-			return nil, fmt.Errorf("warm-up: GET /api/search: %w", err)
-		case status == http.StatusNotFound:
-			w.searchFallback = true
-			w.note = append(w.note, "GET /api/search answered 404 at warm-up: search falls back to a product listing filtered by brand or category")
-		}
+// list reads one page of a listing and returns the next page's cursor.
+func (s *sampler) list(category, cursor string) (string, error) {
+	q := url.Values{"limit": {fmt.Sprint(sampleListingLimit)}}
+	if category != "" {
+		q.Set("category", category)
 	}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	var page listingPage
+	status, err := s.get("/api/products?"+q.Encode(), &page)
+	if err != nil {
+		return "", fmt.Errorf("warm-up: GET /api/products: %w", err)
+	}
+	if status != http.StatusOK {
+		return "", fmt.Errorf("warm-up: GET /api/products?%s answered %d", q.Encode(), status)
+	}
+	for _, p := range page.Items {
+		key := p.ID + "\x00" + p.Slug
+		if s.seen[key] || (p.ID == "" && p.Slug == "") || len(s.products) >= sampleProducts {
+			continue
+		}
+		s.seen[key] = true
+		s.products = append(s.products, productRef{id: p.ID, slug: p.Slug})
+		if p.Brand != "" {
+			s.brands[p.Brand] = true
+		}
+		s.names = append(s.names, cmp.Or(p.Name, p.Slug))
+	}
+	return page.NextCursor, nil
+}
+
+// checkSearch makes sure search answers when the mix searches; a 404
+// (no search service) makes search fall back to a filtered listing.
+func (w *mixWorkload) checkSearch(get func(path string, v any) (int, error), mix Mix) error {
+	if mix.weights()[actSearch] <= 0 {
+		return nil
+	}
+	var ignored json.RawMessage
+	status, err := get("/api/search?q="+url.QueryEscape(w.queries.queries[0]), &ignored)
+	switch {
+	case err != nil && status == 0:
+		return fmt.Errorf("warm-up: GET /api/search: %w", err)
+	case status == http.StatusNotFound:
+		w.searchFallback = true
+		w.note = append(w.note, "GET /api/search answered 404 at warm-up: search falls back to a product listing filtered by brand or category")
+	}
+	return nil
+}
+
+// checkLogin logs in once with the run's account, when there is one.
+func (w *mixWorkload) checkLogin(ctx context.Context, client *http.Client, o Options) error {
 	if o.Email == "" {
 		w.note = append(w.note, "no --email/--password (or VITRINE_BENCH_EMAIL/VITRINE_BENCH_PASSWORD): sessions browse anonymously, without logging in")
-	} else {
-		body, err := json.Marshal(map[string]string{"email": o.Email, "password": o.Password})
-		if err != nil {
-			return nil, err
-		}
-		status, err := send(ctx, client, call{method: http.MethodPost, url: o.Target + "/api/auth/login", body: body}, nil, o.Timeout)
-		if err != nil {
-			return nil, fmt.Errorf("warm-up: POST /api/auth/login: %w", err)
-		}
-		if status != http.StatusOK {
-			return nil, fmt.Errorf("warm-up: POST /api/auth/login answered %d for %s: check --email/--password, or leave them out for anonymous sessions", status, o.Email)
-		}
-		w.loginBody = body
+		return nil
 	}
-	return w, nil
+	body, err := json.Marshal(map[string]string{"email": o.Email, "password": o.Password})
+	if err != nil {
+		return err
+	}
+	status, err := send(ctx, client, call{method: http.MethodPost, url: o.Target + "/api/auth/login", body: body}, nil, o.Timeout)
+	if err != nil {
+		return fmt.Errorf("warm-up: POST /api/auth/login: %w", err)
+	}
+	if status != http.StatusOK {
+		return fmt.Errorf("warm-up: POST /api/auth/login answered %d for %s: check --email/--password, or leave them out for anonymous sessions", status, o.Email)
+	}
+	w.loginBody = body
+	return nil
 }
 
 type categoryNode struct {

@@ -1,21 +1,22 @@
-// Package events holds the payloads that services exchange over the event
-// stream. It is the only thing publishers and consumers share: no service
-// imports another.
+// Package events is the contract between services: every payload that
+// travels on the event stream, with its schema version, its subject, its
+// stream, and the functions that encode and decode it. Publishers and
+// consumers use these types; no service declares another's shape.
+//
+// Payloads are JSON. A payload may gain fields (consumers ignore what they
+// do not know), never change the meaning of one; a change that cannot be
+// read the old way raises the schema version. Messages written before the
+// version field existed decode as version 1.
 package events
 
 import (
 	"encoding/json"
-	"time"
+	"errors"
+	"fmt"
 )
 
-// Catalog stream: one subject per product and per category, keeping only
-// the latest message of each so the stream can rebuild a read model.
-const (
-	CatalogStream         = "CATALOG"
-	CatalogSubjects       = "catalog.>"
-	ProductSubjectPrefix  = "catalog.product."
-	CategorySubjectPrefix = "catalog.category."
-)
+// SchemaVersion is the version of every payload this code writes.
+const SchemaVersion = 1
 
 // Operations carried by catalog events.
 const (
@@ -23,53 +24,44 @@ const (
 	OpDelete = "delete"
 )
 
-// ProductChanged says a product was created, replaced or deleted. Product
-// holds its full JSON representation for upserts.
-type ProductChanged struct {
-	Op      string          `json:"op"`
-	ID      string          `json:"id"`
-	Version int64           `json:"version"`
-	Product json.RawMessage `json:"product,omitempty"`
-	At      time.Time       `json:"at"`
+// ErrUndecodable wraps every decoding failure: a message that can never be
+// read, whatever the consumer does.
+var ErrUndecodable = errors.New("undecodable event")
+
+// versioned is what every payload type implements for decode.
+type versioned interface {
+	schemaVersion() *int
+	check() error
 }
 
-// CategoryChanged says a category was created, changed or deleted.
-type CategoryChanged struct {
-	Op     string    `json:"op"`
-	Slug   string    `json:"slug"`
-	Name   string    `json:"name,omitempty"`
-	Parent string    `json:"parent,omitempty"`
-	At     time.Time `json:"at"`
+// decode unmarshals data into v and checks the schema version (absent
+// means 1) and the payload's own rules.
+func decode(data []byte, v versioned) error {
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%w: %v", ErrUndecodable, err)
+	}
+	n := v.schemaVersion()
+	if *n == 0 {
+		*n = 1
+	}
+	if *n < 1 || *n > SchemaVersion {
+		return fmt.Errorf("%w: schema version %d (this build reads 1 to %d)", ErrUndecodable, *n, SchemaVersion)
+	}
+	if err := v.check(); err != nil {
+		return fmt.Errorf("%w: %v", ErrUndecodable, err)
+	}
+	return nil
 }
 
-// Analytics stream: client events accepted by the analytics service, search
-// events emitted by the search service, and product statistics published
-// back by analytics.
-const (
-	AnalyticsStream   = "ANALYTICS"
-	AnalyticsSubjects = "analytics.>"
-	SearchSubject     = "analytics.search"
-	StatsSubject      = "analytics.stats"
-)
-
-// SearchPerformed is emitted (asynchronously) for every search query.
-type SearchPerformed struct {
-	ID      string    `json:"id"` // unique; deduplicates redeliveries
-	Query   string    `json:"query"`
-	Results int       `json:"results"`
-	At      time.Time `json:"at"`
+// encode stamps the current schema version on v and marshals it.
+func encode(v versioned) ([]byte, error) {
+	*v.schemaVersion() = SchemaVersion
+	return json.Marshal(v)
 }
 
-// ProductStats carries running totals, not deltas, so applying the same
-// message twice is harmless.
-type ProductStats struct {
-	Items []ProductStat `json:"items"`
-	At    time.Time     `json:"at"`
-}
-
-// ProductStat is the all-time totals of one product.
-type ProductStat struct {
-	ProductID string `json:"product_id"`
-	Sales     int64  `json:"sales"`
-	Views     int64  `json:"views"`
+func checkOp(op string) error {
+	if op != OpUpsert && op != OpDelete {
+		return fmt.Errorf("unknown op %q", op)
+	}
+	return nil
 }

@@ -2,7 +2,12 @@ package product
 
 import "strings"
 
-// iso4217 lists the active ISO 4217 currency codes.
+// iso4217 lists the active ISO 4217 currency codes (list one, as of
+// 2025). It is kept by hand on purpose: golang.org/x/text/currency
+// (v0.44) accepts withdrawn codes (DEM, FRF, VEF, ZWL), the test code XXX
+// and precious metals (XAU), none of which a price may be in, and it does
+// not know the newest codes (XCG since 2025, ZWG since 2024). When ISO
+// 4217 changes, change this list.
 const iso4217 = `AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB
 BRL BSD BTN BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR
 FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES

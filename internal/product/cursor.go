@@ -29,16 +29,11 @@ type Cursor struct {
 // CursorFor returns the cursor positioned after p in sort order.
 func CursorFor(p *Product, sort, scope string) *Cursor {
 	c := &Cursor{Sort: sort, ID: p.ID, Scope: scope}
-	switch sort {
-	case SortPrice, SortPriceDesc:
-		c.Key = strconv.FormatInt(p.Price.Min, 10)
-	case SortName:
-		c.Key = p.Name
-	case SortSalesDesc:
-		c.Key = strconv.FormatInt(p.SalesCount, 10)
-	default:
-		c.Key = strconv.FormatInt(p.CreatedAt.UnixMicro(), 10)
+	order, ok := SortOrderOf(sort)
+	if !ok {
+		order, _ = SortOrderOf(SortNewest)
 	}
+	c.Key = order.Key(p)
 	return c
 }
 
@@ -97,7 +92,7 @@ func DecodeCursor(s, sort, scope string, secret []byte) (*Cursor, error) {
 	if _, err := uuid.Parse(c.ID); err != nil {
 		return nil, bad
 	}
-	if sort != SortName {
+	if order, _ := SortOrderOf(sort); !order.Text {
 		if _, err := strconv.ParseInt(c.Key, 10, 64); err != nil {
 			return nil, bad
 		}

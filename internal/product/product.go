@@ -4,7 +4,7 @@
 package product
 
 import (
-	"time"
+	"github.com/vitrine-dev/vitrine/internal/events"
 )
 
 // Statuses of a product. Only active products are visible to the public.
@@ -14,54 +14,28 @@ const (
 	StatusArchived = "archived"
 )
 
-// Money is an amount in minor units (cents) of an ISO 4217 currency.
-type Money struct {
-	Amount   int64  `json:"amount"`
-	Currency string `json:"currency"`
-}
+// The product's shape is the one the catalog events carry: it is defined
+// once, in package events.
+type (
+	// Money is an amount in minor units (cents) of an ISO 4217 currency.
+	Money = events.Money
+	// PriceRange is derived from a product's variants.
+	PriceRange = events.PriceRange
+	// Image is one picture of a product, in display order.
+	Image = events.Image
+	// Variant is one purchasable form of a product (size, colour...). A
+	// product without options has exactly one variant.
+	Variant = events.Variant
+)
 
-// PriceRange is derived from a product's variants.
-type PriceRange struct {
-	Min      int64  `json:"min"`
-	Max      int64  `json:"max"`
-	Currency string `json:"currency"`
-}
+// Product is the full representation served by the API, and the snapshot
+// its catalog events carry.
+type Product events.Product
 
-// Image is one picture of a product, in display order.
-type Image struct {
-	URL string `json:"url"`
-	Alt string `json:"alt"`
-}
-
-// Variant is one purchasable form of a product (size, colour...). A product
-// without options has exactly one variant.
-type Variant struct {
-	SKU     string            `json:"sku"`
-	Options map[string]string `json:"options"`
-	Price   Money             `json:"price"`
-	Stock   int64             `json:"stock"`
-}
-
-// Product is the full representation served by the API.
-type Product struct {
-	ID          string            `json:"id"`
-	Slug        string            `json:"slug"`
-	Name        string            `json:"name"`
-	Description string            `json:"description"`
-	Brand       string            `json:"brand"`
-	Category    string            `json:"category"`
-	Tags        []string          `json:"tags"`
-	Attributes  map[string]string `json:"attributes"`
-	Status      string            `json:"status"`
-	Images      []Image           `json:"images"`
-	Variants    []Variant         `json:"variants"`
-	Price       PriceRange        `json:"price"`
-	InStock     bool              `json:"in_stock"`
-	SalesCount  int64             `json:"sales_count"`
-	ViewCount   int64             `json:"view_count"`
-	Version     int64             `json:"version"`
-	CreatedAt   time.Time         `json:"created_at"`
-	UpdatedAt   time.Time         `json:"updated_at"`
+// Snapshot returns p as carried by a catalog event.
+func (p *Product) Snapshot() *events.Product {
+	s := events.Product(*p)
+	return &s
 }
 
 // Input holds the fields a client may write. Everything else (id, derived
@@ -109,22 +83,7 @@ func (p *Product) apply(in Input) {
 }
 
 // Derive computes price and in_stock from the variants.
-func (p *Product) Derive() {
-	p.Price = PriceRange{}
-	p.InStock = false
-	for i, v := range p.Variants {
-		if i == 0 || v.Price.Amount < p.Price.Min {
-			p.Price.Min = v.Price.Amount
-		}
-		if i == 0 || v.Price.Amount > p.Price.Max {
-			p.Price.Max = v.Price.Amount
-		}
-		p.Price.Currency = v.Price.Currency
-		if v.Stock > 0 {
-			p.InStock = true
-		}
-	}
-}
+func (p *Product) Derive() { p.Price, p.InStock = events.Derive(p.Variants) }
 
 func nonNil[T any](s []T) []T {
 	if s == nil {

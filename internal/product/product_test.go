@@ -59,7 +59,7 @@ func TestDeriveAndDefaults(t *testing.T) {
 	}
 	var p Product
 	p.apply(in)
-	if p.Slug != "desk-lamp" || p.Status != StatusDraft || p.Price != (PriceRange{3000, 4500, "EUR"}) || !p.InStock {
+	if p.Slug != "desk-lamp" || p.Status != StatusDraft || p.Price != (PriceRange{Min: 3000, Max: 4500, Currency: "EUR"}) || !p.InStock {
 		t.Fatalf("%+v", p)
 	}
 }

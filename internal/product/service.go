@@ -7,11 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
-	"strings"
 	"time"
 
-	jsonpatch "github.com/evanphx/json-patch/v5"
 	"github.com/google/uuid"
 
 	"github.com/vitrine-dev/vitrine/internal/events"
@@ -43,8 +42,8 @@ func NewService(store Store, cursorSecret []byte) (*Service, error) {
 	return &Service{store: store, cursorSecret: cursorSecret, now: time.Now}, nil
 }
 
-// Store returns the underlying store (used for readiness checks).
-func (s *Service) Store() Store { return s.store }
+// Now is the service's clock; its store stamps rows and events with it.
+func (s *Service) Now() time.Time { return s.now() }
 
 // Product returns a product by id or slug. Unless includeHidden, only
 // active products are found.
@@ -184,41 +183,44 @@ func (s *Service) replay(ctx context.Context, rec *IdempotencyRecord) (*Product,
 	return &p, nil
 }
 
-// Replace overwrites a product's writable fields with in. ifMatch, when not
-// empty, is the version the client last saw.
-func (s *Service) Replace(ctx context.Context, id string, in Input, ifMatch string) (*Product, error) {
-	return s.update(ctx, id, ifMatch, func(*Product) (Input, error) { return in, nil })
+// Expected is the precondition of a write: the versions of the product it
+// may replace. The zero value accepts any version and retries a write that
+// loses a race with another.
+type Expected struct {
+	// Stated is set when the client stated a precondition: a write that
+	// loses a race then fails with KindPrecondition instead of retrying.
+	Stated bool
+	// Any accepts every version (If-Match: *); otherwise the current
+	// version must be one of Versions.
+	Any      bool
+	Versions []int64
 }
 
-// Patch applies an RFC 7386 JSON merge patch to a product's writable fields.
-func (s *Service) Patch(ctx context.Context, id string, patch []byte, ifMatch string, decode func([]byte, any) error) (*Product, error) {
-	return s.update(ctx, id, ifMatch, func(cur *Product) (Input, error) {
-		doc, err := json.Marshal(InputOf(cur))
-		if err != nil {
-			return Input{}, err
-		}
-		merged, err := jsonpatch.MergePatch(doc, patch)
-		if err != nil {
-			return Input{}, &errs.Error{Kind: errs.KindInvalid, Msg: "the merge patch is not valid", Err: err,
-				Fields: []errs.FieldError{{Detail: "the body must be a JSON object (RFC 7386 merge patch)"}}}
-		}
-		var in Input
-		if err := decode(merged, &in); err != nil {
-			return Input{}, err
-		}
-		return in, nil
-	})
+// check compares the precondition with the current version. The version
+// decides, so a change of counters alone (sales, views) fails no write.
+func (e Expected) check(version int64) error {
+	if !e.Stated || e.Any || slices.Contains(e.Versions, version) {
+		return nil
+	}
+	return errs.New(errs.KindPrecondition, "If-Match does not name the current version (%d)", version)
 }
 
-// update runs a read-modify-write that honours If-Match. Without If-Match it
-// retries a few times when a concurrent write gets in between.
-func (s *Service) update(ctx context.Context, id, ifMatch string, change func(*Product) (Input, error)) (*Product, error) {
+// Replace overwrites a product's writable fields with in, if its version
+// is one expected.
+func (s *Service) Replace(ctx context.Context, id string, in Input, expected Expected) (*Product, error) {
+	return s.Update(ctx, id, expected, func(Input) (Input, error) { return in, nil })
+}
+
+// Update runs a read-modify-write of a product's writable fields: change
+// gets the current ones and returns the new ones. A write that loses a
+// race is tried again (a few times) unless expected was stated.
+func (s *Service) Update(ctx context.Context, id string, expected Expected, change func(cur Input) (Input, error)) (*Product, error) {
 	for attempt := 0; ; attempt++ {
-		cur, err := s.current(ctx, id, ifMatch)
+		cur, err := s.current(ctx, id, expected)
 		if err != nil {
 			return nil, err
 		}
-		in, err := change(cur)
+		in, err := change(InputOf(cur))
 		if err != nil {
 			return nil, err
 		}
@@ -234,7 +236,7 @@ func (s *Service) update(ctx context.Context, id, ifMatch string, change func(*P
 		next.UpdatedAt = s.now().UTC().Truncate(time.Microsecond)
 		err = s.store.UpdateProduct(ctx, &next, cur.Version)
 		if errors.Is(err, ErrVersionMismatch) {
-			if ifMatch != "" || attempt >= 3 {
+			if expected.Stated || attempt >= 3 {
 				return nil, errs.New(errs.KindPrecondition, "the product changed since version %d", cur.Version)
 			}
 			continue
@@ -246,9 +248,9 @@ func (s *Service) update(ctx context.Context, id, ifMatch string, change func(*P
 	}
 }
 
-// Delete removes a product; ifMatch as for Replace.
-func (s *Service) Delete(ctx context.Context, id, ifMatch string) error {
-	cur, err := s.current(ctx, id, ifMatch)
+// Delete removes a product, if its version is one expected.
+func (s *Service) Delete(ctx context.Context, id string, expected Expected) error {
+	cur, err := s.current(ctx, id, expected)
 	if err != nil {
 		return err
 	}
@@ -260,8 +262,8 @@ func (s *Service) Delete(ctx context.Context, id, ifMatch string) error {
 }
 
 // current loads the product a write targets, by id only (a slug that looks
-// like the id does not count), and checks If-Match against its version.
-func (s *Service) current(ctx context.Context, id, ifMatch string) (*Product, error) {
+// like the id does not count), and checks it is a version expected.
+func (s *Service) current(ctx context.Context, id string, expected Expected) (*Product, error) {
 	cur, err := s.store.Product(ctx, id)
 	if err != nil {
 		return nil, err
@@ -269,35 +271,10 @@ func (s *Service) current(ctx context.Context, id, ifMatch string) (*Product, er
 	if cur.ID != id {
 		return nil, errs.New(errs.KindNotFound, "product %q not found", id)
 	}
-	if err := checkIfMatch(ifMatch, cur.Version); err != nil {
+	if err := expected.check(cur.Version); err != nil {
 		return nil, err
 	}
 	return cur, nil
-}
-
-// checkIfMatch compares an If-Match header with the current version. Entity
-// tags look like "<version>.<hash>"; the version decides, so a change of
-// counters alone (sales, views) does not fail a write.
-func checkIfMatch(ifMatch string, version int64) error {
-	ifMatch = strings.TrimSpace(ifMatch)
-	if ifMatch == "" || ifMatch == "*" {
-		return nil
-	}
-	for _, tag := range strings.Split(ifMatch, ",") {
-		if v, ok := VersionOfETag(tag); ok && v == version {
-			return nil
-		}
-	}
-	return errs.New(errs.KindPrecondition, "If-Match does not name the current version (%d)", version)
-}
-
-// VersionOfETag extracts the version from an entity tag issued for a product.
-func VersionOfETag(tag string) (int64, bool) {
-	tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
-	tag = strings.Trim(tag, `"`)
-	num, _, _ := strings.Cut(tag, ".")
-	v, err := strconv.ParseInt(num, 10, 64)
-	return v, err == nil && v > 0
 }
 
 func (s *Service) checkCategory(ctx context.Context, slug string) error {
@@ -315,11 +292,6 @@ func (s *Service) checkCategory(ctx context.Context, slug string) error {
 	}
 	return &errs.Error{Kind: errs.KindInvalid, Msg: "the request has invalid fields",
 		Fields: []errs.FieldError{{Field: "category", Detail: "no category has slug " + strconv.Quote(slug)}}}
-}
-
-// SetStats applies the counters fed back by analytics.
-func (s *Service) SetStats(ctx context.Context, stats []Stat) error {
-	return s.store.SetStats(ctx, stats)
 }
 
 // ApplyStats records the all-time counters that analytics publishes.

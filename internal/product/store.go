@@ -35,8 +35,12 @@ type Store interface {
 
 	// Categories returns every category (flat, parent links set).
 	Categories(ctx context.Context) ([]Category, error)
+	// CreateCategory adds a category. It checks the parent with
+	// CheckParent inside its write transaction.
 	CreateCategory(ctx context.Context, c Category) error
-	// UpdateCategory renames or moves a category (KindNotFound when absent).
+	// UpdateCategory renames or moves a category (KindNotFound when absent),
+	// checking the parent as CreateCategory does: concurrent moves must not
+	// make a cycle.
 	UpdateCategory(ctx context.Context, slug string, c Category) error
 	// DeleteCategory removes a category that has no products and no children.
 	DeleteCategory(ctx context.Context, slug string) error
@@ -63,15 +67,6 @@ type IdempotencyRecord struct {
 	CreatedAt   time.Time
 }
 
-// Sort orders of a listing.
-const (
-	SortNewest    = "newest"
-	SortPrice     = "price"
-	SortPriceDesc = "-price"
-	SortName      = "name"
-	SortSalesDesc = "-sales"
-)
-
 // ListQuery selects and orders a page of products.
 type ListQuery struct {
 	Category   string   // the requested category slug
@@ -81,7 +76,7 @@ type ListQuery struct {
 	MaxPrice   *int64
 	InStock    bool
 	Statuses   []string // empty means active only
-	Sort       string
+	Sort       string   // the name of one of the SortOrders
 	Limit      int
 	After      *Cursor // the last row of the previous page
 }

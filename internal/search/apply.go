@@ -41,9 +41,10 @@ func (s *Service) ApplyCategory(ctx context.Context, ev events.CategoryChanged, 
 // index holds either all of them or none. Replays should pass a few hundred
 // messages at a time.
 //
-// A product event whose payload cannot be decoded is logged and skipped
-// (its sequence still counts): it can only come from a publisher bug, and
-// refusing it would stop the index from ever moving past it.
+// Messages that cannot be decoded never get here: the consumer parks them
+// on the dead-letter subject. An event that decodes but cannot apply (an
+// upsert without its product, say) is logged and skipped; its sequence
+// still counts, so the index moves past it.
 func (s *Service) ApplyBatch(ctx context.Context, changes []Change) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -164,8 +165,8 @@ func (st *staging) product(ctx context.Context, ev *events.ProductChanged) error
 		log.WarnContext(ctx, "product event skipped: no id", "op", ev.Op)
 		return nil
 	}
-	if ev.Op != events.OpUpsert && ev.Op != events.OpDelete {
-		log.WarnContext(ctx, "product event skipped: unknown op", "id", ev.ID, "op", ev.Op)
+	if ev.Op != events.OpUpsert && ev.Op != events.OpDelete || ev.Op == events.OpUpsert && ev.Product == nil {
+		log.WarnContext(ctx, "product event skipped: unknown op or no product", "id", ev.ID, "op", ev.Op)
 		return nil
 	}
 	cur, err := st.version(ev.ID)
@@ -177,17 +178,10 @@ func (st *staging) product(ctx context.Context, ev *events.ProductChanged) error
 	}
 	next := versionState{Version: ev.Version, Deleted: ev.Op == events.OpDelete}
 	var doc *document
-	if ev.Op == events.OpUpsert {
-		var p productPayload
-		if err := json.Unmarshal(ev.Product, &p); err != nil {
-			log.WarnContext(ctx, "product event skipped: undecodable payload", "id", ev.ID, "version", ev.Version, "err", err)
-			return nil
-		}
-		if p.Status == statusActive {
-			doc = p.document(ev)
-			if err := st.mergeStats(doc); err != nil {
-				return err
-			}
+	if ev.Op == events.OpUpsert && ev.Product.Status == statusActive {
+		doc = documentOf(ev)
+		if err := st.mergeStats(doc); err != nil {
+			return err
 		}
 	}
 	if doc == nil {
@@ -321,44 +315,10 @@ func (s *Service) storedDocument(id string) (*document, error) {
 
 const statusActive = "active"
 
-// productPayload is the part of the product service's JSON representation
-// (events.ProductChanged.Product) that search uses. Unknown fields are
-// ignored: the publisher may add fields without breaking this consumer.
-type productPayload struct {
-	ID          string   `json:"id"`
-	Slug        string   `json:"slug"`
-	Name        string   `json:"name"`
-	Description string   `json:"description"`
-	Brand       string   `json:"brand"`
-	Category    string   `json:"category"`
-	Tags        []string `json:"tags"`
-	Status      string   `json:"status"`
-	Images      []struct {
-		URL string `json:"url"`
-	} `json:"images"`
-	Variants []struct {
-		Price struct {
-			Amount   int64  `json:"amount"`
-			Currency string `json:"currency"`
-		} `json:"price"`
-		Stock int64 `json:"stock"`
-	} `json:"variants"`
-	Price struct {
-		Min      int64  `json:"min"`
-		Max      int64  `json:"max"`
-		Currency string `json:"currency"`
-	} `json:"price"`
-	InStock    bool      `json:"in_stock"`
-	SalesCount int64     `json:"sales_count"`
-	ViewCount  int64     `json:"view_count"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
-}
-
-// document builds the indexed form. Price and stock are derived from the
-// variants when there are any (the lowest variant price is what price
-// filters and sorts use), else taken from the derived fields.
-func (p *productPayload) document(ev *events.ProductChanged) *document {
+// documentOf builds the indexed form of the product an upsert carries. The
+// price range and stock are the publisher's, derived from the variants.
+func documentOf(ev *events.ProductChanged) *document {
+	p := ev.Product
 	d := &document{
 		ID: ev.ID, Slug: p.Slug, Name: p.Name, Description: p.Description, Brand: p.Brand,
 		Category: p.Category, Tags: p.Tags,
@@ -368,19 +328,6 @@ func (p *productPayload) document(ev *events.ProductChanged) *document {
 	}
 	if len(p.Images) > 0 {
 		d.Image = p.Images[0].URL
-	}
-	if len(p.Variants) > 0 {
-		d.InStock = false
-		for i, v := range p.Variants {
-			if i == 0 || v.Price.Amount < d.PriceMin {
-				d.PriceMin = v.Price.Amount
-			}
-			if i == 0 || v.Price.Amount > d.PriceMax {
-				d.PriceMax = v.Price.Amount
-			}
-			d.Currency = v.Price.Currency
-			d.InStock = d.InStock || v.Stock > 0
-		}
 	}
 	if d.CreatedAt.IsZero() {
 		d.CreatedAt = ev.At

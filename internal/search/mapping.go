@@ -130,23 +130,31 @@ func newIndexMapping() (*mapping.IndexMappingImpl, error) {
 // shows and everything needed to index it again (popularity updates rewrite
 // the whole document, as Bleve has no partial update).
 type document struct {
-	ID          string    `json:"id"`
-	Slug        string    `json:"slug"`
-	Name        string    `json:"name"`
-	Description string    `json:"description"`
-	Brand       string    `json:"brand"`
-	Category    string    `json:"category"`
-	Tags        []string  `json:"tags"`
-	Image       string    `json:"image"`
-	PriceMin    int64     `json:"price_min"`
-	PriceMax    int64     `json:"price_max"`
-	Currency    string    `json:"currency"`
-	InStock     bool      `json:"in_stock"`
-	Sales       int64     `json:"sales"`
-	Views       int64     `json:"views"`
-	Version     int64     `json:"version"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID      string `json:"id"`
+	Slug    string `json:"slug"`
+	Version int64  `json:"version"` // of the product event it was built from
+	// Searched; name and description are highlighted.
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	// Filtered and faceted, and searched too.
+	Brand    string   `json:"brand"`
+	Category string   `json:"category"`
+	Tags     []string `json:"tags"`
+	// Shown: the first image.
+	Image string `json:"image"`
+	// The publisher's price range (the lowest price filters, sorts and
+	// facets) and stock.
+	PriceMin int64  `json:"price_min"`
+	PriceMax int64  `json:"price_max"`
+	Currency string `json:"currency"`
+	InStock  bool   `json:"in_stock"`
+	// Popularity: the larger of the product's counters and the totals
+	// analytics last published.
+	Sales int64 `json:"sales"`
+	Views int64 `json:"views"`
+	// Sort=newest reads CreatedAt.
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // fields returns the document in the shape the mapping indexes.

@@ -1,14 +1,10 @@
 package analyticshttp
 
 import (
-	"maps"
 	"net/http"
-	"net/url"
 	"slices"
-	"strconv"
 
 	"github.com/vitrine-dev/vitrine/internal/analytics"
-	"github.com/vitrine-dev/vitrine/internal/platform/errs"
 	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
 )
 
@@ -64,42 +60,21 @@ func writeReport(w http.ResponseWriter, r *http.Request, report any, err error) 
 
 // reportQuery is a parsed report query string.
 type reportQuery struct {
-	url.Values
+	*httpx.Query
 	limit int // 0 when absent; the service picks the default
 }
 
 // parseReportQuery reads a query string that may hold the parameters
-// allowed, each at most once. The values themselves are checked by the
-// service, except limit, which must be an integer from 1 to
+// allowed, each at most once and not empty. The values themselves are
+// checked by the service, except limit, which must be an integer from 1 to
 // analytics.MaxLimit.
 func parseReportQuery(raw string, allowed ...string) (reportQuery, error) {
-	var v errs.Validation
-	values, err := url.ParseQuery(raw)
-	if err != nil {
-		v.Add("query", "malformed query string")
-		return reportQuery{}, v.Err()
-	}
-	known := map[string]bool{}
+	q := reportQuery{Query: httpx.ReadQuery(raw, httpx.Params(allowed...)...)}
 	for _, name := range allowed {
-		known[name] = true
+		q.Check(!q.Has(name) || q.Get(name) != "", name, "must not be empty")
 	}
-	for _, name := range slices.Sorted(maps.Keys(values)) {
-		switch vals := values[name]; {
-		case !known[name]:
-			v.Add(name, "unknown query parameter")
-		case len(vals) > 1:
-			v.Add(name, "must be given at most once")
-		case vals[0] == "":
-			v.Add(name, "must not be empty")
-		}
+	if slices.Contains(allowed, "limit") {
+		q.limit = int(q.Int("limit", 1, analytics.MaxLimit, 0, ""))
 	}
-	q := reportQuery{Values: values}
-	if s := values.Get("limit"); s != "" && known["limit"] {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > analytics.MaxLimit {
-			v.Add("limit", "must be an integer from 1 to %d", analytics.MaxLimit)
-		}
-		q.limit = n
-	}
-	return q, v.Err()
+	return q, q.Err()
 }

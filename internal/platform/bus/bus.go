@@ -15,8 +15,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/vitrine-dev/vitrine/internal/events"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Config says which server to use.
@@ -28,15 +27,36 @@ type Config struct {
 	Prefix string
 	Name   string // connection name, for server-side monitoring
 	Logger *slog.Logger
+	// Streams are created (or updated) on Open.
+	Streams []Stream
+	// DeadLetterPrefix, when set, is where Run parks a message it cannot
+	// decode: DeadLetterPrefix + the message's subject, on a stream of
+	// Streams that takes those subjects.
+	DeadLetterPrefix string
+	// Registerer takes the bus's metrics; nil keeps them unregistered.
+	Registerer prometheus.Registerer
+}
+
+// Stream is one stream to create.
+type Stream struct {
+	Name     string
+	Subjects []string
+	// LatestPerSubject keeps only the last message of each subject, like a
+	// compacted log, so a read model can rebuild from the stream.
+	LatestPerSubject bool
+	MaxAge           time.Duration // 0: forever
 }
 
 // Bus publishes and consumes events.
 type Bus struct {
-	nc     *nats.Conn
-	js     jetstream.JetStream
-	srv    *server.Server
-	prefix string
-	logger *slog.Logger
+	nc          *nats.Conn
+	js          jetstream.JetStream
+	srv         *server.Server
+	prefix      string
+	logger      *slog.Logger
+	streams     []Stream
+	dlqPrefix   string
+	undecodable *prometheus.CounterVec
 }
 
 // Open connects to (or starts) the server and makes sure the streams exist.
@@ -44,7 +64,16 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	b := &Bus{prefix: cfg.Prefix, logger: cfg.Logger}
+	b := &Bus{prefix: cfg.Prefix, logger: cfg.Logger, streams: cfg.Streams, dlqPrefix: cfg.DeadLetterPrefix,
+		undecodable: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vitrine_events_undecodable_total",
+			Help: "Messages a consumer could not decode, parked on the dead-letter subject.",
+		}, []string{"stream", "consumer"})}
+	if cfg.Registerer != nil {
+		if err := cfg.Registerer.Register(b.undecodable); err != nil {
+			return nil, fmt.Errorf("bus: metrics: %w", err)
+		}
+	}
 	opts := []nats.Option{
 		nats.Name(cfg.Name),
 		nats.MaxReconnects(-1),
@@ -139,24 +168,22 @@ func (b *Bus) unprefix(s string) string {
 	return strings.TrimPrefix(s, b.prefix+".")
 }
 
-// ensureStreams creates or updates the two streams. CATALOG keeps the
-// latest message per subject (one subject per product), like a compacted
-// log, so a new read model can rebuild from it.
+// ensureStreams creates or updates the configured streams. Every stream
+// deduplicates by message id over 10 minutes.
 func (b *Bus) ensureStreams(ctx context.Context) error {
-	streams := []jetstream.StreamConfig{{
-		Name:              b.stream(events.CatalogStream),
-		Subjects:          []string{b.subject(events.CatalogSubjects)},
-		Storage:           jetstream.FileStorage,
-		MaxMsgsPerSubject: 1,
-		Duplicates:        10 * time.Minute,
-	}, {
-		Name:       b.stream(events.AnalyticsStream),
-		Subjects:   []string{b.subject(events.AnalyticsSubjects)},
-		Storage:    jetstream.FileStorage,
-		MaxAge:     8 * 24 * time.Hour,
-		Duplicates: 10 * time.Minute,
-	}}
-	for _, cfg := range streams {
+	for _, st := range b.streams {
+		cfg := jetstream.StreamConfig{
+			Name:       b.stream(st.Name),
+			Storage:    jetstream.FileStorage,
+			MaxAge:     st.MaxAge,
+			Duplicates: 10 * time.Minute,
+		}
+		for _, subj := range st.Subjects {
+			cfg.Subjects = append(cfg.Subjects, b.subject(subj))
+		}
+		if st.LatestPerSubject {
+			cfg.MaxMsgsPerSubject = 1
+		}
 		if _, err := b.js.CreateOrUpdateStream(ctx, cfg); err != nil {
 			return fmt.Errorf("bus: stream %s: %w", cfg.Name, err)
 		}
@@ -193,152 +220,4 @@ func (b *Bus) Position(ctx context.Context, stream string) (created time.Time, l
 		return time.Time{}, 0, err
 	}
 	return info.Created, info.State.LastSeq, nil
-}
-
-// Msg is one delivered event.
-type Msg struct {
-	Subject string // without the deployment prefix
-	Data    []byte
-	Seq     uint64 // stream sequence
-	Time    time.Time
-}
-
-// Subscription says what to consume.
-type Subscription struct {
-	Stream   string
-	Subjects []string // filters; empty means the whole stream
-	// Durable names a consumer shared by every instance of a service: each
-	// message goes to one of them, and a restarted consumer resumes where
-	// it acked. Empty means a private, ordered consumer for this process
-	// only, starting at StartSeq (0 = only new messages, 1 = everything).
-	Durable  string
-	StartSeq uint64
-}
-
-// Consume delivers messages to handle until ctx ends. A durable consumer's
-// message is acked when handle returns nil and redelivered (after a delay)
-// otherwise; a private consumer retries handle itself, so order is kept.
-func (b *Bus) Consume(ctx context.Context, sub Subscription, handle func(context.Context, Msg) error) error {
-	return b.ConsumeBatches(ctx, sub, 1, func(ctx context.Context, msgs []Msg) error { return handle(ctx, msgs[0]) })
-}
-
-// batchWait is how long a batch waits for one more message that is not
-// there yet: replays fill whole batches, live traffic is not delayed.
-const batchWait = 20 * time.Millisecond
-
-// ConsumeBatches is Consume with up to max messages handed over at once
-// (fewer when no more are waiting). A batch succeeds or fails as a whole.
-func (b *Bus) ConsumeBatches(ctx context.Context, sub Subscription, max int, handle func(context.Context, []Msg) error) error {
-	var filters []string
-	for _, s := range sub.Subjects {
-		filters = append(filters, b.subject(s))
-	}
-	var (
-		cons jetstream.Consumer
-		err  error
-	)
-	if sub.Durable != "" {
-		cfg := jetstream.ConsumerConfig{
-			Durable:       sub.Durable,
-			AckPolicy:     jetstream.AckExplicitPolicy,
-			AckWait:       30 * time.Second,
-			MaxDeliver:    -1,
-			DeliverPolicy: jetstream.DeliverAllPolicy,
-		}
-		// One filter goes in the field every server version knows
-		// (FilterSubjects needs nats-server 2.10).
-		if len(filters) == 1 {
-			cfg.FilterSubject = filters[0]
-		} else {
-			cfg.FilterSubjects = filters
-		}
-		cons, err = b.js.CreateOrUpdateConsumer(ctx, b.stream(sub.Stream), cfg)
-	} else {
-		cfg := jetstream.OrderedConsumerConfig{FilterSubjects: filters, DeliverPolicy: jetstream.DeliverNewPolicy}
-		if sub.StartSeq > 0 {
-			cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, sub.StartSeq
-		}
-		cons, err = b.js.OrderedConsumer(ctx, b.stream(sub.Stream), cfg)
-	}
-	if err != nil {
-		return fmt.Errorf("bus: consumer on %s: %w", sub.Stream, err)
-	}
-	it, err := cons.Messages()
-	if err != nil {
-		return err
-	}
-	go func() {
-		<-ctx.Done()
-		// Drain, not Stop: messages already fetched stay readable, so a
-		// durable consumer can hand them back at once instead of leaving
-		// them to AckWait before another consumer may have them.
-		it.Drain()
-	}()
-	for {
-		first, err := it.Next()
-		if err == nil && ctx.Err() != nil {
-			if sub.Durable != "" {
-				_ = first.Nak()
-			}
-			continue
-		}
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				return nil
-			}
-			b.logger.Warn("event stream: fetch", "stream", sub.Stream, "err", err)
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(time.Second):
-			}
-			continue
-		}
-		raw := []jetstream.Msg{first}
-		for len(raw) < max {
-			m, err := it.Next(jetstream.NextMaxWait(batchWait))
-			if err != nil {
-				break
-			}
-			raw = append(raw, m)
-		}
-		msgs := make([]Msg, 0, len(raw))
-		kept := raw[:0]
-		for _, m := range raw {
-			meta, err := m.Metadata()
-			if err != nil {
-				_ = m.Term()
-				continue
-			}
-			kept = append(kept, m)
-			msgs = append(msgs, Msg{Subject: b.unprefix(m.Subject()), Data: m.Data(), Seq: meta.Sequence.Stream, Time: meta.Timestamp})
-		}
-		if len(msgs) == 0 {
-			continue
-		}
-		if sub.Durable != "" {
-			if err := handle(ctx, msgs); err != nil {
-				b.logger.Warn("event handler failed; will redeliver", "subject", msgs[0].Subject, "err", err)
-				for _, m := range kept {
-					_ = m.NakWithDelay(2 * time.Second)
-				}
-				continue
-			}
-			for _, m := range kept {
-				_ = m.Ack()
-			}
-			continue
-		}
-		for attempt := 0; ; attempt++ {
-			err := handle(ctx, msgs)
-			if err == nil || ctx.Err() != nil {
-				break
-			}
-			b.logger.Warn("event handler failed; retrying", "subject", msgs[0].Subject, "attempt", attempt, "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(min(time.Duration(attempt+1)*200*time.Millisecond, 5*time.Second)):
-			}
-		}
-	}
 }

@@ -14,6 +14,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/vitrine-dev/vitrine/internal/platform/sqldb"
 )
 
@@ -151,4 +153,20 @@ func (r *Relay) Backlog(ctx context.Context) (int, error) {
 	var n int
 	err := r.db.QueryRowContext(ctx, "SELECT count(*) FROM outbox").Scan(&n)
 	return n, err
+}
+
+// BacklogGauge is a metric of the events waiting in the outbox (-1 when
+// the database does not answer within a second).
+func (r *Relay) BacklogGauge() prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "vitrine_outbox_backlog", Help: "Catalog events committed but not yet on the event stream.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		n, err := r.Backlog(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	})
 }

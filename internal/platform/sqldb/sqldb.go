@@ -141,8 +141,7 @@ func (db *DB) Q(query string) string {
 	for _, c := range query {
 		if c == '?' {
 			n++
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n))
+			writeParam(&b, n)
 			continue
 		}
 		b.WriteRune(c)
@@ -212,6 +211,31 @@ func UniqueViolation(err error) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// writeParam writes PostgreSQL's placeholder number n: the one place that
+// numbers them.
+func writeParam(b *strings.Builder, n int) {
+	b.WriteByte('$')
+	b.WriteString(strconv.Itoa(n))
+}
+
+// Params returns n comma-separated placeholders numbered from first ($n on
+// PostgreSQL, ? on SQLite), for statements not passed through Q: those
+// whose length follows a batch, which Q's memo would keep one copy of per
+// length.
+func (db *DB) Params(first, n int) string {
+	if db.Dialect != Postgres {
+		return Placeholders(n)
+	}
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		writeParam(&b, first+i)
+	}
+	return b.String()
 }
 
 // Placeholders returns n comma-separated ? placeholders.

@@ -31,7 +31,7 @@ func isAdmin(r *http.Request) bool {
 
 // productETag is the entity tag of a product's body. It starts with the
 // version, so If-Match can be checked against the version alone
-// (product.VersionOfETag).
+// (versionOfETag).
 func productETag(p *product.Product, body []byte) string {
 	return httpx.ETagOf(strconv.FormatInt(p.Version, 10), body)
 }
@@ -89,7 +89,7 @@ func listProducts(svc *product.Service, rc *ReadCache) http.Handler {
 
 func bestsellers(svc *product.Service, rc *ReadCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		limit, err := ParseLimit(r.URL.Query(), "limit")
+		limit, err := parseBestsellersQuery(r.URL.RawQuery)
 		if err != nil {
 			httpx.WriteError(w, r, err)
 			return
@@ -170,7 +170,7 @@ func replaceProduct(svc *product.Service, rc *ReadCache) http.Handler {
 			httpx.WriteError(w, r, err)
 			return
 		}
-		p, err := svc.Replace(r.Context(), r.PathValue("id"), in, r.Header.Get("If-Match"))
+		p, err := svc.Replace(r.Context(), r.PathValue("id"), in, expected(r))
 		if err != nil {
 			httpx.WriteError(w, r, err)
 			return
@@ -192,7 +192,9 @@ func patchProduct(svc *product.Service, rc *ReadCache) http.Handler {
 				Fields: []errs.FieldError{{Detail: "the body must be a JSON object (RFC 7386 merge patch)"}}})
 			return
 		}
-		p, err := svc.Patch(r.Context(), r.PathValue("id"), patch, r.Header.Get("If-Match"), httpx.Unmarshal)
+		p, err := svc.Update(r.Context(), r.PathValue("id"), expected(r), func(cur product.Input) (product.Input, error) {
+			return mergePatch(cur, patch)
+		})
 		if err != nil {
 			httpx.WriteError(w, r, err)
 			return
@@ -204,7 +206,7 @@ func patchProduct(svc *product.Service, rc *ReadCache) http.Handler {
 
 func deleteProduct(svc *product.Service, rc *ReadCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := svc.Delete(r.Context(), r.PathValue("id"), r.Header.Get("If-Match")); err != nil {
+		if err := svc.Delete(r.Context(), r.PathValue("id"), expected(r)); err != nil {
 			httpx.WriteError(w, r, err)
 			return
 		}

@@ -5,7 +5,6 @@ package searchtest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -14,51 +13,17 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/search"
 )
 
-// Product mirrors the product service's JSON representation (the payload
-// of events.ProductChanged). Tests build catalogs with it.
-type Product struct {
-	ID          string            `json:"id"`
-	Slug        string            `json:"slug"`
-	Name        string            `json:"name"`
-	Description string            `json:"description"`
-	Brand       string            `json:"brand"`
-	Category    string            `json:"category"`
-	Tags        []string          `json:"tags"`
-	Attributes  map[string]string `json:"attributes"`
-	Status      string            `json:"status"`
-	Images      []Image           `json:"images"`
-	Variants    []Variant         `json:"variants"`
-	Price       PriceRange        `json:"price"`
-	InStock     bool              `json:"in_stock"`
-	SalesCount  int64             `json:"sales_count"`
-	ViewCount   int64             `json:"view_count"`
-	Version     int64             `json:"version"`
-	CreatedAt   time.Time         `json:"created_at"`
-	UpdatedAt   time.Time         `json:"updated_at"`
-}
+// Product is the product snapshot a catalog event carries
+// (events.Product), with helpers to build a catalog from it.
+type Product events.Product
 
-type Image struct {
-	URL string `json:"url"`
-	Alt string `json:"alt"`
-}
-
-type Money struct {
-	Amount   int64  `json:"amount"`
-	Currency string `json:"currency"`
-}
-
-type Variant struct {
-	SKU     string            `json:"sku"`
-	Options map[string]string `json:"options"`
-	Price   Money             `json:"price"`
-	Stock   int64             `json:"stock"`
-}
-
-type PriceRange struct {
-	Min      int64  `json:"min"`
-	Max      int64  `json:"max"`
-	Currency string `json:"currency"`
-}
+// The parts of a product, as the events define them.
+type (
+	Image      = events.Image
+	Money      = events.Money
+	Variant    = events.Variant
+	PriceRange = events.PriceRange
+)
 
 // NewProduct returns an active product with one variant per price (stock
 // 5 each, or 0 when inStock is false), derived fields filled in.
@@ -83,27 +48,12 @@ func NewProduct(id, name, brand, category string, inStock bool, created time.Tim
 
 // Derive computes price and in_stock from the variants, as the product
 // service does.
-func (p *Product) Derive() {
-	p.Price, p.InStock = PriceRange{}, false
-	for i, v := range p.Variants {
-		if i == 0 || v.Price.Amount < p.Price.Min {
-			p.Price.Min = v.Price.Amount
-		}
-		if i == 0 || v.Price.Amount > p.Price.Max {
-			p.Price.Max = v.Price.Amount
-		}
-		p.Price.Currency = v.Price.Currency
-		p.InStock = p.InStock || v.Stock > 0
-	}
-}
+func (p *Product) Derive() { p.Price, p.InStock = events.Derive(p.Variants) }
 
 // Event returns the upsert event of p.
 func (p Product) Event() events.ProductChanged {
-	raw, err := json.Marshal(p)
-	if err != nil {
-		panic(err)
-	}
-	return events.ProductChanged{Op: events.OpUpsert, ID: p.ID, Version: p.Version, Product: raw, At: p.UpdatedAt}
+	snap := events.Product(p)
+	return events.ProductChanged{Op: events.OpUpsert, ID: p.ID, Version: p.Version, Product: &snap, At: p.UpdatedAt}
 }
 
 func slugOf(name string) string {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/vitrine-dev/vitrine/internal/events"
 	"github.com/vitrine-dev/vitrine/internal/platform/bus"
 )
 
@@ -39,11 +40,21 @@ func Prefix(t testing.TB) string {
 	return prefix
 }
 
-// Open returns a bus on an embedded server, or on the local server when
-// external is true.
+// Open returns a bus with the application's streams on an embedded
+// server, or on the local server when external is true.
 func Open(t testing.TB, external bool) *bus.Bus {
 	t.Helper()
-	cfg := bus.Config{DataDir: t.TempDir(), Name: t.Name()}
+	return OpenConfig(t, external, bus.Config{})
+}
+
+// OpenConfig is Open with cfg's logger, metrics registry and dead-letter
+// prefix (the application's when empty).
+func OpenConfig(t testing.TB, external bool, cfg bus.Config) *bus.Bus {
+	t.Helper()
+	cfg.DataDir, cfg.Name, cfg.Streams = t.TempDir(), t.Name(), events.Streams()
+	if cfg.DeadLetterPrefix == "" {
+		cfg.DeadLetterPrefix = events.DeadLetterPrefix
+	}
 	if external {
 		cfg.URL, cfg.Prefix = URL(), Prefix(t)
 	}
@@ -68,7 +79,7 @@ func DeleteStreams(t testing.TB, prefix string) {
 	if err != nil {
 		return
 	}
-	for _, s := range []string{"CATALOG", "ANALYTICS"} {
-		_ = js.DeleteStream(prefix + "_" + s)
+	for _, s := range events.Streams() {
+		_ = js.DeleteStream(prefix + "_" + s.Name)
 	}
 }

@@ -46,12 +46,4 @@ CREATE TABLE idempotency_keys (
     created_at   BIGINT NOT NULL
 );
 
--- Catalog events committed with the write that caused them; a relay
--- publishes them to the event stream and then deletes them.
-CREATE TABLE outbox (
-    seq        BIGSERIAL PRIMARY KEY,
-    id         TEXT NOT NULL UNIQUE, -- sent as Nats-Msg-Id, so a re-sent event is dropped by the stream
-    subject    TEXT NOT NULL,
-    payload    BYTEA NOT NULL,
-    created_at BIGINT NOT NULL
-);
+-- The outbox table is created by package outbox (outbox.Migrate).

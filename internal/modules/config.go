@@ -1,0 +1,68 @@
+package modules
+
+import (
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/authn"
+	"github.com/vitrine-dev/vitrine/internal/platform/ratelimit"
+	"github.com/vitrine-dev/vitrine/internal/platform/sqldb"
+)
+
+// Config is everything the services need, read from flags and environment
+// by cmd/vitrine.
+type Config struct {
+	Targets     []string
+	DataDir     string // SQLite files live here when PostgresURL is empty
+	PostgresURL string
+	AuthURL     string // base URL of the auth service, for the JWKS and credential checks when auth runs elsewhere
+	NATSURL     string // external NATS JetStream; empty embeds a server under DataDir
+	Namespace   string // isolates deployments sharing one NATS and one Redis server
+	RedisURL    string // L2 cache (and shared rate limits); empty keeps the cache in-process
+	Issuer      string
+	Audience    string
+	AccessTTL   time.Duration
+	MaxInFlight int // load shedding threshold
+	// MaxInFlightPerClient bounds the requests one client address has in
+	// flight at once; 0 disables it.
+	MaxInFlightPerClient int
+	// BodyTimeout is the time a request body has to arrive, read before
+	// the request takes one of MaxInFlight's slots; 0 leaves only the
+	// server's read timeout.
+	BodyTimeout time.Duration
+	CORSOrigins []string // origins whose browser scripts may call the API; none: no CORS
+	RateLimits  ratelimit.Config
+	// LoginBackoff throttles failed logins per account; the zero value
+	// takes ratelimit.DefaultBackoffPolicy.
+	LoginBackoff ratelimit.BackoffPolicy
+	Synonyms     string // synonyms file of the search service
+	Logger       *slog.Logger
+
+	// CursorSecret signs listing cursors; empty uses the one kept in the
+	// product store. It is a secret: never log it.
+	CursorSecret string
+}
+
+// SQLConfig returns where service keeps its data.
+func (c Config) SQLConfig(service string) sqldb.Config {
+	if c.PostgresURL != "" {
+		return sqldb.Config{PostgresURL: c.PostgresURL, Schema: service}
+	}
+	return sqldb.Config{SQLitePath: filepath.Join(c.DataDir, service+".db")}
+}
+
+func (c *Config) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Issuer == "" {
+		c.Issuer = authn.DefaultIssuer
+	}
+	if c.Audience == "" {
+		c.Audience = authn.DefaultAudience
+	}
+	if c.AccessTTL <= 0 {
+		c.AccessTTL = authn.DefaultAccessTTL
+	}
+}

@@ -1,0 +1,106 @@
+package modules
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/klauspost/compress/gzhttp"
+
+	"github.com/vitrine-dev/vitrine/api"
+	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
+	"github.com/vitrine-dev/vitrine/internal/platform/ratelimit"
+)
+
+// initServer mounts the health routes and puts the request chain around
+// the router, once every service has mounted its routes.
+func (a *App) initServer(context.Context) error {
+	a.healthRoutes()
+	return a.chain()
+}
+
+func (a *App) healthRoutes() {
+	a.Router.Handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	}))
+	a.Router.Handle("GET /readyz", http.HandlerFunc(a.readyz))
+	a.Router.Handle("GET /openapi.json", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		httpx.WriteRawJSON(w, http.StatusOK, api.OpenAPI)
+	}))
+}
+
+// chain builds the request chain, outer to inner.
+func (a *App) chain() error {
+	// Rate limits are shared through Redis when there is one.
+	var limiter ratelimit.Limiter = ratelimit.NewMemory(0)
+	if a.redis != nil {
+		limiter = ratelimit.NewRedis(a.redis, ratelimit.RedisConfig{Prefix: "vitrine:" + a.cfg.Namespace + ":",
+			Fallback: limiter, Logger: a.cfg.Logger})
+	}
+	if a.cfg.RateLimits.LoginPaths == nil && a.cfg.RateLimits.Exempt == nil {
+		d := ratelimit.DefaultConfig()
+		a.cfg.RateLimits.LoginPaths, a.cfg.RateLimits.Exempt = d.LoginPaths, d.Exempt
+	}
+
+	// Large responses are compressed; the entity tag of a compressed body
+	// gets a suffix, as two encodings are two representations.
+	gzip, err := gzhttp.NewWrapper(gzhttp.MinSize(1400), gzhttp.SuffixETag("-gzip"),
+		gzhttp.ContentTypes([]string{"application/json", "application/problem+json"}))
+	if err != nil {
+		return err
+	}
+	cors, err := httpx.CORS(a.cfg.CORSOrigins)
+	if err != nil {
+		return err
+	}
+	// Cheap refusals come before costly work: a request is refused for its
+	// address (too many at once, too many per second) before its body is
+	// read, and its body is read before it takes one of the server's
+	// slots, so slow senders wait outside them. Tokens are verified only
+	// inside a slot; users are limited once known.
+	a.Handler = httpx.Chain(a.Router,
+		func(h http.Handler) http.Handler { return gzip(h) },
+		httpx.Recover,
+		httpx.Edge(a.cfg.RateLimits.TrustedProxies),
+		a.Router.Name,
+		httpx.Log(a.cfg.Logger, a.metrics.ObserveRequest),
+		httpx.SecurityHeaders,
+		cors, // before every refusal, so browsers can read them; answers preflights itself
+		httpx.LimitPerClient(a.cfg.MaxInFlightPerClient),
+		ratelimit.ByAddress(limiter, a.cfg.RateLimits, a.cfg.Logger),
+		httpx.BufferBody(a.cfg.BodyTimeout),
+		httpx.Shed(a.cfg.MaxInFlight),
+		httpx.TextQuery,
+		a.authenticate,
+		ratelimit.ByUser(limiter, a.cfg.RateLimits, a.cfg.Logger),
+	)
+	return nil
+}
+
+// readyz answers 200 when every dependency answers, 503 (with the failing
+// ones) otherwise, and 503 while the process drains.
+func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
+	if a.draining.Load() {
+		httpx.WriteProblem(w, r, httpx.Problem{Status: http.StatusServiceUnavailable, Detail: "shutting down"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	status := map[string]string{}
+	failed := false
+	for name, check := range a.checks {
+		if err := check(ctx); err != nil {
+			status[name] = "down"
+			failed = true
+			a.logger.WarnContext(ctx, "readiness check failed", "check", name, "err", err)
+			continue
+		}
+		status[name] = "ok"
+	}
+	code := http.StatusOK
+	if failed {
+		code = http.StatusServiceUnavailable
+	}
+	httpx.WriteJSON(w, code, map[string]any{"ready": !failed, "checks": status})
+}
