@@ -61,7 +61,10 @@ func TestClosedModelSendsTheMixForTheDuration(t *testing.T) {
 	if math.Abs(r.ElapsedSeconds-1) > 0.05 || r.Stopped != "duration" {
 		t.Errorf("elapsed %.3fs stopped %q, want 1s stopped by duration", r.ElapsedSeconds, r.Stopped)
 	}
-	if r.Requests < 400 {
+	// About 2,000 are asked for; a machine busy with other work (the race
+	// detector, other test binaries) sends fewer, and the tolerance below
+	// widens with the smaller sample instead of failing on it.
+	if r.Requests < 100 {
 		t.Fatalf("only %d requests: too few to judge the mix", r.Requests)
 	}
 	if r.Errors != 0 {
@@ -74,8 +77,10 @@ func TestClosedModelSendsTheMixForTheDuration(t *testing.T) {
 	for a, weight := range DefaultMix.weights() {
 		got := float64(actionOf(t, r, action(a).String()).Requests) / browsing
 		want := float64(weight) / float64(DefaultMix.total())
-		if math.Abs(got-want) > 0.07 {
-			t.Errorf("%s: %.1f%% of requests, want %.0f%% ± 7", action(a), 100*got, 100*want)
+		// 0.07, or four standard deviations of a share of this many draws.
+		tolerance := max(0.07, 4*math.Sqrt(want*(1-want)/browsing))
+		if math.Abs(got-want) > tolerance {
+			t.Errorf("%s: %.1f%% of %.0f requests, want %.0f%% ± %.0f", action(a), 100*got, browsing, 100*want, 100*tolerance)
 		}
 	}
 	if catalog.count("login") == 0 || catalog.count("search") < 2 {
