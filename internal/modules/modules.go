@@ -114,6 +114,10 @@ type Config struct {
 	// CursorSecret signs listing cursors; empty uses the one kept in the
 	// product store. It is a secret: never log it.
 	CursorSecret string
+
+	// StreamReplicas is how many servers of a NATS cluster keep each
+	// stream; 0 means 1.
+	StreamReplicas int
 }
 
 // SQLConfig returns where service keeps its data.
@@ -213,7 +217,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 
 	if slices.ContainsFunc(cfg.Targets, func(t string) bool { return t != Auth }) {
 		a.Bus, err = bus.Open(ctx, bus.Config{URL: cfg.NATSURL, DataDir: cfg.DataDir, Prefix: cfg.Namespace,
-			Name: "vitrine-" + strings.Join(cfg.Targets, "-"), Logger: cfg.Logger})
+			Name: "vitrine-" + strings.Join(cfg.Targets, "-"), Logger: cfg.Logger, Replicas: cfg.StreamReplicas})
 		if err != nil {
 			return nil, fmt.Errorf("event stream: %w", err)
 		}

@@ -28,6 +28,10 @@ type Config struct {
 	Prefix string
 	Name   string // connection name, for server-side monitoring
 	Logger *slog.Logger
+
+	// Replicas is how many servers of a NATS cluster keep each stream; 0
+	// means 1. A three-node cluster with 3 survives the loss of one node.
+	Replicas int
 }
 
 // Bus publishes and consumes events.
@@ -37,6 +41,8 @@ type Bus struct {
 	srv    *server.Server
 	prefix string
 	logger *slog.Logger
+
+	replicas int
 }
 
 // Open connects to (or starts) the server and makes sure the streams exist.
@@ -44,7 +50,7 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	b := &Bus{prefix: cfg.Prefix, logger: cfg.Logger}
+	b := &Bus{prefix: cfg.Prefix, logger: cfg.Logger, replicas: cfg.Replicas}
 	opts := []nats.Option{
 		nats.Name(cfg.Name),
 		nats.MaxReconnects(-1),
@@ -157,6 +163,7 @@ func (b *Bus) ensureStreams(ctx context.Context) error {
 		Duplicates: 10 * time.Minute,
 	}}
 	for _, cfg := range streams {
+		cfg.Replicas = max(b.replicas, 1)
 		if _, err := b.js.CreateOrUpdateStream(ctx, cfg); err != nil {
 			return fmt.Errorf("bus: stream %s: %w", cfg.Name, err)
 		}
