@@ -3,7 +3,9 @@ package clustertest
 import (
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +20,7 @@ func TestCluster(t *testing.T) {
 	c.sh("seed", "2000")
 
 	t.Run("flows", func(t *testing.T) { c.t = t; testFlows(c) })
+	t.Run("scale", func(t *testing.T) { c.t = t; testScale(c) })
 	t.Run("kill -9 of a product instance", func(t *testing.T) { c.t = t; testKillProduct(c) })
 	t.Run("rolling restart", func(t *testing.T) { c.t = t; testRollingRestart(c) })
 	t.Run("search instance killed", func(t *testing.T) { c.t = t; testKillSearch(c) })
@@ -207,4 +210,22 @@ func redisKeys(c *cluster) int {
 	var n int
 	fmt.Sscan(strings.TrimSpace(string(out)), &n)
 	return n
+}
+
+// testScale: a third product instance joins under load and leaves again
+// (drained first), through HAProxy's runtime API, without a reload.
+func testScale(c *cluster) {
+	p := c.underLoad("scale product 2 → 3 → 2", rate, func() {
+		c.sh("scale", "product", "3")
+		time.Sleep(3 * time.Second)
+		c.sh("scale", "product", "2")
+	})
+	p.outcome = fmt.Sprintf("%d failed requests", p.failures())
+	record(p)
+	if p.failures() != 0 {
+		c.t.Errorf("%d failed requests", p.failures())
+	}
+	if _, err := os.Stat(filepath.Join(c.dir, "pids", "product-3.pid")); err == nil {
+		c.t.Errorf("product-3 is still running after scaling down")
+	}
 }
