@@ -309,6 +309,7 @@ func (c *cluster) underLoad(name string, rate int, fault func(), extra ...string
 	p := phases{name: name}
 	p.before = c.startLoad(rate, 5*time.Second, extra...).wait(c.t)
 	l := c.startLoad(rate, 10*time.Minute, extra...)
+	defer func() { _ = l.cmd.Process.Kill() }() // when fault fails the test; a no-op after stop
 	time.Sleep(2 * time.Second)
 	fault()
 	time.Sleep(2 * time.Second)
@@ -343,4 +344,9 @@ func writeReport(t *testing.T) {
 			t.Error(err)
 		}
 	}
+}
+
+func jsonDecode(res *http.Response, v any) error {
+	defer res.Body.Close()
+	return json.NewDecoder(res.Body).Decode(v)
 }

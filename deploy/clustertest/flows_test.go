@@ -25,6 +25,10 @@ func TestCluster(t *testing.T) {
 	t.Run("rolling restart", func(t *testing.T) { c.t = t; testRollingRestart(c) })
 	t.Run("search instance killed", func(t *testing.T) { c.t = t; testKillSearch(c) })
 	t.Run("Redis stopped for 30s", func(t *testing.T) { c.t = t; testRedisStopped(c) })
+	t.Run("NATS node killed, then NATS stopped for 30s", func(t *testing.T) { c.t = t; testNATS(c) })
+	t.Run("instance cut off from NATS", func(t *testing.T) { c.t = t; testCutOff(c) })
+	// Last: the cluster runs on the promoted replica afterwards.
+	t.Run("PostgreSQL failover", func(t *testing.T) { c.t = t; testFailover(c) })
 }
 
 // testFlows: what a user does on the all-in-one shape works the same

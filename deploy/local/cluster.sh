@@ -36,6 +36,7 @@ CLUSTER_SERVICE_PORT=${CLUSTER_SERVICE_PORT:-18000} # product-i on +100+i, auth 
 CLUSTER_INSTANCES=${CLUSTER_INSTANCES:-2}
 CLUSTER_REPLICA_DELAY=${CLUSTER_REPLICA_DELAY:-}    # e.g. 1s: recovery_min_apply_delay of the replica
 CLUSTER_SERVE_ARGS=${CLUSTER_SERVE_ARGS:-}          # more flags for every "vitrine serve"
+# CLUSTER_INSTANCE_NATS_URL, when set, replaces the NATS URL of the instances started by this command
 MAX_INSTANCES=8                                     # server slots per backend in haproxy.cfg
 SERVICES=(auth product search analytics)
 
@@ -45,9 +46,11 @@ HAPROXY_CFG=${HAPROXY_CFG:-$ROOT/deploy/haproxy/haproxy.cfg}
 
 PG_PRIMARY_PORT=$CLUSTER_PG_PORT
 PG_REPLICA_PORT=$((CLUSTER_PG_PORT + 1))
-# Writes go to whichever host accepts them (target_session_attrs), so a
-# promoted replica takes the writes without restarting anything.
-PG_URL="postgres://postgres@127.0.0.1:$PG_PRIMARY_PORT,127.0.0.1:$PG_REPLICA_PORT/vitrine?target_session_attrs=read-write&connect_timeout=2&sslmode=disable"
+# Two hosts, tried in order: connections go to the primary while it
+# answers; while it is down they go to the replica, which serves reads and
+# refuses writes (a 503 with Retry-After); once the replica is promoted
+# (cluster.sh failover) the same connections take writes, with no restart.
+PG_URL="postgres://postgres@127.0.0.1:$PG_PRIMARY_PORT,127.0.0.1:$PG_REPLICA_PORT/vitrine?target_session_attrs=any&connect_timeout=2&sslmode=disable"
 REDIS_URL="redis://127.0.0.1:$CLUSTER_REDIS_PORT/0"
 NATS_URL="nats://127.0.0.1:$CLUSTER_NATS_PORT,nats://127.0.0.1:$((CLUSTER_NATS_PORT + 1)),nats://127.0.0.1:$((CLUSTER_NATS_PORT + 2))"
 LB_URL="http://$CLUSTER_BIND:$CLUSTER_PORT"
@@ -280,7 +283,7 @@ serve_args() {
 	local svc=$1 i=$2
 	echo serve --target="$svc" --addr "127.0.0.1:$(instance_port "$svc" "$i")" \
 		--admin-addr "127.0.0.1:$(instance_admin_port "$svc" "$i")" \
-		--data-dir "$CLUSTER_DIR/data/$svc-$i" --postgres-url "$PG_URL" --nats-url "$NATS_URL" \
+		--data-dir "$CLUSTER_DIR/data/$svc-$i" --postgres-url "$PG_URL" --nats-url "${CLUSTER_INSTANCE_NATS_URL:-$NATS_URL}" \
 		--redis-url "$REDIS_URL" --stream-replicas 3 --trusted-proxies 127.0.0.1/32 \
 		--drain-delay 2s --shutdown-timeout 15s
 	[ "$svc" = auth ] || echo --auth-url "$LB_URL"
@@ -390,7 +393,7 @@ cmd_status() {
 				local port=$PG_PRIMARY_PORT
 				[ "$name" = pg-replica ] && port=$PG_REPLICA_PORT
 				health=$(psql -h 127.0.0.1 -p "$port" -U postgres -tAc \
-					"SELECT CASE WHEN pg_is_in_recovery() THEN 'replica, '||coalesce(round(extract(epoch FROM now()-pg_last_xact_replay_timestamp())::numeric,1)::text,'?')||'s behind last commit' ELSE 'primary (read-write)' END" 2>/dev/null || echo unreachable) ;;
+					"SELECT CASE WHEN pg_is_in_recovery() THEN 'replica, '||coalesce(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::text, '?')||' bytes received not yet applied' ELSE 'primary (read-write)' END" 2>/dev/null || echo unreachable) ;;
 			nats-*) nats_healthy "${name#nats-}" && health=healthy || health=unhealthy ;;
 			redis) tcp_open "$CLUSTER_REDIS_PORT" && health=listening || health=unreachable ;;
 			haproxy) health="http://$CLUSTER_BIND:$CLUSTER_PORT https://$CLUSTER_BIND:$CLUSTER_TLS_PORT" ;;
@@ -428,7 +431,9 @@ cmd_scale() { # SERVICE N
 
 cmd_failover() {
 	log "stopping the primary (fencing it), promoting the replica"
-	stop_pg primary immediate
+	# A fast shutdown sends the replica every WAL record first, so no
+	# acknowledged write is lost when the primary is still there to stop.
+	stop_pg primary fast
 	as_pg "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/pg-replica" -w -t 60 promote >/dev/null
 	log "the replica on $PG_REPLICA_PORT is now the primary; Vitrine finds it through target_session_attrs=read-write"
 }
@@ -445,11 +450,14 @@ cmd_proc() {
 		restart) stop_pg "${name#pg-}" fast && start_pg "${name#pg-}" ;;
 		esac ;;
 	nats-[123])
+		# A node alone is not healthy until a quorum of the cluster is up:
+		# wait for its port only ("status" shows its health).
+		local nport=$((CLUSTER_NATS_PORT + ${name#nats-} - 1))
 		case $action in
-		start) start_nats "${name#nats-}" && wait_until 60 "$name" nats_healthy "${name#nats-}" ;;
+		start) start_nats "${name#nats-}" && wait_until 30 "$name" tcp_open "$nport" ;;
 		stop | restart) stop_pid "$name" TERM 20 ;;&
 		kill) stop_pid "$name" KILL 5 ;;
-		restart) start_nats "${name#nats-}" && wait_until 60 "$name" nats_healthy "${name#nats-}" ;;
+		restart) start_nats "${name#nats-}" && wait_until 30 "$name" tcp_open "$nport" ;;
 		esac ;;
 	redis)
 		case $action in

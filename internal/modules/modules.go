@@ -118,6 +118,9 @@ type Config struct {
 	// StreamReplicas is how many servers of a NATS cluster keep each
 	// stream; 0 means 1.
 	StreamReplicas int
+	// CatalogStaleAfter bounds how long a product instance that lost the
+	// catalog stream serves from its cache; 0 means DefaultCatalogStaleAfter.
+	CatalogStaleAfter time.Duration
 }
 
 // SQLConfig returns where service keeps its data.
@@ -145,6 +148,14 @@ type App struct {
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	logger    *slog.Logger
+
+	// guard sends catalog reads to directProduct, which caches nothing,
+	// while this instance cannot trust its cache (see streamGuard).
+	guard         *streamGuard
+	directProduct http.Handler
+	// softChecks show in /readyz without failing it: the instance still
+	// serves without them.
+	softChecks map[string]func(context.Context) error
 }
 
 // New opens the stores of the targeted services and wires them together.
@@ -222,7 +233,10 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 			return nil, fmt.Errorf("event stream: %w", err)
 		}
 		a.closers = append(a.closers, a.Bus.Close)
-		a.checks["event_stream"] = a.Bus.Ping
+		// Without the stream, writes wait in the outbox, consumers resume
+		// later and product reads bypass the cache (streamGuard): the
+		// instance keeps serving, so it stays in the pool.
+		a.softChecks = map[string]func(context.Context) error{"event_stream": a.Bus.Ping}
 	}
 
 	if slices.Contains(cfg.Targets, Product) {
@@ -278,7 +292,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	// read, and its body is read before it takes one of the server's
 	// slots, so slow senders wait outside them. Tokens are verified only
 	// inside a slot; users are limited once known.
-	a.Handler = httpx.Chain(a.Router,
+	a.Handler = httpx.Chain(a.routes(),
 		func(h http.Handler) http.Handler { return gzip(h) },
 		httpx.Recover,
 		httpx.Edge(cfg.RateLimits.TrustedProxies),
@@ -388,14 +402,20 @@ func (a *App) startProduct(ctx context.Context, cfg Config, redisClient *redis.C
 		Logger: cfg.Logger, Registerer: a.metrics.Registry,
 	}), seq)
 	producthttp.Routes(a.Router, a.Product, rc)
+	a.guard = newStreamGuard(cfg.CatalogStaleAfter, seq, func(ctx context.Context) (uint64, error) {
+		return a.Bus.LastSeq(ctx, events.CatalogStream)
+	}, cfg.Logger, a.metrics.Registry)
+	a.directProduct = uncachedProductRoutes(a.Product)
 
 	*background = append(*background,
 		a.Relay.Run,
+		a.guard.run,
 		func(ctx context.Context) { store.DB().Maintain(ctx, 10*time.Minute) },
 		func(ctx context.Context) {
 			// Every instance sees every catalog event, to drop what it cached.
 			consume(ctx, a.Bus, cfg.Logger, bus.Subscription{Stream: events.CatalogStream}, func(ctx context.Context, m bus.Msg) error {
 				rc.Apply(ctx, m.Seq, m.Subject)
+				a.guard.applied(m.Seq)
 				return nil
 			})
 		},
@@ -434,7 +454,9 @@ func (a *App) startSearch(cfg Config, background *[]func(context.Context)) error
 	}
 	a.Search = svc
 	a.closers = append(a.closers, svc.Close)
-	a.checks["search_index"] = func(ctx context.Context) error { _, err := svc.Status(ctx); return err }
+	// The status reads the stream's position: without the stream the index
+	// still answers (eventually consistent), so the instance stays ready.
+	a.softChecks["search_index"] = func(ctx context.Context) error { _, err := svc.Status(ctx); return err }
 	searchhttp.Routes(a.Router, svc)
 
 	*background = append(*background,
@@ -619,6 +641,15 @@ func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		status[name] = "ok"
+	}
+	for name, check := range a.softChecks {
+		status[name] = "ok"
+		softCtx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		err := check(softCtx)
+		cancel()
+		if err != nil {
+			status[name] = "degraded"
+		}
 	}
 	code := http.StatusOK
 	if failed {
