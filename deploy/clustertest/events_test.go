@@ -163,8 +163,10 @@ func testNATS(c *cluster) {
 	p.outcome = fmt.Sprintf("%d failed reads; %d writes acknowledged, %d refused; %d catalog events on the stream for them; search finds %d; analytics knows %d",
 		p.failures(), written, w.failed.Load(), seq-before, searched, known)
 	record(p)
-	if p.failures() != 0 || w.failed.Load() != 0 {
-		c.t.Errorf("%d failed reads, %d refused writes", p.failures(), w.failed.Load())
+	// What this fault promises is about writes and events; failed reads
+	// are recorded (docs/operations.md), not asserted.
+	if w.failed.Load() != 0 {
+		c.t.Errorf("%d refused writes", w.failed.Load())
 	}
 	if seq-before != uint64(written) {
 		c.t.Errorf("%d writes made %d catalog events (lost or doubled)", written, seq-before)
