@@ -28,3 +28,27 @@ fuzz:
 	$(GO) test ./internal/product/producthttp -run '^$$' -fuzz FuzzDecodeProductInput -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/platform/httpx -run '^$$' -fuzz FuzzCheckJSONText -fuzztime $(FUZZTIME)
 	$(GO) test ./cmd/vitrine -run '^$$' -fuzz FuzzTextInput -fuzztime $(FUZZTIME)
+
+## cluster-up, cluster-down, cluster-status, cluster-scale SERVICE=product N=3,
+## cluster-failover, cluster-clean: a whole cluster on this machine under
+## CLUSTER_DIR (./.cluster); see docs/operations.md
+.PHONY: cluster-up cluster-down cluster-status cluster-scale cluster-failover cluster-clean cluster-test
+cluster-up:
+	deploy/local/cluster.sh up
+cluster-down:
+	deploy/local/cluster.sh down
+cluster-status:
+	deploy/local/cluster.sh status
+cluster-scale:
+	@test -n "$(SERVICE)" -a -n "$(N)" || { echo "usage: make cluster-scale SERVICE=product N=3"; exit 2; }
+	deploy/local/cluster.sh scale $(SERVICE) $(N)
+cluster-failover:
+	deploy/local/cluster.sh failover
+cluster-clean:
+	deploy/local/cluster.sh clean
+
+## cluster-test: bring a cluster up in a temporary directory, run the flows
+## through HAProxy and the fault tests under load, tear it down
+CLUSTER_REPORT ?=
+cluster-test:
+	VITRINE_CLUSTER_TEST=1 CLUSTER_REPORT=$(CLUSTER_REPORT) $(GO) test -count=1 -timeout 15m -v -run TestCluster ./deploy/clustertest

@@ -31,6 +31,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		target          = fs.String("target", modules.All, "services to run: all, or a comma list of "+modules.ServiceList())
 		authURL         = fs.String("auth-url", "", "base URL of the auth service, when it runs in another process (its JWKS verifies tokens)")
 		natsURL         = fs.String("nats-url", "", "NATS JetStream URL; empty embeds a server that keeps its streams under --data-dir")
+		streamReplicas  = fs.Int("stream-replicas", 1, "servers of the NATS cluster that keep each stream (3 in a three-node cluster)")
+		staleAfter      = fs.Duration("catalog-stale-after", modules.DefaultCatalogStaleAfter, "how long a product instance that lost the event stream keeps serving from its cache before it reads from the database")
 		namespace       = fs.String("namespace", "", "prefix of stream names, subjects and Redis keys, so deployments can share a NATS and a Redis server")
 		redisURL        = fs.String("redis-url", "", "Redis URL for the shared cache; empty keeps the cache in-process")
 		synonyms        = fs.String("synonyms", "", "search synonyms file: lines like \"tv, television\" or \"sofa => couch\"")
@@ -87,6 +89,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	cfg.MaxInFlightPerClient, cfg.BodyTimeout, cfg.CORSOrigins = *perClient, *bodyTimeout, splitList(*corsOrigins)
 	cfg.LoginBackoff = backoff
 	cfg.CursorSecret = *cursorSecret
+	cfg.StreamReplicas = *streamReplicas
+	cfg.CatalogStaleAfter = *staleAfter
 
 	app, err := modules.New(ctx, cfg)
 	if err != nil {

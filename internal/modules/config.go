@@ -42,6 +42,13 @@ type Config struct {
 	// CursorSecret signs listing cursors; empty uses the one kept in the
 	// product store. It is a secret: never log it.
 	CursorSecret string
+
+	// StreamReplicas is how many servers of a NATS cluster keep each
+	// stream; 0 means 1.
+	StreamReplicas int
+	// CatalogStaleAfter bounds how long a product instance that lost the
+	// catalog stream serves from its cache; 0 means DefaultCatalogStaleAfter.
+	CatalogStaleAfter time.Duration
 }
 
 // SQLConfig returns where service keeps its data.

@@ -125,8 +125,15 @@ type App struct {
 	auth         *auth.Service
 	authenticate func(http.Handler) http.Handler
 	bus          *bus.Bus
+	// guard sends catalog reads to directProduct, which caches nothing,
+	// while this instance cannot trust its cache (see streamGuard).
+	guard         *streamGuard
+	directProduct http.Handler
 
-	checks     map[string]func(context.Context) error
+	checks map[string]func(context.Context) error
+	// softChecks show in /readyz without failing it: the instance still
+	// serves without them.
+	softChecks map[string]func(context.Context) error
 	closers    []func() error
 	background []func(context.Context)
 	draining   atomic.Bool
@@ -141,7 +148,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	cfg.setDefaults()
 	bg, cancel := context.WithCancel(context.Background())
 	a := &App{Router: httpx.NewRouter(), cfg: cfg, logger: cfg.Logger, metrics: obs.NewMetrics(),
-		checks: map[string]func(context.Context) error{}, bg: bg, cancel: cancel}
+		checks: map[string]func(context.Context) error{}, softChecks: map[string]func(context.Context) error{}, bg: bg, cancel: cancel}
 	defer func() {
 		if err != nil {
 			a.Close()

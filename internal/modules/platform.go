@@ -81,12 +81,16 @@ func (a *App) initBus(ctx context.Context) error {
 		URL: a.cfg.NATSURL, DataDir: a.cfg.DataDir, Prefix: a.cfg.Namespace,
 		Name: "vitrine-" + strings.Join(a.cfg.Targets, "-"), Logger: a.logger,
 		Streams: events.Streams(), DeadLetterPrefix: events.DeadLetterPrefix, Registerer: a.metrics.Registry,
+		Replicas: a.cfg.StreamReplicas,
 	})
 	if err != nil {
 		return fmt.Errorf("event stream: %w", err)
 	}
 	a.bus = b
 	a.closers = append(a.closers, b.Close)
-	a.checks["event_stream"] = b.Ping
+	// Without the stream, writes wait in the outbox, consumers resume later
+	// and product reads bypass the cache (streamGuard): the instance keeps
+	// serving, so it stays in the pool.
+	a.softChecks["event_stream"] = b.Ping
 	return nil
 }

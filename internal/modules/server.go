@@ -59,7 +59,7 @@ func (a *App) chain() error {
 	// read, and its body is read before it takes one of the server's
 	// slots, so slow senders wait outside them. Tokens are verified only
 	// inside a slot; users are limited once known.
-	a.Handler = httpx.Chain(a.Router,
+	a.Handler = httpx.Chain(a.routes(),
 		func(h http.Handler) http.Handler { return gzip(h) },
 		httpx.Recover,
 		httpx.Edge(a.cfg.RateLimits.TrustedProxies),
@@ -97,6 +97,15 @@ func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		status[name] = "ok"
+	}
+	for name, check := range a.softChecks {
+		softCtx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		err := check(softCtx)
+		cancel()
+		status[name] = "ok"
+		if err != nil {
+			status[name] = "degraded"
+		}
 	}
 	code := http.StatusOK
 	if failed {

@@ -111,9 +111,13 @@ func (a *App) initProduct(ctx context.Context) error {
 		return err
 	}
 	producthttp.Routes(a.Router, svc, rc)
-	a.background = append(a.background, relay.Run,
+	a.guard = newStreamGuard(a.cfg.CatalogStaleAfter, rc.Seq(), func(ctx context.Context) (uint64, error) {
+		return a.bus.LastSeq(ctx, events.CatalogStream)
+	}, a.logger, a.metrics.Registry)
+	a.directProduct = uncachedProductRoutes(svc)
+	a.background = append(a.background, relay.Run, a.guard.run,
 		func(ctx context.Context) { store.DB().Maintain(ctx, 10*time.Minute) })
-	a.consume(productevents.Consumers(svc, rc))
+	a.consume(productevents.Consumers(svc, guardedCache{rc, a.guard}))
 	return nil
 }
 
@@ -144,7 +148,9 @@ func (a *App) initSearch(context.Context) error {
 		return fmt.Errorf("search index: %w", err)
 	}
 	a.closers = append(a.closers, svc.Close)
-	a.checks["search_index"] = func(ctx context.Context) error { _, err := svc.Status(ctx); return err }
+	// The status reads the stream's position: without the stream the index
+	// still answers (eventually consistent), so the instance stays ready.
+	a.softChecks["search_index"] = func(ctx context.Context) error { _, err := svc.Status(ctx); return err }
 	searchhttp.Routes(a.Router, svc)
 	a.consume(searchevents.Consumers(svc))
 	return nil

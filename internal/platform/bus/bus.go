@@ -35,6 +35,9 @@ type Config struct {
 	DeadLetterPrefix string
 	// Registerer takes the bus's metrics; nil keeps them unregistered.
 	Registerer prometheus.Registerer
+	// Replicas is how many servers of a NATS cluster keep each stream; 0
+	// means 1. A three-node cluster with 3 survives the loss of one node.
+	Replicas int
 }
 
 // Stream is one stream to create.
@@ -57,6 +60,7 @@ type Bus struct {
 	streams     []Stream
 	dlqPrefix   string
 	undecodable *prometheus.CounterVec
+	replicas    int
 }
 
 // Open connects to (or starts) the server and makes sure the streams exist.
@@ -64,7 +68,7 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	b := &Bus{prefix: cfg.Prefix, logger: cfg.Logger, streams: cfg.Streams, dlqPrefix: cfg.DeadLetterPrefix,
+	b := &Bus{prefix: cfg.Prefix, logger: cfg.Logger, streams: cfg.Streams, dlqPrefix: cfg.DeadLetterPrefix, replicas: cfg.Replicas,
 		undecodable: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vitrine_events_undecodable_total",
 			Help: "Messages a consumer could not decode, parked on the dead-letter subject.",
@@ -184,6 +188,7 @@ func (b *Bus) ensureStreams(ctx context.Context) error {
 		if st.LatestPerSubject {
 			cfg.MaxMsgsPerSubject = 1
 		}
+		cfg.Replicas = max(b.replicas, 1)
 		if _, err := b.js.CreateOrUpdateStream(ctx, cfg); err != nil {
 			return fmt.Errorf("bus: stream %s: %w", cfg.Name, err)
 		}

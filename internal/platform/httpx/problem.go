@@ -67,7 +67,10 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		e = &errs.Error{Kind: errs.KindUnavailable, Msg: "the request was cancelled or took too long", Err: err}
 		w.Header().Set("Retry-After", "1")
 	default:
-		e = &errs.Error{Kind: errs.KindInternal, Err: err}
+		var ok bool
+		if e, ok = errs.Classify(err); !ok {
+			e = &errs.Error{Kind: errs.KindInternal, Err: err}
+		}
 	}
 	status := StatusOf(e.Kind)
 	p := Problem{Status: status, Title: http.StatusText(status), Detail: e.Msg, Errors: e.Fields}

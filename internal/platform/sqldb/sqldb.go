@@ -120,6 +120,11 @@ func openPostgres(ctx context.Context, cfg Config) (*DB, error) {
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)
 	db.SetConnMaxIdleTime(5 * time.Minute)
+	if len(pcfg.Fallbacks) > 0 {
+		// Several hosts: a connection that fell back to a replica while
+		// the primary was away goes back to the primary soon.
+		db.SetConnMaxLifetime(30 * time.Second)
+	}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqldb: connect to PostgreSQL: %w", err)

@@ -191,3 +191,6 @@ func (rc *ReadCache) response(ctx context.Context, kind, query string, ttl time.
 	c, _ := decodeCached(data)
 	return c, nil
 }
+
+// Seq is the position in the catalog stream this cache has reached.
+func (rc *ReadCache) Seq() uint64 { return rc.seq.Load() }

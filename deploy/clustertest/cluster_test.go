@@ -1,0 +1,352 @@
+// Package clustertest brings up the local cluster of deploy/local (PostgreSQL
+// primary and replica, a three-node NATS cluster, Redis, two instances of
+// every service, HAProxy) in a temporary directory, runs the main flows
+// through the load balancer, then breaks it under load.
+//
+// These tests start some twenty real processes and run for minutes, so they
+// only run when VITRINE_CLUSTER_TEST=1 (make cluster-test). Everything
+// listens on loopback, on ports of its own (the 2xxxx range), and is torn
+// down at the end, also when a test fails.
+package clustertest
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vitrine-dev/vitrine/internal/bench"
+)
+
+const (
+	adminEmail    = "ops@cluster.test"
+	adminPassword = "cluster admin password"
+)
+
+// cluster is a running deploy/local/cluster.sh.
+type cluster struct {
+	t      *testing.T
+	script string
+	env    []string
+	dir    string
+	URL    string
+	TLSURL string
+	PGURL  string
+	bin    string
+	client *http.Client
+}
+
+func root() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// startCluster runs "cluster.sh up" in a fresh directory and registers its
+// teardown.
+func startCluster(t *testing.T) *cluster {
+	if os.Getenv("VITRINE_CLUSTER_TEST") != "1" {
+		t.Skip("the cluster test runs with VITRINE_CLUSTER_TEST=1 (make cluster-test)")
+	}
+	for _, bin := range []string{"haproxy", "nats-server", "redis-server", "openssl", "psql"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Fatalf("%s is not installed: the cluster needs it", bin)
+		}
+	}
+	dir, err := os.MkdirTemp("", "vitrine-cluster-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// PostgreSQL runs as its own user and must reach its directories.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c := &cluster{t: t, dir: dir, script: filepath.Join(root(), "deploy", "local", "cluster.sh")}
+	c.env = append(os.Environ(),
+		"CLUSTER_DIR="+dir,
+		"CLUSTER_PORT=28088", "CLUSTER_TLS_PORT=28443", "CLUSTER_STATS_PORT=28404", "CLUSTER_API_PORT=28405",
+		"CLUSTER_PG_PORT=25432", "CLUSTER_REDIS_PORT=26379", "CLUSTER_NATS_PORT=24222",
+		"CLUSTER_NATS_ROUTE_PORT=26222", "CLUSTER_NATS_HTTP_PORT=24822", "CLUSTER_SERVICE_PORT=28000",
+		"CLUSTER_ADMIN_EMAIL="+adminEmail, "CLUSTER_ADMIN_PASSWORD="+adminPassword,
+	)
+	c.URL, c.TLSURL = "http://127.0.0.1:28088", "https://127.0.0.1:28443"
+	c.bin = filepath.Join(dir, "bin", "vitrine")
+	c.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // the cluster's self-signed certificate
+	}}
+	t.Cleanup(func() {
+		if t.Failed() {
+			c.dumpLogs()
+		}
+		if _, err := c.script1(2*time.Minute, "down"); err != nil {
+			t.Errorf("cluster down: %v", err)
+		}
+		if os.Getenv("VITRINE_CLUSTER_KEEP") == "" {
+			os.RemoveAll(dir)
+		}
+	})
+	if out, err := c.script1(5*time.Minute, "up"); err != nil {
+		t.Fatalf("cluster up: %v\n%s", err, out)
+	}
+	env, err := c.script1(time.Minute, "env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(env, "\n") {
+		if v, ok := strings.CutPrefix(line, "CLUSTER_POSTGRES_URL="); ok {
+			c.PGURL = strings.Trim(v, "'")
+		}
+	}
+	return c
+}
+
+// script1 runs one cluster.sh command, bounded in time.
+func (c *cluster) script1(limit time.Duration, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, c.script, args...)
+	cmd.Env = c.env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// sh runs a cluster.sh command the test cannot go on without.
+func (c *cluster) sh(args ...string) string {
+	c.t.Helper()
+	out, err := c.script1(3*time.Minute, args...)
+	if err != nil {
+		c.t.Fatalf("cluster.sh %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// vitrine runs a vitrine subcommand against the cluster's database.
+func (c *cluster) vitrine(args ...string) string {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, c.bin, args...)
+	cmd.Env = append(os.Environ(), "VITRINE_POSTGRES_URL="+c.PGURL)
+	out, err := cmd.Output()
+	if err != nil {
+		c.t.Fatalf("vitrine %s: %v", strings.Join(args, " "), err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func (c *cluster) dumpLogs() {
+	logs, _ := filepath.Glob(filepath.Join(c.dir, "logs", "*.log"))
+	for _, f := range logs {
+		data, _ := os.ReadFile(f)
+		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+		if len(lines) > 15 {
+			lines = lines[len(lines)-15:]
+		}
+		c.t.Logf("--- %s (last lines)\n%s", filepath.Base(f), strings.Join(lines, "\n"))
+	}
+}
+
+// response is what a client sees.
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r response) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decoding %s: %v", r.Body, err)
+	}
+}
+
+// do sends a request through the load balancer (base is c.URL or c.TLSURL).
+func (c *cluster) do(method, url, token string, body any, header ...string) response {
+	c.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := c.client.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer res.Body.Close()
+	data, _ := io.ReadAll(res.Body)
+	return response{Status: res.StatusCode, Header: res.Header, Body: data}
+}
+
+func (c *cluster) expect(want int, method, path, token string, body any, header ...string) response {
+	c.t.Helper()
+	r := c.do(method, c.URL+path, token, body, header...)
+	if r.Status != want {
+		c.t.Fatalf("%s %s: status %d, want %d: %s", method, path, r.Status, want, r.Body)
+	}
+	return r
+}
+
+func (c *cluster) login(email, password string) string {
+	c.t.Helper()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	c.expect(200, "POST", "/api/auth/login", "", map[string]string{"email": email, "password": password}).json(c.t, &tok)
+	return tok.AccessToken
+}
+
+// eventually polls cond every 100 ms for at most limit.
+func eventually(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s", limit, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// load is a "vitrine bench" run through HAProxy, stopped by its duration or
+// by stop.
+type load struct {
+	cmd  *exec.Cmd
+	out  bytes.Buffer
+	errb bytes.Buffer
+}
+
+// startLoad sends rate requests/s of the shoppers' mix through HAProxy,
+// from 64 loopback addresses (so per-address limits see many shoppers),
+// for at most limit.
+func (c *cluster) startLoad(rate int, limit time.Duration, extra ...string) *load {
+	c.t.Helper()
+	l := &load{}
+	args := append([]string{"bench", "--target", c.URL, "--rate", fmt.Sprint(rate), "--duration", limit.String(),
+		"--source-addrs", "127.0.8.0/26", "--conns", "64", "--timeout", "5s", "--json"}, extra...)
+	l.cmd = exec.Command(c.bin, args...)
+	l.cmd.Stdout, l.cmd.Stderr = &l.out, &l.errb
+	if err := l.cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	return l
+}
+
+// wait ends the run (SIGINT, after which bench still prints its report)
+// and returns the report.
+func (l *load) stop(t *testing.T) bench.Report {
+	t.Helper()
+	_ = l.cmd.Process.Signal(syscall.SIGINT)
+	return l.wait(t)
+}
+
+func (l *load) wait(t *testing.T) bench.Report {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- l.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("bench: %v\n%s", err, l.errb.String())
+		}
+	case <-time.After(3 * time.Minute):
+		_ = l.cmd.Process.Kill()
+		t.Fatal("bench did not stop")
+	}
+	var r bench.Report
+	if err := json.Unmarshal(l.out.Bytes(), &r); err != nil {
+		t.Fatalf("bench report: %v\n%s", err, l.out.String())
+	}
+	return r
+}
+
+// phases is a fault's record: a steady load before, during and after it.
+type phases struct {
+	name                  string
+	before, during, after bench.Report
+	outcome               string
+}
+
+var results []phases
+
+func (p phases) failures() int64 { return p.before.Errors + p.during.Errors + p.after.Errors }
+
+func fmtPhase(r bench.Report) string {
+	return fmt.Sprintf("%d req, %d failed, p99 %.1f ms", r.Requests, r.Errors, float64(r.Latency.P99)/1000)
+}
+
+// underLoad measures a steady load for a few seconds, then applies fault
+// under the same load, then measures again once it is over.
+func (c *cluster) underLoad(name string, rate int, fault func(), extra ...string) phases {
+	c.t.Helper()
+	p := phases{name: name}
+	p.before = c.startLoad(rate, 5*time.Second, extra...).wait(c.t)
+	l := c.startLoad(rate, 10*time.Minute, extra...)
+	defer func() { _ = l.cmd.Process.Kill() }() // when fault fails the test; a no-op after stop
+	time.Sleep(2 * time.Second)
+	fault()
+	time.Sleep(2 * time.Second)
+	p.during = l.stop(c.t)
+	p.after = c.startLoad(rate, 5*time.Second, extra...).wait(c.t)
+	c.t.Logf("%s: before %s; during %s; after %s", name, fmtPhase(p.before), fmtPhase(p.during), fmtPhase(p.after))
+	for _, r := range []bench.Report{p.before, p.during, p.after} {
+		if r.Errors > 0 {
+			c.t.Logf("errors by status %v, transport %v %v", r.ErrorsByStatus, r.TransportErrors, r.TransportErrorSamples)
+		}
+	}
+	return p
+}
+
+// record keeps a fault's figures for the report written at the end.
+func record(p phases) { results = append(results, p) }
+
+// writeReport prints the figures as a Markdown table, and writes them to
+// $CLUSTER_REPORT when set (docs/operations.md quotes them).
+func writeReport(t *testing.T) {
+	if len(results) == 0 {
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "| fault | before | during | after | outcome |\n|---|---|---|---|---|\n")
+	for _, p := range results {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", p.name, fmtPhase(p.before), fmtPhase(p.during), fmtPhase(p.after), p.outcome)
+	}
+	t.Logf("fault figures:\n%s", b.String())
+	if f := os.Getenv("CLUSTER_REPORT"); f != "" {
+		if err := os.WriteFile(f, []byte(b.String()), 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func jsonDecode(res *http.Response, v any) error {
+	defer res.Body.Close()
+	return json.NewDecoder(res.Body).Decode(v)
+}

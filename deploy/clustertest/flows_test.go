@@ -1,0 +1,235 @@
+package clustertest
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestCluster brings the cluster up once, checks the main flows through
+// HAProxy, then breaks it piece by piece under a steady load. Each fault
+// asserts counts (failed requests, events); the latencies go to the report.
+func TestCluster(t *testing.T) {
+	c := startCluster(t)
+	t.Cleanup(func() { writeReport(t) })
+	c.sh("seed", "2000")
+
+	t.Run("flows", func(t *testing.T) { c.t = t; testFlows(c) })
+	t.Run("scale", func(t *testing.T) { c.t = t; testScale(c) })
+	t.Run("kill -9 of a product instance", func(t *testing.T) { c.t = t; testKillProduct(c) })
+	t.Run("rolling restart", func(t *testing.T) { c.t = t; testRollingRestart(c) })
+	t.Run("search instance killed", func(t *testing.T) { c.t = t; testKillSearch(c) })
+	t.Run("Redis stopped for 30s", func(t *testing.T) { c.t = t; testRedisStopped(c) })
+	t.Run("NATS node killed, then NATS stopped for 30s", func(t *testing.T) { c.t = t; testNATS(c) })
+	t.Run("instance cut off from NATS", func(t *testing.T) { c.t = t; testCutOff(c) })
+	// Last: the cluster runs on the promoted replica afterwards.
+	t.Run("PostgreSQL failover", func(t *testing.T) { c.t = t; testFailover(c) })
+}
+
+// testFlows: what a user does on the all-in-one shape works the same
+// through the load balancer, over HTTP and HTTPS.
+func testFlows(c *cluster) {
+	t := c.t
+	// Accounts: the auth service, behind HAProxy.
+	c.expect(201, "POST", "/api/auth/register", "", map[string]string{"email": "shopper@cluster.test", "password": "a long shopper password"})
+	customer := c.login("shopper@cluster.test", "a long shopper password")
+	admin := c.login(adminEmail, adminPassword)
+	c.expect(200, "GET", "/api/auth/me", customer, nil)
+	c.expect(200, "GET", "/.well-known/jwks.json", "", nil)
+
+	// A product's life, by the admin; the product service checks tokens
+	// against the auth service's keys, fetched through HAProxy.
+	body := map[string]any{"name": "Cluster Kettle", "brand": "Acme", "status": "active",
+		"variants": []any{map[string]any{"sku": "CLU-KET-1", "price": map[string]any{"amount": 4599, "currency": "EUR"}, "stock": 5}}}
+	c.expect(403, "POST", "/api/products", customer, body)
+	var p struct {
+		ID, Slug, Name, Description string
+	}
+	c.expect(201, "POST", "/api/products", admin, body, "Idempotency-Key", "cluster-kettle-1").json(t, &p)
+	r := c.expect(200, "GET", "/api/products/"+p.Slug, "", nil)
+	etag := r.Header.Get("ETag")
+	if etag == "" {
+		t.Fatalf("no ETag: %v", r.Header)
+	}
+	c.expect(200, "PATCH", "/api/products/"+p.ID, admin, map[string]string{"description": "Boils fast"},
+		"If-Match", etag, "Content-Type", "application/merge-patch+json")
+	c.expect(412, "PATCH", "/api/products/"+p.ID, admin, map[string]string{"description": "Stale"},
+		"If-Match", etag, "Content-Type", "application/merge-patch+json")
+	// Every product instance serves the new description once the catalog
+	// event reached it (its cache follows the stream).
+	eventually(t, 5*time.Second, "every instance serves the update", func() bool {
+		for range 4 {
+			var got struct{ Description string }
+			c.expect(200, "GET", "/api/products/"+p.Slug, "", nil).json(t, &got)
+			if got.Description != "Boils fast" {
+				return false
+			}
+		}
+		return true
+	})
+	var page struct{ Items []struct{ ID string } }
+	c.expect(200, "GET", "/api/products?limit=5", "", nil).json(t, &page)
+	if len(page.Items) != 5 {
+		t.Fatalf("listing: %d items", len(page.Items))
+	}
+	c.expect(200, "GET", "/api/categories", "", nil)
+
+	// Search: both search instances index the new product from the stream.
+	eventually(t, 15*time.Second, "search finds the new product on both instances", func() bool {
+		for range 4 {
+			var res struct{ Total int }
+			c.expect(200, "GET", "/api/search?q=cluster+kettle", "", nil).json(t, &res)
+			if res.Total < 1 {
+				return false
+			}
+		}
+		return true
+	})
+
+	// Analytics: a shopper's view, and a purchase reported by the checkout
+	// with its service credential (checked with the auth service).
+	checkout := c.vitrine("credential", "create", "--name", "checkout", "--scope", "analytics:purchases")
+	c.expect(403, "POST", "/api/analytics/events", customer, map[string]any{"events": []any{
+		map[string]any{"id": "clu-p0", "type": "purchase", "product_id": p.ID, "quantity": 1}}})
+	eventually(t, 15*time.Second, "analytics knows the product and takes the events", func() bool {
+		var res struct{ Accepted, Duplicates int }
+		c.expect(202, "POST", "/api/analytics/events", checkout, map[string]any{"events": []any{
+			map[string]any{"id": "clu-purchase-1", "type": "purchase", "product_id": p.ID, "quantity": 2}}}).json(t, &res)
+		return res.Accepted+res.Duplicates == 1 && res.Accepted <= 1
+	})
+	c.expect(202, "POST", "/api/analytics/events", "", map[string]any{"events": []any{
+		map[string]any{"id": "clu-view-1", "type": "view", "product_id": p.ID}}})
+	eventually(t, 15*time.Second, "the purchase shows in the sales report", func() bool {
+		var top struct {
+			Items []struct {
+				ProductID string `json:"product_id"`
+			}
+		}
+		c.expect(200, "GET", "/api/analytics/top-products?metric=sales&window=1h", admin, nil).json(t, &top)
+		return len(top.Items) > 0 && top.Items[0].ProductID == p.ID
+	})
+
+	// HTTPS on the TLS port, with the certificate the script made.
+	if r := c.do("GET", c.TLSURL+"/api/products/"+p.Slug, "", nil); r.Status != 200 {
+		t.Fatalf("over TLS: %d", r.Status)
+	}
+	// The stats page answers on its own port.
+	if res, err := http.Get("http://127.0.0.1:28404/;csv"); err != nil || res.StatusCode != 200 {
+		t.Fatalf("stats page: %v %v", err, res)
+	} else {
+		res.Body.Close()
+	}
+
+	c.expect(204, "DELETE", "/api/products/"+p.ID, admin, nil)
+	eventually(t, 5*time.Second, "every instance forgets the deleted product", func() bool {
+		for range 4 {
+			if c.do("GET", c.URL+"/api/products/"+p.Slug, "", nil).Status != 404 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+const rate = 200
+
+// testKillProduct: kill -9 of one product instance under load; HAProxy
+// retries the requests it had on the other instance and takes it out.
+func testKillProduct(c *cluster) {
+	p := c.underLoad("kill -9 of product-1", rate, func() { c.sh("kill", "product-1") })
+	p.outcome = fmt.Sprintf("%d failed requests", p.failures())
+	record(p)
+	c.sh("start", "product-1")
+	if p.failures() != 0 {
+		c.t.Errorf("%d failed requests", p.failures())
+	}
+}
+
+// testRollingRestart: SIGTERM each instance in turn, wait until it is back
+// in HAProxy, then the next.
+func testRollingRestart(c *cluster) {
+	p := c.underLoad("rolling restart of all 8 instances", rate, func() {
+		for _, svc := range []string{"auth", "product", "search", "analytics"} {
+			for _, i := range []string{"1", "2"} {
+				c.sh("restart", svc+"-"+i)
+			}
+		}
+	})
+	p.outcome = fmt.Sprintf("%d failed requests", p.failures())
+	record(p)
+	if p.failures() != 0 {
+		c.t.Errorf("%d failed requests", p.failures())
+	}
+}
+
+// testKillSearch: one search instance killed; the other serves searches,
+// listings do not notice.
+func testKillSearch(c *cluster) {
+	p := c.underLoad("kill -9 of search-1", rate, func() { c.sh("kill", "search-1") },
+		"--mix", "browse=40,product=30,search=30")
+	var searches, searchErrors int64
+	for _, a := range p.during.Actions {
+		if a.Name == "search" {
+			searches, searchErrors = a.Requests, a.Errors
+		}
+	}
+	p.outcome = fmt.Sprintf("%d failed requests; %d searches served by search-2 during", p.failures(), searches-searchErrors)
+	record(p)
+	c.sh("start", "search-1")
+	if p.failures() != 0 {
+		c.t.Errorf("%d failed requests", p.failures())
+	}
+}
+
+// testRedisStopped: Redis away for 30 s; instances serve from their own
+// memory and the database, and use Redis again once it is back.
+func testRedisStopped(c *cluster) {
+	p := c.underLoad("Redis stopped for 30 s", rate, func() {
+		c.sh("stop", "redis")
+		time.Sleep(30 * time.Second)
+		c.sh("start", "redis")
+	})
+	// Recovery without restart: the cache fills Redis again.
+	keys := redisKeys(c)
+	p.outcome = fmt.Sprintf("%d failed requests; %d keys in Redis after it came back", p.failures(), keys)
+	record(p)
+	if p.failures() != 0 {
+		c.t.Errorf("%d failed requests", p.failures())
+	}
+	if keys == 0 {
+		c.t.Errorf("no instance used Redis again after it came back")
+	}
+}
+
+func redisKeys(c *cluster) int {
+	out, err := exec.Command("redis-cli", "-p", "26379", "dbsize").Output()
+	if err != nil {
+		c.t.Fatalf("redis-cli: %v", err)
+	}
+	var n int
+	fmt.Sscan(strings.TrimSpace(string(out)), &n)
+	return n
+}
+
+// testScale: a third product instance joins under load and leaves again
+// (drained first), through HAProxy's runtime API, without a reload.
+func testScale(c *cluster) {
+	p := c.underLoad("scale product 2 → 3 → 2", rate, func() {
+		c.sh("scale", "product", "3")
+		time.Sleep(3 * time.Second)
+		c.sh("scale", "product", "2")
+	})
+	p.outcome = fmt.Sprintf("%d failed requests", p.failures())
+	record(p)
+	if p.failures() != 0 {
+		c.t.Errorf("%d failed requests", p.failures())
+	}
+	if _, err := os.Stat(filepath.Join(c.dir, "pids", "product-3.pid")); err == nil {
+		c.t.Errorf("product-3 is still running after scaling down")
+	}
+}
