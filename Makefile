@@ -1,10 +1,13 @@
 # Vitrine: the commands a developer and CI run.
 GO ?= go
 
-.PHONY: test vet fmt-check build run fuzz
+.PHONY: test test-go vet fmt-check build run fuzz
 
-## test: everything CI checks (formatting, vet, race-enabled tests against the local PostgreSQL, Redis and NATS)
-test: fmt-check vet
+## test: everything CI checks: test-go, then cluster-test
+test: test-go cluster-test
+
+## test-go: formatting, vet, race-enabled Go tests against the local PostgreSQL, Redis and NATS
+test-go: fmt-check vet
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 vet:
@@ -51,4 +54,5 @@ cluster-clean:
 ## through HAProxy and the fault tests under load, tear it down
 CLUSTER_REPORT ?=
 cluster-test:
+	deploy/local/install-deps.sh
 	VITRINE_CLUSTER_TEST=1 CLUSTER_REPORT=$(CLUSTER_REPORT) $(GO) test -count=1 -timeout 15m -v -run TestCluster ./deploy/clustertest

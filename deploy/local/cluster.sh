@@ -272,11 +272,8 @@ start_redis() {
 
 start_haproxy() {
 	alive haproxy && return 0
-	if ! command -v haproxy >/dev/null; then
-		echo "installing HAProxy (Debian's package)" >&2
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; } ||
-			die "haproxy is not installed and could not be installed (apt-get install -y haproxy)"
-	fi
+	command -v haproxy >/dev/null || "$ROOT/deploy/local/install-deps.sh" ||
+		die "haproxy is not installed and could not be installed (apt-get install -y haproxy)"
 	haproxy -c -q -f "$HAPROXY_CFG" || die "haproxy.cfg does not parse"
 	spawn haproxy haproxy -W -db -f "$HAPROXY_CFG"
 	wait_until 20 HAProxy tcp_open "$CLUSTER_API_PORT"

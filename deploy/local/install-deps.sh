@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs what the local cluster needs beyond the machine's own services:
+# HAProxy in front of the instances, and socat, which the cluster test uses
+# to cut one instance's link to NATS. Both come from Debian's packages.
+set -euo pipefail
+missing=()
+command -v haproxy >/dev/null || missing+=(haproxy)
+command -v socat >/dev/null || missing+=(socat)
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing ${missing[*]} (Debian's packages)" >&2
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
