@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/klauspost/compress/gzhttp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
@@ -260,8 +259,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 
 	// Large responses are compressed; the entity tag of a compressed body
 	// gets a suffix, as two encodings are two representations.
-	gzip, err := gzhttp.NewWrapper(gzhttp.MinSize(1400), gzhttp.SuffixETag("-gzip"),
-		gzhttp.ContentTypes([]string{"application/json", "application/problem+json"}))
+	compress, err := httpx.Compress()
 	if err != nil {
 		return nil, err
 	}
@@ -275,7 +273,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	// slots, so slow senders wait outside them. Tokens are verified only
 	// inside a slot; users are limited once known.
 	a.Handler = httpx.Chain(a.Router,
-		func(h http.Handler) http.Handler { return gzip(h) },
+		compress,
 		httpx.Recover,
 		httpx.Edge(cfg.RateLimits.TrustedProxies),
 		a.Router.Name,
