@@ -140,6 +140,18 @@ func (c *Cache) GetDecoded(ctx context.Context, key string, ttl time.Duration, l
 	return e.value, nil
 }
 
+// DecodedIfPresent returns the decoded value of key when L1 holds it
+// decoded (a hit), without loading anything otherwise: a caller can try
+// it before building a loader for GetDecoded.
+func (c *Cache) DecodedIfPresent(key string) (any, bool) {
+	e, ok := c.l1.GetIfPresent(key)
+	if !ok || e.value == nil {
+		return nil, false
+	}
+	c.metrics.hit("l1")
+	return e.value, true
+}
+
 func (c *Cache) get(ctx context.Context, key string, ttl time.Duration, load func(context.Context) ([]byte, error), decode func([]byte) any) (entry, error) {
 	if e, ok := c.l1.GetIfPresent(key); ok {
 		c.metrics.hit("l1")

@@ -125,8 +125,17 @@ func newMember(policy string, l Limit) *member {
 	return &member{text: string(b), header: httpx.HeaderValue(string(b))}
 }
 
+// checks are the checks of one request, at most two, held by value so
+// that they need no allocation.
+type checks struct {
+	items [2]check
+	n     int
+}
+
+func (c *checks) add(ch check) { c.items[c.n] = ch; c.n++ }
+
 type outcome struct {
-	check *check
+	check check
 	res   Result
 }
 
@@ -149,18 +158,18 @@ func ByAddress(l Limiter, cfg Config, logger *slog.Logger) httpx.Middleware {
 	loginPaths := setOf(cfg.LoginPaths)
 	trusted := cfg.TrustedProxies
 	login, perIP := newMember(policyLogin, cfg.Login), newMember(policyIP, cfg.PerIP)
-	return stage(l, cfg, logger, "ByAddress", func(r *http.Request, checks []check) []check {
+	return stage(l, cfg, logger, "ByAddress", func(r *http.Request) (cs checks) {
 		if cfg.PerIP.IsZero() && cfg.Login.IsZero() {
-			return checks
+			return cs
 		}
 		ip := clientKey(r, trusted)
 		if !cfg.Login.IsZero() && r.Method == http.MethodPost && loginPaths[r.URL.Path] {
-			checks = append(checks, check{policyLogin, "login:" + ip + ":" + r.URL.Path, cfg.Login, login})
+			cs.add(check{policyLogin, "login:" + ip + ":" + r.URL.Path, cfg.Login, login})
 		}
 		if !cfg.PerIP.IsZero() {
-			checks = append(checks, check{policyIP, "ip:" + ip, cfg.PerIP, perIP})
+			cs.add(check{policyIP, "ip:" + ip, cfg.PerIP, perIP})
 		}
-		return checks
+		return cs
 	})
 }
 
@@ -171,26 +180,26 @@ func ByAddress(l Limiter, cfg Config, logger *slog.Logger) httpx.Middleware {
 // cfg does not Validate.
 func ByUser(l Limiter, cfg Config, logger *slog.Logger) httpx.Middleware {
 	user := newMember(policyUser, cfg.PerUser)
-	return stage(l, cfg, logger, "ByUser", func(r *http.Request, checks []check) []check {
+	return stage(l, cfg, logger, "ByUser", func(r *http.Request) (cs checks) {
 		if cfg.PerUser.IsZero() {
-			return checks
+			return cs
 		}
 		p, _ := authn.FromContext(r.Context())
 		switch {
 		case p.UserID != "":
-			return append(checks, check{policyUser, "user:" + p.UserID, cfg.PerUser, user})
+			cs.add(check{policyUser, "user:" + p.UserID, cfg.PerUser, user})
 		case p.CredentialID != "":
 			// A service credential is limited like a user, by its own id:
 			// it gets no more than a user does, wherever it calls from.
-			return append(checks, check{policyUser, "credential:" + p.CredentialID, cfg.PerUser, user})
+			cs.add(check{policyUser, "credential:" + p.CredentialID, cfg.PerUser, user})
 		}
-		return checks
+		return cs
 	})
 }
 
 // stage applies the checks a request calls for, in order, up to the first
 // denial.
-func stage(l Limiter, cfg Config, logger *slog.Logger, name string, checksFor func(*http.Request, []check) []check) httpx.Middleware {
+func stage(l Limiter, cfg Config, logger *slog.Logger, name string, checksFor func(*http.Request) checks) httpx.Middleware {
 	if err := cfg.Validate(); err != nil {
 		panic("ratelimit." + name + ": " + err.Error())
 	}
@@ -206,17 +215,16 @@ func stage(l Limiter, cfg Config, logger *slog.Logger, name string, checksFor fu
 				next.ServeHTTP(w, r)
 				return
 			}
-			var checkBuf [2]check
-			var outcomeBuf [2]outcome
-			checks := checksFor(r, checkBuf[:0])
-			if len(checks) == 0 {
+			cs := checksFor(r)
+			if cs.n == 0 {
 				next.ServeHTTP(w, r)
 				return
 			}
+			var outcomeBuf [2]outcome
 			outcomes := outcomeBuf[:0]
-			var denied *Result
-			for i := range checks {
-				c := &checks[i]
+			denied := false
+			for i := range cs.n {
+				c := cs.items[i]
 				res, err := l.Allow(r.Context(), c.key, c.limit)
 				if err != nil {
 					if unlogged, ok := quiet.allow(); ok {
@@ -228,13 +236,14 @@ func stage(l Limiter, cfg Config, logger *slog.Logger, name string, checksFor fu
 				}
 				outcomes = append(outcomes, outcome{c, res})
 				if !res.Allowed {
-					denied = &res
+					denied = true
 					break
 				}
 			}
 			addHeaders(w.Header(), outcomes)
-			if denied != nil {
-				deny(w, r, logger, *denied, outcomes[len(outcomes)-1].check.policy)
+			if denied {
+				last := outcomes[len(outcomes)-1]
+				deny(w, r, logger, last.res, last.check.policy)
 				return
 			}
 			next.ServeHTTP(w, r)

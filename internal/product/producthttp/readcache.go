@@ -180,10 +180,18 @@ func (rc *ReadCache) product(ctx context.Context, svc *product.Service, key stri
 			return c.encode(), nil
 		}
 	}
-	id, entryKey := key, ""
+	// A hit needs no loaders: try it first.
+	slugKey := ""
 	if uuid.Validate(key) != nil {
+		slugKey = "s:" + key
+	}
+	if c := rc.hit(key, slugKey); c != nil {
+		return c, nil
+	}
+	id, entryKey := key, ""
+	if slugKey != "" {
 		// The slug's entry holds the id; in memory, the product's key.
-		v, err := rc.c.GetDecoded(ctx, "s:"+key, productTTL, func(ctx context.Context) ([]byte, error) {
+		v, err := rc.c.GetDecoded(ctx, slugKey, productTTL, func(ctx context.Context) ([]byte, error) {
 			p, err := svc.Product(ctx, key, false)
 			if err != nil {
 				return nil, err
@@ -212,6 +220,28 @@ func (rc *ReadCache) product(ctx context.Context, svc *product.Service, key stri
 		c, _ = decodeCached(data)
 	}
 	return c, nil
+}
+
+// hit returns the product entry for key (an id, or a slug whose entry is
+// slugKey) when memory holds it and it still answers to key, else nil.
+func (rc *ReadCache) hit(key, slugKey string) *cached {
+	entryKey := ""
+	if slugKey == "" {
+		entryKey = productKey(key)
+	} else if v, ok := rc.c.DecodedIfPresent(slugKey); ok {
+		entryKey, _ = v.(string)
+	}
+	if entryKey == "" {
+		return nil
+	}
+	v, ok := rc.c.DecodedIfPresent(entryKey)
+	if !ok {
+		return nil
+	}
+	if c, ok := v.(*cached); ok && (c.ID == key || c.Slug == key) {
+		return c
+	}
+	return nil
 }
 
 // response returns a generation-scoped cached response built by render.
