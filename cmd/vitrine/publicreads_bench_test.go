@@ -33,8 +33,9 @@ import (
 // the floor: the same httptest request and recorder with a handler that
 // writes a fixed body.
 //
-// Suggest has no cache: it runs the index on every keystroke, and is here
-// so that its cost is seen next to the cached reads.
+// Search and suggest are answered from their encoded responses while the
+// index stays the same (a search still runs its result-cache lookup and
+// records its event).
 //
 //	go test ./cmd/vitrine -run '^$' -bench PublicReads -benchtime 2000x
 func BenchmarkPublicReads(b *testing.B) {
