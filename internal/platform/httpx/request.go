@@ -20,10 +20,6 @@ type Info struct {
 	Client netip.Addr // the client's address (see ClientIP); invalid when unknown
 	Route  string     // the pattern of the route that served it; "" when none matched
 
-	// Principal is the authenticated caller, set by authentication (as
-	// an authn.Principal) so that it needs no context of its own.
-	Principal any
-
 	clientKey string    // ClientKey(Client), computed once when first asked
 	idHeader  [1]string // the X-Request-ID header's value list, without an allocation of its own
 	named     bool      // Router.Name has set Route
