@@ -59,3 +59,20 @@ func TestVerifyRejectsMalformedHashes(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkVerifyPassword is the CPU a login spends on the password: one
+// argon2id verification at DefaultArgon2, once per session.
+//
+//	go test ./internal/auth -run '^$' -bench VerifyPassword -benchtime 20x
+func BenchmarkVerifyPassword(b *testing.B) {
+	encoded, err := hashPassword("correct horse battery staple", DefaultArgon2)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if ok, err := verifyPassword("correct horse battery staple", encoded); !ok || err != nil {
+			b.Fatalf("verify: %v %v", ok, err)
+		}
+	}
+}

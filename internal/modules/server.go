@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/klauspost/compress/gzhttp"
-
 	"github.com/vitrine-dev/vitrine/api"
 	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
 	"github.com/vitrine-dev/vitrine/internal/platform/ratelimit"
@@ -45,8 +43,7 @@ func (a *App) chain() error {
 
 	// Large responses are compressed; the entity tag of a compressed body
 	// gets a suffix, as two encodings are two representations.
-	gzip, err := gzhttp.NewWrapper(gzhttp.MinSize(1400), gzhttp.SuffixETag("-gzip"),
-		gzhttp.ContentTypes([]string{"application/json", "application/problem+json"}))
+	compress, err := httpx.Compress()
 	if err != nil {
 		return err
 	}
@@ -60,7 +57,7 @@ func (a *App) chain() error {
 	// slots, so slow senders wait outside them. Tokens are verified only
 	// inside a slot; users are limited once known.
 	a.Handler = httpx.Chain(a.routes(),
-		func(h http.Handler) http.Handler { return gzip(h) },
+		compress,
 		httpx.Recover,
 		httpx.Edge(a.cfg.RateLimits.TrustedProxies),
 		a.Router.Name,

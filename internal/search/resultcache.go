@@ -54,3 +54,10 @@ func optInt(p *int64) string {
 	}
 	return strconv.FormatInt(*p, 10)
 }
+
+// Generation names the state of the index: it changes whenever a change
+// is applied to it, so whatever was computed from the index under one
+// generation is still what the index says while Generation is the same.
+// Read it before computing, so a result is never filed under a newer
+// generation than the index it came from.
+func (s *Service) Generation() uint64 { return s.results.gen.Load() }

@@ -46,6 +46,9 @@ type Cache struct {
 type entry struct {
 	data []byte
 	ttl  time.Duration
+	// value is data decoded by GetDecoded's decode when the entry came
+	// into L1: hits of GetDecoded return it without decoding again.
+	value any
 }
 
 // errL2Miss is an L2 miss: not a failure for the breaker.
@@ -78,7 +81,13 @@ func New(cfg Config) *Cache {
 	c.l1 = otter.Must(&otter.Options[string, entry]{
 		MaximumWeight: cfg.L1MaxBytes,
 		Weigher: func(key string, e entry) uint32 {
-			return uint32(len(key) + len(e.data) + 64)
+			w := len(key) + len(e.data) + 64
+			if e.value != nil {
+				// A decoded value holds the data and what was made from it
+				// (headers; compressed copies, a fraction of the data).
+				w += len(e.data)/2 + 256
+			}
+			return uint32(w)
 		},
 		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, entry]) time.Duration {
 			return e.Value.ttl
@@ -107,28 +116,66 @@ func New(cfg Config) *Cache {
 // Get returns the value of key: from L1, else L2, else load (whose result
 // is stored in both tiers for ttl). Concurrent misses share one load.
 func (c *Cache) Get(ctx context.Context, key string, ttl time.Duration, load func(context.Context) ([]byte, error)) ([]byte, error) {
-	if e, ok := c.l1.GetIfPresent(key); ok {
-		c.metrics.hit("l1")
-		return e.data, nil
-	}
-	e, err := c.l1.Get(ctx, key, otter.LoaderFunc[string, entry](func(ctx context.Context, key string) (entry, error) {
-		l1TTL := min(ttl, c.cfg.L1MaxTTL)
-		if data, ok := c.getL2(ctx, key); ok {
-			c.metrics.hit("l2")
-			return entry{data: data, ttl: l1TTL}, nil
-		}
-		c.metrics.miss()
-		data, err := load(ctx)
-		if err != nil {
-			return entry{}, err
-		}
-		c.setL2(ctx, key, data, ttl)
-		return entry{data: data, ttl: l1TTL}, nil
-	}))
+	e, err := c.get(ctx, key, ttl, load, nil)
 	if err != nil {
 		return nil, err
 	}
 	return e.data, nil
+}
+
+// GetDecoded is Get for values used in a decoded form (a ready response,
+// say): decode runs once per entry, when it comes into L1 from L2 or from
+// load, and L1 hits return its result as it is. Callers must treat it as
+// read-only: every hit shares it. decode may return nil (data it cannot
+// read); the caller then gets nil.
+func (c *Cache) GetDecoded(ctx context.Context, key string, ttl time.Duration, load func(context.Context) ([]byte, error), decode func([]byte) any) (any, error) {
+	e, err := c.get(ctx, key, ttl, load, decode)
+	if err != nil {
+		return nil, err
+	}
+	if e.value == nil {
+		// Stored by Get, without decoding.
+		return decode(e.data), nil
+	}
+	return e.value, nil
+}
+
+// DecodedIfPresent returns the decoded value of key when L1 holds it
+// decoded (a hit), without loading anything otherwise: a caller can try
+// it before building a loader for GetDecoded.
+func (c *Cache) DecodedIfPresent(key string) (any, bool) {
+	e, ok := c.l1.GetIfPresent(key)
+	if !ok || e.value == nil {
+		return nil, false
+	}
+	c.metrics.hit("l1")
+	return e.value, true
+}
+
+func (c *Cache) get(ctx context.Context, key string, ttl time.Duration, load func(context.Context) ([]byte, error), decode func([]byte) any) (entry, error) {
+	if e, ok := c.l1.GetIfPresent(key); ok {
+		c.metrics.hit("l1")
+		return e, nil
+	}
+	return c.l1.Get(ctx, key, otter.LoaderFunc[string, entry](func(ctx context.Context, key string) (entry, error) {
+		l1TTL := min(ttl, c.cfg.L1MaxTTL)
+		data, ok := c.getL2(ctx, key)
+		if ok {
+			c.metrics.hit("l2")
+		} else {
+			c.metrics.miss()
+			var err error
+			if data, err = load(ctx); err != nil {
+				return entry{}, err
+			}
+			c.setL2(ctx, key, data, ttl)
+		}
+		e := entry{data: data, ttl: l1TTL}
+		if decode != nil {
+			e.value = decode(data)
+		}
+		return e, nil
+	}))
 }
 
 // Delete removes keys from both tiers.

@@ -169,3 +169,58 @@ func testDegraded(t *testing.T, addr string) {
 		t.Fatalf("%d loads for 20 distinct keys; L1 must still serve repeats", n)
 	}
 }
+
+// GetDecoded decodes an entry once, when it comes into L1 (from the
+// loader or from Redis), and hands every hit the same decoded value.
+func TestGetDecodedDecodesOncePerEntry(t *testing.T) {
+	rdb := liveRedis(t)
+	p := prefix()
+	a := cache.New(cache.Config{Redis: rdb, Prefix: p})
+	b := cache.New(cache.Config{Redis: rdb, Prefix: p})
+	ctx := context.Background()
+	db := &loader{value: "v1"}
+	var decodes atomic.Int32
+	decode := func(data []byte) any {
+		decodes.Add(1)
+		s := "decoded:" + string(data)
+		return &s
+	}
+	var first *string
+	for i := range 5 {
+		v, err := a.GetDecoded(ctx, "k", time.Minute, db.load, decode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := v.(*string)
+		if *got != "decoded:v1" {
+			t.Fatalf("got %q", *got)
+		}
+		if i == 0 {
+			first = got
+		} else if got != first {
+			t.Fatal("a hit decoded the entry again instead of sharing the decoded value")
+		}
+	}
+	if n, d := db.calls.Load(), decodes.Load(); n != 1 || d != 1 {
+		t.Fatalf("loaded %d times, decoded %d times; want 1 and 1", n, d)
+	}
+	// Instance b finds it in Redis and decodes it once for its own L1.
+	for range 3 {
+		if v, err := b.GetDecoded(ctx, "k", time.Minute, db.load, decode); err != nil || *v.(*string) != "decoded:v1" {
+			t.Fatalf("b: %v %v", v, err)
+		}
+	}
+	if n, d := db.calls.Load(), decodes.Load(); n != 1 || d != 2 {
+		t.Fatalf("loaded %d times, decoded %d times; want 1 and 2", n, d)
+	}
+	// After a delete the next read loads and decodes afresh.
+	db.value = "v2"
+	a.Delete(ctx, "k")
+	if v, err := a.GetDecoded(ctx, "k", time.Minute, db.load, decode); err != nil || *v.(*string) != "decoded:v2" {
+		t.Fatalf("after delete: %v %v", v, err)
+	}
+	// Get and GetDecoded share entries: Get sees the data.
+	if got, err := a.Get(ctx, "k", time.Minute, db.load); err != nil || string(got) != "v2" {
+		t.Fatalf("Get: %q %v", got, err)
+	}
+}

@@ -34,12 +34,11 @@ func LimitPerClient(limit int) Middleware {
 			mu.Unlock()
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			addr, ok := ClientAddr(r.Context())
+			key, ok := ClientKeyOf(r.Context())
 			if !ok {
 				next.ServeHTTP(w, r)
 				return
 			}
-			key := ClientKey(addr)
 			mu.Lock()
 			if inFlight[key] >= limit {
 				mu.Unlock()

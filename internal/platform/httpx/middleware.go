@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -38,10 +39,10 @@ func Recover(next http.Handler) http.Handler {
 func SecurityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		h["X-Content-Type-Options"] = headerNosniff
+		h["X-Frame-Options"] = headerDeny
+		h["Referrer-Policy"] = headerNoReferrer
+		h["Content-Security-Policy"] = headerCSP
 		next.ServeHTTP(w, r)
 	})
 }
@@ -96,30 +97,43 @@ func (s *StatusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 // Observer receives one call per finished request; metrics and tests use it.
 type Observer func(r *http.Request, status int, elapsed time.Duration)
 
+// recorders recycles the StatusRecorders of Log: a handler must not use
+// its ResponseWriter once ServeHTTP has returned, so neither does anyone
+// after Log has.
+var recorders = sync.Pool{New: func() any { return new(StatusRecorder) }}
+
 // Log logs every request at debug level and server errors at error level,
-// then hands the outcome to each observer.
+// then hands the outcome to each observer. When the logger is not enabled
+// at debug level (the logger decides once per request, cheaply), a request
+// that went well costs no log record at all.
 func Log(logger *slog.Logger, observers ...Observer) Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
-			rec := &StatusRecorder{ResponseWriter: w}
+			rec := recorders.Get().(*StatusRecorder)
+			*rec = StatusRecorder{ResponseWriter: w}
+			defer func() {
+				*rec = StatusRecorder{}
+				recorders.Put(rec)
+			}()
 			next.ServeHTTP(rec, r)
-			if rec.Status == 0 {
-				rec.Status = http.StatusOK
+			status := rec.Status
+			if status == 0 {
+				status = http.StatusOK
 			}
 			elapsed := time.Since(start)
 			level := slog.LevelDebug
-			if rec.Status >= 500 {
+			if status >= 500 {
 				level = slog.LevelError
 			}
 			if logger.Enabled(r.Context(), level) {
 				logger.LogAttrs(r.Context(), level, "request",
 					slog.String("method", r.Method), slog.String("path", r.URL.Path),
-					slog.String("route", Route(r)), slog.Int("status", rec.Status),
+					slog.String("route", Route(r)), slog.Int("status", status),
 					slog.String("duration", elapsed.String()), slog.String("request_id", RequestID(r.Context())))
 			}
 			for _, o := range observers {
-				o(r, rec.Status, elapsed)
+				o(r, status, elapsed)
 			}
 		})
 	}

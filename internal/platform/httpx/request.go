@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 )
 
 // Info is what the edge of the server learns about a request, shared by
@@ -18,6 +19,10 @@ type Info struct {
 	ID     string     // the request id, echoed in X-Request-ID
 	Client netip.Addr // the client's address (see ClientIP); invalid when unknown
 	Route  string     // the pattern of the route that served it; "" when none matched
+
+	clientKey string    // ClientKey(Client), computed once when first asked
+	idHeader  [1]string // the X-Request-ID header's value list, without an allocation of its own
+	named     bool      // Router.Name has set Route
 }
 
 type ctxKey int
@@ -46,6 +51,19 @@ func ClientAddr(ctx context.Context) (netip.Addr, bool) {
 	return netip.Addr{}, false
 }
 
+// ClientKeyOf returns ClientKey of the client's address, as Edge found
+// it, computing it once per request however many layers ask.
+func ClientKeyOf(ctx context.Context) (string, bool) {
+	info := InfoFrom(ctx)
+	if info == nil || !info.Client.IsValid() {
+		return "", false
+	}
+	if info.clientKey == "" {
+		info.clientKey = ClientKey(info.Client)
+	}
+	return info.clientKey, true
+}
+
 // Route returns the pattern of the route that served r ("" when none
 // matched), wherever in the chain it is asked.
 func Route(r *http.Request) string {
@@ -56,23 +74,51 @@ func Route(r *http.Request) string {
 }
 
 // Edge starts every request: it gives it an id (the client's X-Request-ID
-// when it is sane, a random one otherwise, echoed in the response), finds
+// when it is sane, a new one otherwise, echoed in the response), finds
 // the client's address (believing X-Forwarded-For only from trusted
 // proxies) and records both in the request's Info.
 func Edge(trusted []netip.Prefix) Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			info := &Info{ID: r.Header.Get("X-Request-ID")}
+			info := &Info{}
+			if v := r.Header["X-Request-Id"]; len(v) > 0 {
+				info.ID = v[0]
+			}
 			if info.ID == "" || len(info.ID) > 64 || !printable(info.ID) {
-				var b [8]byte
-				_, _ = rand.Read(b[:])
-				info.ID = hex.EncodeToString(b[:])
+				info.ID = newRequestID()
 			}
 			info.Client, _ = ClientIP(r, trusted)
-			w.Header().Set("X-Request-ID", info.ID)
+			info.idHeader[0] = info.ID
+			w.Header()["X-Request-Id"] = info.idHeader[:1:1]
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), infoKey, info)))
 		})
 	}
+}
+
+// Request ids are 16 hex digits: 8 drawn at random when the process
+// starts, then a counter. They are unique within the process, and across
+// processes but for a one in four billion chance, and cost no system call.
+var (
+	requestIDPrefix = func() [8]byte {
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		var out [8]byte
+		hex.Encode(out[:], b[:])
+		return out
+	}()
+	requestIDCounter atomic.Uint32
+)
+
+func newRequestID() string {
+	const digits = "0123456789abcdef"
+	var b [16]byte
+	copy(b[:8], requestIDPrefix[:])
+	n := requestIDCounter.Add(1)
+	for i := 15; i >= 8; i-- {
+		b[i] = digits[n&0xf]
+		n >>= 4
+	}
+	return string(b[:])
 }
 
 // printable reports whether s is printable ASCII without spaces, safe to

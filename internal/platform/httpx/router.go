@@ -45,14 +45,21 @@ func (rt *Router) Name(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if info := InfoFrom(r.Context()); info != nil {
 			_, info.Route = rt.mux.Handler(r)
+			info.named = true
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	info := InfoFrom(r.Context())
+	if info != nil && info.named && info.Route != "" && info.Route != PreflightRoute {
+		// Name matched this request already: route it without asking twice.
+		rt.mux.ServeHTTP(w, r)
+		return
+	}
 	if _, pattern := rt.mux.Handler(r); pattern != "" {
-		if info := InfoFrom(r.Context()); info != nil {
+		if info != nil {
 			info.Route = pattern
 		}
 		rt.mux.ServeHTTP(w, r)

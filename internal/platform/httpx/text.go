@@ -45,7 +45,7 @@ func TextFault(s string) string {
 // parameter. Malformed escapes are left to the handler's own parsing.
 func TextQuery(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.RawQuery == "" {
+		if plainQuery(r.URL.RawQuery) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -69,6 +69,18 @@ func TextQuery(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// plainQuery reports whether a raw query string decodes to text without
+// a fault, without decoding it: no percent escape, and nothing but
+// printable ASCII (a '+' decodes to a space, which is text).
+func plainQuery(raw string) bool {
+	for i := 0; i < len(raw); i++ {
+		if c := raw[i]; c <= ' ' || c >= 0x7f || c == '%' {
+			return false
+		}
+	}
+	return true
 }
 
 var wildcard = regexp.MustCompile(`\{([^{}.]+)(?:\.\.\.)?\}`)

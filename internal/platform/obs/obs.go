@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +32,22 @@ type Metrics struct {
 	Registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// children holds the counter and histogram of each route, method and
+	// status seen, resolved once: WithLabelValues hashes the labels and
+	// formats the status on every call. The map is copied on write (a new
+	// label set is rare), so reading it takes no lock.
+	children   atomic.Pointer[map[requestLabels]*requestChildren]
+	childrenMu sync.Mutex
+}
+
+type requestLabels struct {
+	route, method string
+	status        int
+}
+
+type requestChildren struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
 }
 
 // NewMetrics returns a registry with Go and process collectors and the HTTP
@@ -58,8 +76,53 @@ func (m *Metrics) ObserveRequest(r *http.Request, status int, elapsed time.Durat
 	if route == "" {
 		route = "unmatched"
 	}
-	m.requests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
-	m.duration.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
+	key := requestLabels{route, r.Method, status}
+	var ch *requestChildren
+	if children := m.children.Load(); children != nil {
+		ch = (*children)[key]
+	}
+	if ch == nil {
+		ch = m.resolve(key)
+	}
+	ch.requests.Inc()
+	ch.duration.Observe(elapsed.Seconds())
+}
+
+// maxResolved bounds the label sets whose children are kept.
+const maxResolved = 1024
+
+// resolve adds the children of a label set not seen before.
+func (m *Metrics) resolve(key requestLabels) *requestChildren {
+	m.childrenMu.Lock()
+	defer m.childrenMu.Unlock()
+	old := m.children.Load()
+	if old != nil {
+		if ch := (*old)[key]; ch != nil {
+			return ch
+		}
+	}
+	ch := &requestChildren{
+		requests: m.requests.WithLabelValues(key.route, key.method, strconv.Itoa(key.status)),
+		duration: m.duration.WithLabelValues(key.route, key.method),
+	}
+	if len(m.childrenOf(old)) >= maxResolved {
+		// Label sets past this are rare (odd methods): resolved each time.
+		return ch
+	}
+	next := make(map[requestLabels]*requestChildren, len(m.childrenOf(old))+1)
+	for k, v := range m.childrenOf(old) {
+		next[k] = v
+	}
+	next[key] = ch
+	m.children.Store(&next)
+	return ch
+}
+
+func (m *Metrics) childrenOf(p *map[requestLabels]*requestChildren) map[requestLabels]*requestChildren {
+	if p == nil {
+		return nil
+	}
+	return *p
 }
 
 // Handler serves the registry in the Prometheus text format.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -101,11 +102,41 @@ type check struct {
 	policy string
 	key    string
 	limit  Limit
+	member *member
 }
 
+// member is a policy's list member in RateLimit-Policy, written once when
+// the stage is built, with the header's value list when it is the only one.
+type member struct {
+	text   string   // "ip";q=50;w=1
+	header []string // {text}, shared by every response
+}
+
+func newMember(policy string, l Limit) *member {
+	if l.IsZero() {
+		return nil
+	}
+	quota, window := quotaWindow(l)
+	b := strconv.AppendQuote(nil, policy)
+	b = append(b, ";q="...)
+	b = strconv.AppendInt(b, quota, 10)
+	b = append(b, ";w="...)
+	b = strconv.AppendInt(b, window, 10)
+	return &member{text: string(b), header: httpx.HeaderValue(string(b))}
+}
+
+// checks are the checks of one request, at most two, held by value so
+// that they need no allocation.
+type checks struct {
+	items [2]check
+	n     int
+}
+
+func (c *checks) add(ch check) { c.items[c.n] = ch; c.n++ }
+
 type outcome struct {
-	policy string
-	res    Result
+	check check
+	res   Result
 }
 
 // ByAddress is the first stage of rate limiting, for the start of the
@@ -126,16 +157,19 @@ type outcome struct {
 func ByAddress(l Limiter, cfg Config, logger *slog.Logger) httpx.Middleware {
 	loginPaths := setOf(cfg.LoginPaths)
 	trusted := cfg.TrustedProxies
-	return stage(l, cfg, logger, "ByAddress", func(r *http.Request) []check {
+	login, perIP := newMember(policyLogin, cfg.Login), newMember(policyIP, cfg.PerIP)
+	return stage(l, cfg, logger, "ByAddress", func(r *http.Request) (cs checks) {
+		if cfg.PerIP.IsZero() && cfg.Login.IsZero() {
+			return cs
+		}
 		ip := clientKey(r, trusted)
-		checks := make([]check, 0, 2)
 		if !cfg.Login.IsZero() && r.Method == http.MethodPost && loginPaths[r.URL.Path] {
-			checks = append(checks, check{policyLogin, "login:" + ip + ":" + r.URL.Path, cfg.Login})
+			cs.add(check{policyLogin, "login:" + ip + ":" + r.URL.Path, cfg.Login, login})
 		}
 		if !cfg.PerIP.IsZero() {
-			checks = append(checks, check{policyIP, "ip:" + ip, cfg.PerIP})
+			cs.add(check{policyIP, "ip:" + ip, cfg.PerIP, perIP})
 		}
-		return checks
+		return cs
 	})
 }
 
@@ -145,25 +179,27 @@ func ByAddress(l Limiter, cfg Config, logger *slog.Logger) httpx.Middleware {
 // from. Its RateLimit headers add to those of ByAddress. It panics when
 // cfg does not Validate.
 func ByUser(l Limiter, cfg Config, logger *slog.Logger) httpx.Middleware {
-	return stage(l, cfg, logger, "ByUser", func(r *http.Request) []check {
+	user := newMember(policyUser, cfg.PerUser)
+	return stage(l, cfg, logger, "ByUser", func(r *http.Request) (cs checks) {
+		if cfg.PerUser.IsZero() {
+			return cs
+		}
 		p, _ := authn.FromContext(r.Context())
 		switch {
-		case cfg.PerUser.IsZero():
-			return nil
 		case p.UserID != "":
-			return []check{{policyUser, "user:" + p.UserID, cfg.PerUser}}
+			cs.add(check{policyUser, "user:" + p.UserID, cfg.PerUser, user})
 		case p.CredentialID != "":
 			// A service credential is limited like a user, by its own id:
 			// it gets no more than a user does, wherever it calls from.
-			return []check{{policyUser, "credential:" + p.CredentialID, cfg.PerUser}}
+			cs.add(check{policyUser, "credential:" + p.CredentialID, cfg.PerUser, user})
 		}
-		return nil
+		return cs
 	})
 }
 
 // stage applies the checks a request calls for, in order, up to the first
 // denial.
-func stage(l Limiter, cfg Config, logger *slog.Logger, name string, checksFor func(*http.Request) []check) httpx.Middleware {
+func stage(l Limiter, cfg Config, logger *slog.Logger, name string, checksFor func(*http.Request) checks) httpx.Middleware {
 	if err := cfg.Validate(); err != nil {
 		panic("ratelimit." + name + ": " + err.Error())
 	}
@@ -179,10 +215,16 @@ func stage(l Limiter, cfg Config, logger *slog.Logger, name string, checksFor fu
 				next.ServeHTTP(w, r)
 				return
 			}
-			checks := checksFor(r)
-			outcomes := make([]outcome, 0, len(checks))
-			var denied *Result
-			for _, c := range checks {
+			cs := checksFor(r)
+			if cs.n == 0 {
+				next.ServeHTTP(w, r)
+				return
+			}
+			var outcomeBuf [2]outcome
+			outcomes := outcomeBuf[:0]
+			denied := false
+			for i := range cs.n {
+				c := cs.items[i]
 				res, err := l.Allow(r.Context(), c.key, c.limit)
 				if err != nil {
 					if unlogged, ok := quiet.allow(); ok {
@@ -192,15 +234,16 @@ func stage(l Limiter, cfg Config, logger *slog.Logger, name string, checksFor fu
 					}
 					continue
 				}
-				outcomes = append(outcomes, outcome{c.policy, res})
+				outcomes = append(outcomes, outcome{c, res})
 				if !res.Allowed {
-					denied = &res
+					denied = true
 					break
 				}
 			}
 			addHeaders(w.Header(), outcomes)
-			if denied != nil {
-				deny(w, r, logger, *denied, outcomes[len(outcomes)-1].policy)
+			if denied {
+				last := outcomes[len(outcomes)-1]
+				deny(w, r, logger, last.res, last.check.policy)
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -231,20 +274,48 @@ func addHeaders(h http.Header, outcomes []outcome) {
 	if len(outcomes) == 0 {
 		return
 	}
-	var policy, state strings.Builder
-	policy.WriteString(h.Get("RateLimit-Policy"))
-	state.WriteString(h.Get("RateLimit"))
-	for _, o := range outcomes {
-		if policy.Len() > 0 {
-			policy.WriteString(", ")
-			state.WriteString(", ")
-		}
-		quota, window := quotaWindow(o.res.Limit)
-		fmt.Fprintf(&policy, "%q;q=%d;w=%d", o.policy, quota, window)
-		fmt.Fprintf(&state, "%q;r=%d;t=%d", o.policy, max(o.res.Remaining, 0), ceilSeconds(o.res.ResetAfter))
+	var prevPolicy, prevState string
+	if v := h["Ratelimit-Policy"]; len(v) > 0 {
+		prevPolicy = v[0]
 	}
-	h.Set("RateLimit-Policy", policy.String())
-	h.Set("RateLimit", state.String())
+	if v := h["Ratelimit"]; len(v) > 0 {
+		prevState = v[0]
+	}
+	var buf [128]byte
+	state := append(buf[:0], prevState...)
+	for i, o := range outcomes {
+		if i > 0 || len(state) > 0 {
+			state = append(state, ", "...)
+		}
+		state = strconv.AppendQuote(state, o.check.policy)
+		state = append(state, ";r="...)
+		state = strconv.AppendInt(state, int64(max(o.res.Remaining, 0)), 10)
+		state = append(state, ";t="...)
+		state = strconv.AppendInt(state, ceilSeconds(o.res.ResetAfter), 10)
+	}
+	if m := outcomes[0].check.member; prevPolicy == "" && len(outcomes) == 1 && m != nil {
+		h["Ratelimit-Policy"] = m.header
+	} else {
+		policy := make([]byte, 0, len(prevPolicy)+32*len(outcomes))
+		policy = append(policy, prevPolicy...)
+		for _, o := range outcomes {
+			if len(policy) > 0 {
+				policy = append(policy, ", "...)
+			}
+			policy = append(policy, o.memberText()...)
+		}
+		h["Ratelimit-Policy"] = []string{string(policy)}
+	}
+	h["Ratelimit"] = []string{string(state)}
+}
+
+// memberText is the outcome's RateLimit-Policy member, written from the
+// limit applied when the check has none built in advance.
+func (o outcome) memberText() string {
+	if o.check.member != nil {
+		return o.check.member.text
+	}
+	return newMember(o.check.policy, o.res.Limit).text
 }
 
 // quotaWindow expresses l as a quota per whole number of seconds: 5/m is
@@ -266,11 +337,12 @@ func ceilSeconds(d time.Duration) int64 {
 // found, or else the connection's peer (X-Forwarded-For believed only from
 // trusted proxies), IPv6 by /64.
 func clientKey(r *http.Request, trusted []netip.Prefix) string {
-	addr, ok := httpx.ClientAddr(r.Context())
+	if key, ok := httpx.ClientKeyOf(r.Context()); ok {
+		return key
+	}
+	addr, ok := httpx.ClientIP(r, trusted)
 	if !ok {
-		if addr, ok = httpx.ClientIP(r, trusted); !ok {
-			return r.RemoteAddr
-		}
+		return r.RemoteAddr
 	}
 	return httpx.ClientKey(addr)
 }

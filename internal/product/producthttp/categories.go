@@ -21,7 +21,7 @@ func listCategories(svc *product.Service, rc *ReadCache) http.Handler {
 			httpx.WriteError(w, r, err)
 			return
 		}
-		c.write(w, r, categoryCache)
+		c.write(w, r, categoryCacheHeader)
 	})
 }
 
@@ -35,7 +35,7 @@ func getCategory(svc *product.Service, rc *ReadCache) http.Handler {
 			httpx.WriteError(w, r, err)
 			return
 		}
-		c.write(w, r, categoryCache)
+		c.write(w, r, categoryCacheHeader)
 	})
 }
 

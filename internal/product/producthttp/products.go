@@ -23,6 +23,14 @@ const (
 	mergePatchType  = "application/merge-patch+json"
 )
 
+// The Cache-Control values of cached reads as header value lists, shared
+// by every response.
+var (
+	publicItemCacheHeader = httpx.HeaderValue(publicItemCache)
+	publicListCacheHeader = httpx.HeaderValue(publicListCache)
+	categoryCacheHeader   = httpx.HeaderValue(categoryCache)
+)
+
 // isAdmin reports whether the caller may see drafts and archived products.
 func isAdmin(r *http.Request) bool {
 	p, ok := authn.FromContext(r.Context())
@@ -83,7 +91,7 @@ func listProducts(svc *product.Service, rc *ReadCache) http.Handler {
 			httpx.WriteError(w, r, err)
 			return
 		}
-		c.write(w, r, publicListCache)
+		c.write(w, r, publicListCacheHeader)
 	})
 }
 
@@ -102,7 +110,7 @@ func bestsellers(svc *product.Service, rc *ReadCache) http.Handler {
 			httpx.WriteError(w, r, err)
 			return
 		}
-		c.write(w, r, publicListCache)
+		c.write(w, r, publicListCacheHeader)
 	})
 }
 
@@ -122,7 +130,7 @@ func getProduct(svc *product.Service, rc *ReadCache) http.Handler {
 			httpx.WriteError(w, r, err)
 			return
 		}
-		c.write(w, r, publicItemCache)
+		c.write(w, r, publicItemCacheHeader)
 	})
 }
 

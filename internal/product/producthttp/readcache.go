@@ -40,6 +40,13 @@ type ReadCache struct {
 	c     *cache.Cache
 	seq   atomic.Uint64
 	local atomic.Uint64
+	gen   atomic.Pointer[generation] // the last one written out
+}
+
+// generation is a generation written out, for the keys of entries.
+type generation struct {
+	seq, local uint64
+	text       string
 }
 
 // NewReadCache returns a read cache positioned at catalog event seq.
@@ -50,7 +57,14 @@ func NewReadCache(c *cache.Cache, seq uint64) *ReadCache {
 }
 
 func (rc *ReadCache) generation() string {
-	return strconv.FormatUint(rc.seq.Load(), 10) + "." + strconv.FormatUint(rc.local.Load(), 10)
+	seq, local := rc.seq.Load(), rc.local.Load()
+	if g := rc.gen.Load(); g != nil && g.seq == seq && g.local == local {
+		return g.text
+	}
+	g := &generation{seq: seq, local: local,
+		text: strconv.FormatUint(seq, 10) + "." + strconv.FormatUint(local, 10)}
+	rc.gen.Store(g)
+	return g.text
 }
 
 // Apply handles a catalog event from the stream (made by any instance).
@@ -87,11 +101,13 @@ func (rc *ReadCache) StatsChanged(ctx context.Context, ev events.ProductStats) {
 
 func productKey(id string) string { return "p:" + id }
 
-// cached is a response ready to send: entity tag and body. For products
-// the id and slug are kept too, to answer slug lookups.
+// cached is a response ready to send: entity tag and body, and the
+// representation made of them once, when the entry came into memory. For
+// products the id and slug are kept too, to answer slug lookups.
 type cached struct {
 	ETag, ID, Slug string
 	Body           []byte
+	rep            *httpx.Representation
 }
 
 // encode lays the entry out as three header lines and the body; decoding a
@@ -114,12 +130,36 @@ func decodeCached(data []byte) (*cached, bool) {
 			return nil, false
 		}
 	}
-	return &cached{ETag: string(fields[0]), ID: string(fields[1]), Slug: string(fields[2]), Body: rest}, true
+	c := &cached{ETag: string(fields[0]), ID: string(fields[1]), Slug: string(fields[2]), Body: rest}
+	c.rep = httpx.NewRepresentation(c.Body, c.ETag)
+	return c, true
 }
 
-func (c *cached) write(w http.ResponseWriter, r *http.Request, cacheControl string) {
-	w.Header().Add("Vary", "Authorization")
-	httpx.WriteRepresentation(w, r, http.StatusOK, c.Body, c.ETag, cacheControl)
+// decodeEntry is decodeCached for cache.GetDecoded: nil when data is not
+// an entry.
+func decodeEntry(data []byte) any {
+	if c, ok := decodeCached(data); ok {
+		return c
+	}
+	return nil
+}
+
+// getEntry returns the entry under key, loaded by load on a miss; ok is
+// false when what is stored there is not an entry.
+func (rc *ReadCache) getEntry(ctx context.Context, key string, ttl time.Duration, load func(context.Context) ([]byte, error)) (c *cached, ok bool, err error) {
+	v, err := rc.c.GetDecoded(ctx, key, ttl, load, decodeEntry)
+	if err != nil {
+		return nil, false, err
+	}
+	c, ok = v.(*cached)
+	return c, ok, nil
+}
+
+// write sends c with Cache-Control cacheControl (a list made by
+// httpx.HeaderValue).
+func (c *cached) write(w http.ResponseWriter, r *http.Request, cacheControl []string) {
+	httpx.AddVary(w.Header(), "Authorization")
+	c.rep.Write(w, r, cacheControl)
 }
 
 // product returns the public representation of the product with this id or
@@ -140,25 +180,36 @@ func (rc *ReadCache) product(ctx context.Context, svc *product.Service, key stri
 			return c.encode(), nil
 		}
 	}
-	id := key
+	// A hit needs no loaders: try it first.
+	slugKey := ""
 	if uuid.Validate(key) != nil {
-		idBytes, err := rc.c.Get(ctx, "s:"+key, productTTL, func(ctx context.Context) ([]byte, error) {
+		slugKey = "s:" + key
+	}
+	if c := rc.hit(key, slugKey); c != nil {
+		return c, nil
+	}
+	id, entryKey := key, ""
+	if slugKey != "" {
+		// The slug's entry holds the id; in memory, the product's key.
+		v, err := rc.c.GetDecoded(ctx, slugKey, productTTL, func(ctx context.Context) ([]byte, error) {
 			p, err := svc.Product(ctx, key, false)
 			if err != nil {
 				return nil, err
 			}
 			return []byte(p.ID), nil
-		})
+		}, func(id []byte) any { return productKey(string(id)) })
 		if err != nil {
 			return nil, err
 		}
-		id = string(idBytes)
+		entryKey = v.(string)
+		id = strings.TrimPrefix(entryKey, "p:")
+	} else {
+		entryKey = productKey(id)
 	}
-	data, err := rc.c.Get(ctx, productKey(id), productTTL, load(id))
+	c, ok, err := rc.getEntry(ctx, entryKey, productTTL, load(id))
 	if err != nil {
 		return nil, err
 	}
-	c, ok := decodeCached(data)
 	if !ok || (c.ID != key && c.Slug != key) {
 		// Renamed or corrupt: forget the mapping and answer from the database.
 		rc.c.Delete(ctx, "s:"+key)
@@ -171,9 +222,31 @@ func (rc *ReadCache) product(ctx context.Context, svc *product.Service, key stri
 	return c, nil
 }
 
+// hit returns the product entry for key (an id, or a slug whose entry is
+// slugKey) when memory holds it and it still answers to key, else nil.
+func (rc *ReadCache) hit(key, slugKey string) *cached {
+	entryKey := ""
+	if slugKey == "" {
+		entryKey = productKey(key)
+	} else if v, ok := rc.c.DecodedIfPresent(slugKey); ok {
+		entryKey, _ = v.(string)
+	}
+	if entryKey == "" {
+		return nil
+	}
+	v, ok := rc.c.DecodedIfPresent(entryKey)
+	if !ok {
+		return nil
+	}
+	if c, ok := v.(*cached); ok && (c.ID == key || c.Slug == key) {
+		return c
+	}
+	return nil
+}
+
 // response returns a generation-scoped cached response built by render.
 func (rc *ReadCache) response(ctx context.Context, kind, query string, ttl time.Duration, render func(context.Context) (any, error)) (*cached, error) {
-	data, err := rc.c.Get(ctx, kind+":"+rc.generation()+":"+query, ttl, func(ctx context.Context) ([]byte, error) {
+	c, _, err := rc.getEntry(ctx, kind+":"+rc.generation()+":"+query, ttl, func(ctx context.Context) ([]byte, error) {
 		v, err := render(ctx)
 		if err != nil {
 			return nil, err
@@ -188,7 +261,6 @@ func (rc *ReadCache) response(ctx context.Context, kind, query string, ttl time.
 	if err != nil {
 		return nil, err
 	}
-	c, _ := decodeCached(data)
 	return c, nil
 }
 

@@ -1,7 +1,6 @@
 package searchhttp
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
@@ -12,35 +11,51 @@ import (
 // itself lags the catalog by about as much.
 const searchCache = "public, max-age=30"
 
-func searchProducts(svc *search.Service) http.Handler {
+func searchProducts(svc *search.Service, enc *encoded) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q, err := ParseSearchQuery(r.URL.RawQuery)
 		if err != nil {
 			httpx.WriteError(w, r, err)
 			return
 		}
+		// Every search is run (or answered from the service's result
+		// cache) and recorded; only its encoding is reused.
 		res, err := svc.Search(r.Context(), q)
 		if err != nil {
 			httpx.WriteError(w, r, err)
 			return
 		}
-		writeCached(w, r, res)
+		rep, err := enc.result(res)
+		if err != nil {
+			httpx.WriteError(w, r, err)
+			return
+		}
+		rep.Write(w, r, searchCacheHeader)
 	})
 }
 
-func suggest(svc *search.Service) http.Handler {
+func suggest(svc *search.Service, enc *encoded) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		text, err := ParseSuggestQuery(r.URL.RawQuery)
 		if err != nil {
 			httpx.WriteError(w, r, err)
 			return
 		}
-		suggestions, err := svc.Suggest(r.Context(), text)
-		if err != nil {
-			httpx.WriteError(w, r, err)
-			return
+		key := suggestionsKey(svc.Generation(), text)
+		rep, ok := enc.suggestions.GetIfPresent(key)
+		if !ok {
+			suggestions, err := svc.Suggest(r.Context(), text)
+			if err != nil {
+				httpx.WriteError(w, r, err)
+				return
+			}
+			if rep, err = representation(map[string]any{"suggestions": suggestions}); err != nil {
+				httpx.WriteError(w, r, err)
+				return
+			}
+			enc.suggestions.Set(key, rep)
 		}
-		writeCached(w, r, map[string]any{"suggestions": suggestions})
+		rep.Write(w, r, searchCacheHeader)
 	})
 }
 
@@ -58,15 +73,4 @@ func status(svc *search.Service) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		httpx.WriteJSON(w, http.StatusOK, st)
 	})
-}
-
-// writeCached writes v with an ETag and a short public Cache-Control, or
-// 304 when the client already holds it.
-func writeCached(w http.ResponseWriter, r *http.Request, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		httpx.WriteError(w, r, err)
-		return
-	}
-	httpx.WriteRepresentation(w, r, http.StatusOK, body, httpx.ETagOf("", body), searchCache)
 }

@@ -9,7 +9,8 @@ import (
 // Routes registers the whole HTTP surface of the search service. Every
 // route is public.
 func Routes(rt *httpx.Router, svc *search.Service) {
-	rt.Handle("GET /api/search", searchProducts(svc))
-	rt.Handle("GET /api/search/suggest", suggest(svc))
+	enc := newEncoded()
+	rt.Handle("GET /api/search", searchProducts(svc, enc))
+	rt.Handle("GET /api/search/suggest", suggest(svc, enc))
 	rt.Handle("GET /api/search/status", status(svc))
 }

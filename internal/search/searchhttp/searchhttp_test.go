@@ -277,3 +277,29 @@ func TestEveryQueryIsRecorded(t *testing.T) {
 type recorderFunc func(events.SearchPerformed)
 
 func (f recorderFunc) RecordSearch(ev events.SearchPerformed) { f(ev) }
+
+// Repeated searches and suggestions are answered from their encoded
+// responses, byte for byte the same, until the index changes: then the
+// next one shows the change.
+func TestRepeatedSearchesFollowTheIndex(t *testing.T) {
+	h, svc := newServer(t, search.Options{})
+	for _, target := range []string{"/api/search?q=zyzzyva", "/api/search/suggest?q=zyzz"} {
+		first, again := get(t, h, target), get(t, h, target)
+		if first.Code != http.StatusOK || again.Body.String() != first.Body.String() ||
+			again.Header().Get("ETag") != first.Header().Get("ETag") {
+			t.Fatalf("%s: %d %s, then %s", target, first.Code, first.Body, again.Body)
+		}
+		if strings.Contains(first.Body.String(), "Zyzzyva") {
+			t.Fatalf("%s: found before it exists: %s", target, first.Body)
+		}
+	}
+	p := st.NewProduct("01900000-0000-7000-8000-00000000fff1", "Zyzzyva Speaker", "Acme", "speakers", true, time.Now(), 1000)
+	if err := svc.ApplyProduct(context.Background(), p.Event(), 1000); err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{"/api/search?q=zyzzyva", "/api/search/suggest?q=zyzz"} {
+		if rec := get(t, h, target); !strings.Contains(rec.Body.String(), "Zyzzyva Speaker") {
+			t.Fatalf("%s after the product was indexed: %s", target, rec.Body)
+		}
+	}
+}
