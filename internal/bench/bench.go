@@ -121,7 +121,7 @@ Load generator for a running Vitrine (as pgbench is for PostgreSQL).
       serve a bare copy of those responses, to compare against:
   vitrine bench --path http://127.0.0.1:8080/api/products/ID,http://127.0.0.1:9090/api/products/ID
 
-The report gives throughput and p50/p90/p99/p99.9/max latency per action
+The report gives throughput and p50/p90/p95/p99/p99.9/max latency per action
 (login and refresh included) and overall, sessions and logins per session,
 errors by status and transport errors by kind. Ctrl-C stops the run early
 and still prints it.

@@ -244,7 +244,7 @@ func TestJSONReportHasItsFields(t *testing.T) {
 		}
 	}
 	latency, _ := got["latency_us"].(map[string]any)
-	for _, field := range []string{"p50", "p90", "p99", "p99_9", "max", "mean"} {
+	for _, field := range []string{"p50", "p90", "p95", "p99", "p99_9", "max", "mean"} {
 		if _, ok := latency[field]; !ok {
 			t.Errorf("latency_us has no %q", field)
 		}

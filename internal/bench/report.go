@@ -108,6 +108,7 @@ type SessionReport struct {
 type Latency struct {
 	P50  int64   `json:"p50"`
 	P90  int64   `json:"p90"`
+	P95  int64   `json:"p95"`
 	P99  int64   `json:"p99"`
 	P999 int64   `json:"p99_9"`
 	Max  int64   `json:"max"`
@@ -224,6 +225,7 @@ func latencyOf(h *hdrhistogram.Histogram) Latency {
 	return Latency{
 		P50:  h.ValueAtQuantile(50),
 		P90:  h.ValueAtQuantile(90),
+		P95:  h.ValueAtQuantile(95),
 		P99:  h.ValueAtQuantile(99),
 		P999: h.ValueAtQuantile(99.9),
 		Max:  h.Max(),
@@ -315,10 +317,10 @@ func (r *Report) writeResults(b *strings.Builder) {
 		r.Requests, seconds(r.ElapsedSeconds), r.Throughput, r.Errors, errPct)
 
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "action\trequests\treq/s\tp50\tp90\tp99\tp99.9\tmax\terrors\t")
+	fmt.Fprintln(tw, "action\trequests\treq/s\tp50\tp90\tp95\tp99\tp99.9\tmax\terrors\t")
 	row := func(name string, n, errs int64, rps float64, l Latency) {
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t%d\t\n", name, n, rps,
-			micros(l.P50), micros(l.P90), micros(l.P99), micros(l.P999), micros(l.Max), errs)
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", name, n, rps,
+			micros(l.P50), micros(l.P90), micros(l.P95), micros(l.P99), micros(l.P999), micros(l.Max), errs)
 	}
 	for _, a := range r.Actions {
 		row(a.Name, a.Requests, a.Errors, a.Throughput, a.Latency)
