@@ -3,6 +3,7 @@ package modules
 import (
 	"context"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/vitrine-dev/vitrine/api"
@@ -77,33 +78,55 @@ func (a *App) chain() error {
 
 // readyz answers 200 when every dependency answers, 503 (with the failing
 // ones) otherwise, and 503 while the process drains.
+// softCheckTimeout bounds a check that only reports (the event stream, the
+// search index's lag): without the stream an instance still serves, and a
+// slow answer from a stream that is electing a leader must not make the
+// whole readiness answer late.
+const softCheckTimeout = 300 * time.Millisecond
+
 func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 	if a.draining.Load() {
 		httpx.WriteProblem(w, r, httpx.Problem{Status: http.StatusServiceUnavailable, Detail: "shutting down"})
 		return
 	}
+	// The checks run at once, so the answer takes as long as the slowest
+	// one, not their sum: a load balancer's health check has a deadline
+	// of its own (about a second), and an instance that answers late is
+	// taken out of the pool although it serves.
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	status := map[string]string{}
-	failed := false
+	var (
+		mu     sync.Mutex
+		wg     sync.WaitGroup
+		status = map[string]string{}
+		failed bool
+	)
 	for name, check := range a.checks {
-		if err := check(ctx); err != nil {
-			status[name] = "down"
-			failed = true
-			a.logger.WarnContext(ctx, "readiness check failed", "check", name, "err", err)
-			continue
-		}
-		status[name] = "ok"
+		wg.Go(func() {
+			err := check(ctx)
+			mu.Lock()
+			defer mu.Unlock()
+			status[name] = "ok"
+			if err != nil {
+				status[name], failed = "down", true
+				a.logger.WarnContext(ctx, "readiness check failed", "check", name, "err", err)
+			}
+		})
 	}
 	for name, check := range a.softChecks {
-		softCtx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-		err := check(softCtx)
-		cancel()
-		status[name] = "ok"
-		if err != nil {
-			status[name] = "degraded"
-		}
+		wg.Go(func() {
+			softCtx, cancel := context.WithTimeout(ctx, softCheckTimeout)
+			defer cancel()
+			err := check(softCtx)
+			mu.Lock()
+			defer mu.Unlock()
+			status[name] = "ok"
+			if err != nil {
+				status[name] = "degraded"
+			}
+		})
 	}
+	wg.Wait()
 	code := http.StatusOK
 	if failed {
 		code = http.StatusServiceUnavailable
