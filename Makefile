@@ -1,10 +1,10 @@
 # Vitrine: the commands a developer and CI run.
 GO ?= go
 
-.PHONY: test test-go vet fmt-check build run fuzz
+.PHONY: test test-go vet fmt-check build run fuzz obs-test
 
-## test: everything CI checks: test-go, then cluster-test
-test: test-go cluster-test
+## test: everything CI checks: test-go, obs-test, then cluster-test
+test: test-go obs-test cluster-test
 
 ## test-go: formatting, vet, race-enabled Go tests against the local PostgreSQL, Redis and NATS
 test-go: fmt-check vet
@@ -15,6 +15,18 @@ vet:
 
 fmt-check:
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## obs-test: check the Prometheus configuration and rules in deploy/observability
+## and run their unit tests (promtool; Debian's prometheus package is installed
+## when it is missing), then check that the rules name only metrics Vitrine exports
+OBS := deploy/observability
+PROMTOOL ?= promtool
+obs-test:
+	@command -v $(PROMTOOL) >/dev/null || { apt-get update && apt-get install -y prometheus; }
+	$(PROMTOOL) check config $(OBS)/prometheus.yml
+	$(PROMTOOL) check rules $(OBS)/rules/recording.yml $(OBS)/rules/alerts.yml
+	$(PROMTOOL) test rules $(OBS)/rules/tests.yml
+	$(GO) test -count=1 ./$(OBS)/...
 
 build:
 	$(GO) build -o vitrine ./cmd/vitrine

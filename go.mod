@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/trustelem/zxcvbn v1.0.1
+	go.yaml.in/yaml/v2 v2.4.4
 	modernc.org/sqlite v1.62.0
 )
 

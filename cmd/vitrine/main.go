@@ -39,7 +39,9 @@ Commands:
   bench     generate load against a running Vitrine
 
 Every flag can also be set with an environment variable: --postgres-url is
-VITRINE_POSTGRES_URL. Run "vitrine <command> --help" for its flags.
+VITRINE_POSTGRES_URL. Secret flags (--postgres-url, --redis-url, --nats-url,
+--cursor-secret, --password) can be read from a file: --postgres-url-file PATH
+or VITRINE_POSTGRES_URL_FILE. Run "vitrine <command> --help" for its flags.
 `
 
 // run is the whole program; main only wires it to the process.
