@@ -151,6 +151,7 @@ func (a *App) initSearch(context.Context) error {
 	// The status reads the stream's position: without the stream the index
 	// still answers (eventually consistent), so the instance stays ready.
 	a.softChecks["search_index"] = func(ctx context.Context) error { _, err := svc.Status(ctx); return err }
+	a.metrics.Registry.MustRegister(svc.LagGauge())
 	searchhttp.Routes(a.Router, svc)
 	a.consume(searchevents.Consumers(svc))
 	return nil

@@ -28,6 +28,7 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/prometheus/client_golang/prometheus"
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/vitrine-dev/vitrine/internal/events"
@@ -303,4 +304,22 @@ func (s *Service) terms(text string) []string {
 		out = append(out, string(t.Term))
 	}
 	return out
+}
+
+// LagGauge reports, on each scrape, how many catalog events the index
+// has yet to apply: the stream's last sequence less the last one applied,
+// or -1 while the stream's position cannot be read.
+func (s *Service) LagGauge() prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "vitrine_search_index_lag",
+		Help: "Catalog events on the stream that this search index has not applied yet (-1: the stream's position is unknown).",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		st, err := s.Status(ctx)
+		if err != nil || st.Lag == nil {
+			return -1
+		}
+		return float64(*st.Lag)
+	})
 }
