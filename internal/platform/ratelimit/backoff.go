@@ -2,14 +2,12 @@ package ratelimit
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/sony/gobreaker/v2"
 )
 
 // Backoff throttles one key (an account, say) after repeated failures,
@@ -183,12 +181,8 @@ type RedisBackoff struct {
 	client   redis.UniversalClient
 	policy   BackoffPolicy
 	prefix   string
-	timeout  time.Duration
 	fallback Backoff
-	breaker  *gobreaker.CircuitBreaker[int64]
-	inflight chan struct{}
-	logger   *slog.Logger
-	quiet    *logThrottle
+	guard    *redisGuard[int64]
 }
 
 // backoffScript counts an attempt on KEYS[1] unless it must still wait;
@@ -235,31 +229,24 @@ func NewRedisBackoff(client redis.UniversalClient, policy BackoffPolicy, cfg Red
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	b := &RedisBackoff{
+	return &RedisBackoff{
 		client:   client,
 		policy:   policy,
 		prefix:   cfg.Prefix + "backoff:",
-		timeout:  cfg.Timeout,
 		fallback: cfg.Fallback,
-		inflight: make(chan struct{}, DefaultMaxInFlight),
-		logger:   cfg.Logger,
-		quiet:    &logThrottle{every: DefaultLogEvery},
+		guard: newRedisGuard[int64]("backoff-redis", "backoff", "counting attempts locally",
+			cfg.Timeout, cfg.OpenFor, DefaultMaxInFlight, DefaultLogEvery, cfg.Logger),
 	}
-	b.breaker = newRedisBreaker[int64]("backoff-redis", "backoff", cfg.OpenFor, b.logger)
-	return b
 }
 
 // Attempt implements Backoff.
 func (b *RedisBackoff) Attempt(ctx context.Context, key string) time.Duration {
 	p := b.policy
-	ms, err := b.breaker.Execute(func() (int64, error) {
-		return callWithin(ctx, b.inflight, b.timeout, func(ctx context.Context) (int64, error) {
-			return backoffScript.Run(ctx, b.client, []string{b.prefix + key},
-				p.After, p.Wait.Milliseconds(), p.MaxWait.Milliseconds(), p.Forget.Milliseconds()).Int64()
-		})
+	ms, err := b.guard.do(ctx, func(ctx context.Context) (int64, error) {
+		return backoffScript.Run(ctx, b.client, []string{b.prefix + key},
+			p.After, p.Wait.Milliseconds(), p.MaxWait.Milliseconds(), p.Forget.Milliseconds()).Int64()
 	})
 	if err != nil {
-		b.logFallback(ctx, err)
 		return b.fallback.Attempt(ctx, key)
 	}
 	return time.Duration(ms) * time.Millisecond
@@ -269,28 +256,13 @@ func (b *RedisBackoff) Attempt(ctx context.Context, key string) time.Duration {
 // it counted while Redis was away does not outlive a success.
 func (b *RedisBackoff) Reset(ctx context.Context, key string) {
 	b.fallback.Reset(ctx, key)
-	_, err := b.breaker.Execute(func() (int64, error) {
-		return callWithin(ctx, b.inflight, b.timeout, func(ctx context.Context) (int64, error) {
-			return b.client.Del(ctx, b.prefix+key).Result()
-		})
+	_, _ = b.guard.do(ctx, func(ctx context.Context) (int64, error) {
+		return b.client.Del(ctx, b.prefix+key).Result()
 	})
-	if err != nil {
-		b.logFallback(ctx, err)
-	}
 }
 
 // Degraded reports whether calls are going to the fallback.
-func (b *RedisBackoff) Degraded() bool { return b.breaker.State() != gobreaker.StateClosed }
-
-func (b *RedisBackoff) logFallback(ctx context.Context, err error) {
-	if errors.Is(err, errCallerGone) {
-		return
-	}
-	if unlogged, ok := b.quiet.allow(); ok {
-		b.logger.LogAttrs(ctx, slog.LevelWarn, "backoff: Redis unavailable, counting attempts locally",
-			slog.String("err", err.Error()), slog.Int64("unlogged_since_last", unlogged))
-	}
-}
+func (b *RedisBackoff) Degraded() bool { return b.guard.degraded() }
 
 var (
 	_ Backoff = (*MemoryBackoff)(nil)

@@ -56,12 +56,8 @@ type RedisConfig struct {
 type Redis struct {
 	rate     *redis_rate.Limiter
 	prefix   string
-	timeout  time.Duration
 	fallback Limiter
-	breaker  *gobreaker.CircuitBreaker[*redis_rate.Result]
-	inflight chan struct{}
-	logger   *slog.Logger
-	quiet    *logThrottle
+	guard    *redisGuard[*redis_rate.Result]
 }
 
 // errBusy reports that MaxInFlight calls to Redis are already under way.
@@ -95,17 +91,13 @@ func NewRedis(client redis.UniversalClient, cfg RedisConfig) *Redis {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	r := &Redis{
+	return &Redis{
 		rate:     redis_rate.NewLimiter(client),
 		prefix:   cfg.Prefix,
-		timeout:  cfg.Timeout,
 		fallback: cfg.Fallback,
-		inflight: make(chan struct{}, cfg.MaxInFlight),
-		logger:   cfg.Logger,
-		quiet:    &logThrottle{every: cfg.LogEvery},
+		guard: newRedisGuard[*redis_rate.Result]("ratelimit-redis", "rate limiter", "applying local limits",
+			cfg.Timeout, cfg.OpenFor, cfg.MaxInFlight, cfg.LogEvery, cfg.Logger),
 	}
-	r.breaker = newRedisBreaker[*redis_rate.Result]("ratelimit-redis", "rate limiter", cfg.OpenFor, r.logger)
-	return r
 }
 
 // Allow applies limit to key in Redis, or in the fallback when Redis
@@ -115,9 +107,10 @@ func (r *Redis) Allow(ctx context.Context, key string, limit Limit) (Result, err
 	if err != nil {
 		return Result{}, err
 	}
-	res, err := r.breaker.Execute(func() (*redis_rate.Result, error) { return r.call(ctx, key, lim) })
+	res, err := r.guard.do(ctx, func(ctx context.Context) (*redis_rate.Result, error) {
+		return r.rate.Allow(ctx, r.prefix+key, redis_rate.Limit{Rate: lim.Rate, Period: lim.Period, Burst: lim.Burst})
+	})
 	if err != nil {
-		r.logFallback(ctx, err)
 		return r.fallback.Allow(ctx, key, lim)
 	}
 	out := Result{
@@ -135,13 +128,57 @@ func (r *Redis) Allow(ctx context.Context, key string, limit Limit) (Result, err
 
 // Degraded reports whether calls are going to the fallback rather than to
 // Redis (the breaker is open or half-open).
-func (r *Redis) Degraded() bool { return r.breaker.State() != gobreaker.StateClosed }
+func (r *Redis) Degraded() bool { return r.guard.degraded() }
 
-// call runs the GCRA script within the timeout.
-func (r *Redis) call(ctx context.Context, key string, lim Limit) (*redis_rate.Result, error) {
-	return callWithin(ctx, r.inflight, r.timeout, func(ctx context.Context) (*redis_rate.Result, error) {
-		return r.rate.Allow(ctx, r.prefix+key, redis_rate.Limit{Rate: lim.Rate, Period: lim.Period, Burst: lim.Burst})
-	})
+// redisGuard stands in front of every call a part of this package makes to
+// Redis: a circuit breaker, a deadline, a cap on calls in flight, and a
+// warning when a call falls back, at most once per interval.
+type redisGuard[T any] struct {
+	breaker  *gobreaker.CircuitBreaker[T]
+	timeout  time.Duration
+	inflight chan struct{}
+	logger   *slog.Logger
+	quiet    *logThrottle
+	what     string // who is calling, in log messages
+	instead  string // what the caller does when Redis fails
+}
+
+func newRedisGuard[T any](name, what, instead string, timeout, openFor time.Duration, maxInFlight int, logEvery time.Duration, logger *slog.Logger) *redisGuard[T] {
+	return &redisGuard[T]{
+		breaker:  newRedisBreaker[T](name, what, openFor, logger),
+		timeout:  timeout,
+		inflight: make(chan struct{}, maxInFlight),
+		logger:   logger,
+		quiet:    &logThrottle{every: logEvery},
+		what:     what,
+		instead:  instead,
+	}
+}
+
+// do runs fn, a call to Redis, behind the breaker and within the timeout.
+// An error means the caller falls back; it has been logged.
+func (g *redisGuard[T]) do(ctx context.Context, fn func(context.Context) (T, error)) (T, error) {
+	v, err := g.breaker.Execute(func() (T, error) { return callWithin(ctx, g.inflight, g.timeout, fn) })
+	if err != nil {
+		g.logFallback(ctx, err)
+	}
+	return v, err
+}
+
+// degraded reports whether calls are going to the fallback (the breaker is
+// open or half-open).
+func (g *redisGuard[T]) degraded() bool { return g.breaker.State() != gobreaker.StateClosed }
+
+// logFallback logs that a call fell back, at most once per interval; a
+// caller that gave up is no news about Redis.
+func (g *redisGuard[T]) logFallback(ctx context.Context, err error) {
+	if errors.Is(err, errCallerGone) {
+		return
+	}
+	if unlogged, ok := g.quiet.allow(); ok {
+		g.logger.LogAttrs(ctx, slog.LevelWarn, g.what+": Redis unavailable, "+g.instead,
+			slog.String("err", err.Error()), slog.Int64("unlogged_since_last", unlogged))
+	}
 }
 
 // callWithin runs fn, a call to Redis, within timeout and while fewer than
@@ -179,17 +216,6 @@ func callWithin[T any](ctx context.Context, inflight chan struct{}, timeout time
 			return zero, fmt.Errorf("%w: %w", errCallerGone, ctx.Err())
 		}
 		return zero, fmt.Errorf("ratelimit: Redis did not answer within %s: %w", timeout, callCtx.Err())
-	}
-}
-
-// logFallback logs that a call fell back, at most once per LogEvery.
-func (r *Redis) logFallback(ctx context.Context, err error) {
-	if errors.Is(err, errCallerGone) {
-		return
-	}
-	if unlogged, ok := r.quiet.allow(); ok {
-		r.logger.LogAttrs(ctx, slog.LevelWarn, "rate limiter: Redis unavailable, applying local limits",
-			slog.String("err", err.Error()), slog.Int64("unlogged_since_last", unlogged))
 	}
 }
 
