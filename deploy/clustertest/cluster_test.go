@@ -72,14 +72,25 @@ func startCluster(t *testing.T) *cluster {
 		t.Fatal(err)
 	}
 	c := &cluster{t: t, dir: dir, script: filepath.Join(root(), "deploy", "local", "cluster.sh")}
+	// VITRINE_CLUSTER_PORTS picks the ten-thousands digit of every port
+	// (2 by default: 28088, 25432...), so that two runs on one machine can
+	// live side by side.
+	d := os.Getenv("VITRINE_CLUSTER_PORTS")
+	switch d {
+	case "":
+		d = "2"
+	case "2", "3", "4", "5":
+	default:
+		t.Fatalf("VITRINE_CLUSTER_PORTS=%q: want 2, 3, 4 or 5", d)
+	}
 	c.env = append(os.Environ(),
 		"CLUSTER_DIR="+dir,
-		"CLUSTER_PORT=28088", "CLUSTER_TLS_PORT=28443", "CLUSTER_STATS_PORT=28404", "CLUSTER_API_PORT=28405",
-		"CLUSTER_PG_PORT=25432", "CLUSTER_REDIS_PORT=26379", "CLUSTER_NATS_PORT=24222",
-		"CLUSTER_NATS_ROUTE_PORT=26222", "CLUSTER_NATS_HTTP_PORT=24822", "CLUSTER_SERVICE_PORT=28000",
+		"CLUSTER_PORT="+d+"8088", "CLUSTER_TLS_PORT="+d+"8443", "CLUSTER_STATS_PORT="+d+"8404", "CLUSTER_API_PORT="+d+"8405",
+		"CLUSTER_PG_PORT="+d+"5432", "CLUSTER_REDIS_PORT="+d+"6379", "CLUSTER_NATS_PORT="+d+"4222",
+		"CLUSTER_NATS_ROUTE_PORT="+d+"6222", "CLUSTER_NATS_HTTP_PORT="+d+"4822", "CLUSTER_SERVICE_PORT="+d+"8000",
 		"CLUSTER_ADMIN_EMAIL="+adminEmail, "CLUSTER_ADMIN_PASSWORD="+adminPassword,
 	)
-	c.URL, c.TLSURL = "http://127.0.0.1:28088", "https://127.0.0.1:28443"
+	c.URL, c.TLSURL = "http://127.0.0.1:"+d+"8088", "https://127.0.0.1:"+d+"8443"
 	c.bin = filepath.Join(dir, "bin", "vitrine")
 	c.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // the cluster's self-signed certificate
