@@ -45,7 +45,11 @@ type cluster struct {
 	PGURL  string
 	bin    string
 	client *http.Client
+	ports  int // the ten-thousands digit of every port (VITRINE_CLUSTER_PORTS)
 }
+
+// port moves a port written for the default layout (2xxxx) to this run's.
+func (c *cluster) port(p int) int { return p - 20000 + c.ports*10000 }
 
 func root() string {
 	_, file, _, _ := runtime.Caller(0)
@@ -91,6 +95,7 @@ func startCluster(t *testing.T) *cluster {
 		"CLUSTER_ADMIN_EMAIL="+adminEmail, "CLUSTER_ADMIN_PASSWORD="+adminPassword,
 	)
 	c.URL, c.TLSURL = "http://127.0.0.1:"+d+"8088", "https://127.0.0.1:"+d+"8443"
+	c.ports = int(d[0] - '0')
 	c.bin = filepath.Join(dir, "bin", "vitrine")
 	c.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // the cluster's self-signed certificate

@@ -16,7 +16,7 @@ import (
 // monitoring port of a live NATS node.
 func (c *cluster) streamLastSeq() uint64 {
 	c.t.Helper()
-	for _, port := range []int{24822, 24823, 24824} {
+	for _, port := range []int{c.port(24822), c.port(24823), c.port(24824)} {
 		res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/jsz?streams=true", port))
 		if err != nil {
 			continue
@@ -113,7 +113,7 @@ func testNATS(c *cluster) {
 			c.sh("start", n)
 		}
 		eventually(c.t, 60*time.Second, "the NATS cluster is healthy again", func() bool {
-			for _, port := range []int{24822, 24823, 24824} {
+			for _, port := range []int{c.port(24822), c.port(24823), c.port(24824)} {
 				res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", port))
 				if err != nil {
 					return false
@@ -178,7 +178,7 @@ func testNATS(c *cluster) {
 // changed product from its cache for longer than --catalog-stale-after.
 func testCutOff(c *cluster) {
 	admin := c.login(adminEmail, adminPassword)
-	relay := exec.Command("socat", "TCP-LISTEN:24299,bind=127.0.0.1,reuseaddr,fork", "TCP:127.0.0.1:24222")
+	relay := exec.Command("socat", fmt.Sprintf("TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork", c.port(24299)), fmt.Sprintf("TCP:127.0.0.1:%d", c.port(24222)))
 	relay.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := relay.Start(); err != nil {
 		c.t.Fatal(err)
@@ -189,7 +189,7 @@ func testCutOff(c *cluster) {
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 		_ = relay.Wait()
 	}()
-	c.env = append(c.env, "CLUSTER_INSTANCE_NATS_URL=nats://127.0.0.1:24299")
+	c.env = append(c.env, fmt.Sprintf("CLUSTER_INSTANCE_NATS_URL=nats://127.0.0.1:%d", c.port(24299)))
 	c.sh("start", "product-3")
 	c.env = c.env[:len(c.env)-1]
 	defer c.sh("scale", "product", "2")
@@ -203,14 +203,14 @@ func testCutOff(c *cluster) {
 		r.json(c.t, &got)
 		return got.Description, r.Header.Get("ETag")
 	}
-	eventually(c.t, 5*time.Second, "product-3 serves the product", func() bool { _, tag := direct(28103); return tag != "" })
-	_, etag := direct(28103) // now in its cache
+	eventually(c.t, 5*time.Second, "product-3 serves the product", func() bool { _, tag := direct(c.port(28103)); return tag != "" })
+	_, etag := direct(c.port(28103)) // now in its cache
 
 	// Cut the link, then change the product on another instance.
 	if err := syscall.Kill(-pgid, syscall.SIGSTOP); err != nil {
 		c.t.Fatal(err)
 	}
-	r := c.do("PATCH", fmt.Sprintf("http://127.0.0.1:28101/api/products/%s", p.ID), admin, map[string]string{"description": "Changed"},
+	r := c.do("PATCH", fmt.Sprintf("http://127.0.0.1:%d/api/products/%s", c.port(28101), p.ID), admin, map[string]string{"description": "Changed"},
 		"If-Match", etag, "Content-Type", "application/merge-patch+json")
 	if r.Status != 200 {
 		c.t.Fatalf("update: %d %s", r.Status, r.Body)
@@ -219,14 +219,14 @@ func testCutOff(c *cluster) {
 	stale, polls := 0, 0
 	for time.Since(changed) < 10*time.Second {
 		polls++
-		if d, _ := direct(28103); d == "Changed" {
+		if d, _ := direct(c.port(28103)); d == "Changed" {
 			break
 		}
 		stale++
 		time.Sleep(50 * time.Millisecond)
 	}
 	staleFor := time.Since(changed)
-	fresh, _ := direct(28103)
+	fresh, _ := direct(c.port(28103))
 	_ = syscall.Kill(-pgid, syscall.SIGCONT)
 	res := phases{name: "product-3 cut off from NATS (link frozen), product changed elsewhere",
 		outcome: fmt.Sprintf("served the old product for %.1f s (%d of %d reads), then the new one from the database; bound --catalog-stale-after 2s", staleFor.Seconds(), stale, polls)}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -119,7 +120,7 @@ func testFlows(c *cluster) {
 		t.Fatalf("over TLS: %d", r.Status)
 	}
 	// The stats page answers on its own port.
-	if res, err := http.Get("http://127.0.0.1:28404/;csv"); err != nil || res.StatusCode != 200 {
+	if res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/;csv", c.port(28404))); err != nil || res.StatusCode != 200 {
 		t.Fatalf("stats page: %v %v", err, res)
 	} else {
 		res.Body.Close()
@@ -207,7 +208,7 @@ func testRedisStopped(c *cluster) {
 }
 
 func redisKeys(c *cluster) int {
-	out, err := exec.Command("redis-cli", "-p", "26379", "dbsize").Output()
+	out, err := exec.Command("redis-cli", "-p", strconv.Itoa(c.port(26379)), "dbsize").Output()
 	if err != nil {
 		c.t.Fatalf("redis-cli: %v", err)
 	}
