@@ -1,6 +1,6 @@
 // Command vitrine runs the Vitrine catalog platform: all services in one
 // process, or any subset of them (--target), plus the tools that go with it
-// (migrate, user, credential, seed, bench).
+// (migrate, user, credential, seed, bench, healthcheck).
 package main
 
 import (
@@ -37,6 +37,8 @@ Commands:
             --scope analytics:purchases; credential list; credential revoke ID)
   seed      fill a demo catalog (seed --products N)
   bench     generate load against a running Vitrine
+  healthcheck  exit 0 if a running vitrine answers 200 (healthcheck --url
+            http://127.0.0.1:8080/healthz), as a container's health check
 
 Every flag can also be set with an environment variable: --postgres-url is
 VITRINE_POSTGRES_URL. Secret flags (--postgres-url, --redis-url, --nats-url,
@@ -87,6 +89,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return seed(ctx, rest, getenv, stdout, stderr)
 	case "bench":
 		return bench.Main(ctx, rest, getenv, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
