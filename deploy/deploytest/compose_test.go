@@ -383,9 +383,13 @@ func ignoredByGit(t *testing.T, rel string) bool {
 	}
 }
 
+// redact shows enough of a value to find it, and none of a password.
 func redact(v string) string {
-	if len(v) > 12 {
-		return v[:12] + "…"
+	if u, err := url.Parse(v); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	if len(v) > 8 {
+		return v[:4] + "…"
 	}
 	return v
 }
