@@ -1,10 +1,10 @@
 # Vitrine: the commands a developer and CI run.
 GO ?= go
 
-.PHONY: test test-go vet fmt-check build run fuzz obs-test
+.PHONY: test test-go vet fmt-check build run fuzz obs-test deploy-test
 
-## test: everything CI checks: test-go, obs-test, then cluster-test
-test: test-go obs-test cluster-test
+## test: everything CI checks: test-go, obs-test, deploy-test, then cluster-test
+test: test-go obs-test deploy-test cluster-test
 
 ## test-go: formatting, vet, race-enabled Go tests against the local PostgreSQL, Redis and NATS
 test-go: fmt-check vet
@@ -27,6 +27,12 @@ obs-test:
 	$(PROMTOOL) check rules $(OBS)/rules/recording.yml $(OBS)/rules/alerts.yml
 	$(PROMTOOL) test rules $(OBS)/rules/tests.yml
 	$(GO) test -count=1 ./$(OBS)/...
+
+## deploy-test: check the Dockerfile, compose.yaml and the Kubernetes overlays
+## (deploy/deploytest, a Go module of its own so that BuildKit, Compose and
+## kustomize stay out of Vitrine's go.mod; go test ./... does not enter it)
+deploy-test:
+	cd deploy/deploytest && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 build:
 	$(GO) build -o vitrine ./cmd/vitrine
