@@ -19,6 +19,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
@@ -164,10 +165,16 @@ func TestOverlaysBuildAServiceDeploymentAutoscalerBudgetAndPolicyPerService(t *t
 			if !ok || !labels.SelectorFromSet(s.Spec.Selector).Matches(pods) || len(s.Spec.Selector) == 0 {
 				t.Errorf("no Service selecting the %s pods", svc)
 			}
-			if b, ok := m.budgets[svc]; !ok || !selector(t, b.Spec.Selector).Matches(pods) {
+			b, ok := m.budgets[svc]
+			if !ok || !selector(t, b.Spec.Selector).Matches(pods) {
 				t.Errorf("no PodDisruptionBudget for the %s pods", svc)
-			} else if b.Spec.MaxUnavailable == nil || b.Spec.MaxUnavailable.IntValue() < 1 || b.Spec.MaxUnavailable.IntValue() >= int(*m.autoscalers[svc].Spec.MinReplicas) && overlay == "prod" {
-				t.Errorf("PodDisruptionBudget %s allows %v pods down at once: want at least one (drains must progress) and fewer than the minimum", svc, b.Spec.MaxUnavailable)
+			}
+			down, least := b.Spec.MaxUnavailable, deref(m.autoscalers[svc].Spec.MinReplicas)
+			switch {
+			case down == nil || down.Type != intstr.Int || down.IntValue() < 1:
+				t.Errorf("PodDisruptionBudget %s: maxUnavailable %v, want a number of pods, at least one, so that node drains progress", svc, down)
+			case overlay == "prod" && int32(down.IntValue()) >= least:
+				t.Errorf("PodDisruptionBudget %s lets %d pods go at once, as many as the autoscaler's minimum (%d)", svc, down.IntValue(), least)
 			}
 			if h, ok := m.autoscalers[svc]; !ok || h.Spec.ScaleTargetRef != (autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: svc}) {
 				t.Errorf("no HorizontalPodAutoscaler scaling Deployment %s", svc)
