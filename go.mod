@@ -3,6 +3,7 @@ module github.com/vitrine-dev/vitrine
 go 1.26.8
 
 require (
+	github.com/gertd/go-pluralize v0.2.1
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/trustelem/zxcvbn v1.0.1
 	go.yaml.in/yaml/v2 v2.4.4

@@ -7,12 +7,10 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search"
-	"github.com/blevesearch/bleve/v2/search/highlight/highlighter/html"
 	"github.com/blevesearch/bleve/v2/search/query"
 
 	"github.com/vitrine-dev/vitrine/internal/platform/errs"
@@ -112,10 +110,11 @@ func (s *Service) Search(ctx context.Context, q Query) (*Result, error) {
 
 // search runs q against the index.
 func (s *Service) search(ctx context.Context, q Query) (*Result, error) {
-	text, err := s.textQuery(q.Text, productFields, true)
+	p, err := s.plan(ctx, q.Text, planOptions{synonyms: true})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("search: plan %q: %w", q.Text, err)
 	}
+	text := textQuery(p, ranking{exactness: q.Sort == SortRelevance})
 	f := s.filters(q)
 
 	main := bleve.NewSearchRequestOptions(compose(text, f.all("")), q.PerPage, (q.Page-1)*q.PerPage, false)
@@ -123,11 +122,6 @@ func (s *Service) search(ctx context.Context, q Query) (*Result, error) {
 	main.SortBy(sortOrder(q.Sort, text != nil))
 	if !main.Sort.RequiresScore() {
 		main.Score = bleve.ScoreNone
-	}
-	if text != nil {
-		main.Highlight = bleve.NewHighlightWithStyle(html.Name)
-		main.Highlight.AddField(fieldName)
-		main.Highlight.AddField(fieldDescription)
 	}
 	requests := []*bleve.SearchRequest{main}
 	// facetRequest puts a facet on the main request when its filter is not
@@ -160,8 +154,12 @@ func (s *Service) search(ctx context.Context, q Query) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Total: int(results[main].Total), Page: q.Page, PerPage: q.PerPage, Items: make([]Item, 0, len(results[main].Hits))}
+	var terms map[string]bool
+	if p != nil {
+		terms = p.termSet()
+	}
 	for _, hit := range results[main].Hits {
-		item, err := itemOf(hit)
+		item, err := s.itemOf(hit, terms)
 		if err != nil {
 			return nil, err
 		}
@@ -228,23 +226,37 @@ func extremeRequest(q query.Query, order string) *bleve.SearchRequest {
 	return req
 }
 
-// sortOrder returns the Bleve sort of s. Every key ends with the product
-// id, so each order is total and pages do not overlap.
+// textQuery is the query for the plan's words, nil when browsing; a plan
+// without words (punctuation only) matches nothing.
+func textQuery(p *plan, rk ranking) query.Query {
+	switch {
+	case p == nil:
+		return nil
+	case len(p.words) == 0:
+		return bleve.NewMatchNoneQuery()
+	}
+	return &matchQuery{plan: p, ranking: rk}
+}
+
+// sortOrder returns the Bleve sort of s. With text, the ranking rules
+// before the sort (packed in the score) come first, and typo matches can
+// never be listed before exact ones, whatever the sort; for relevance the
+// score also holds exactness, and popularity breaks ties. Every key ends
+// with the product id, so each order is total and pages do not overlap.
 func sortOrder(s Sort, hasText bool) []string {
+	var order []string
+	if hasText {
+		order = append(order, "-_score")
+	}
 	switch s {
 	case SortPrice:
-		return []string{fieldPriceKey}
+		return append(order, fieldPriceKey)
 	case SortPriceDesc:
-		return []string{"-" + fieldPriceKey}
+		return append(order, "-"+fieldPriceKey)
 	case SortNewest:
-		return []string{"-" + fieldNewestKey}
-	case SortPopular:
-		return []string{"-" + fieldPopularKey}
+		return append(order, "-"+fieldNewestKey)
 	default:
-		if !hasText {
-			return []string{"-" + fieldPopularKey} // browsing: every match scores the same
-		}
-		return []string{"-_score", "-" + fieldPopularKey}
+		return append(order, "-"+fieldPopularKey)
 	}
 }
 
@@ -257,7 +269,9 @@ func sourceOf(hit *search.DocumentMatch) (*document, error) {
 	return &d, nil
 }
 
-func itemOf(hit *search.DocumentMatch) (Item, error) {
+// itemOf returns the result item of hit, its name and description
+// highlighted where they hold one of terms.
+func (s *Service) itemOf(hit *search.DocumentMatch, terms map[string]bool) (Item, error) {
 	d, err := sourceOf(hit)
 	if err != nil {
 		return Item{}, err
@@ -267,13 +281,9 @@ func itemOf(hit *search.DocumentMatch) (Item, error) {
 		Price:   Price{Min: d.PriceMin, Max: d.PriceMax, Currency: d.Currency},
 		InStock: d.InStock, Image: d.Image, Highlights: map[string][]string{},
 	}
-	for _, field := range []string{fieldName, fieldDescription} {
-		// the highlighter returns the start of a field even where nothing
-		// matched; only fragments with a match are worth showing
-		for _, frag := range hit.Fragments[field] {
-			if strings.Contains(frag, "<mark>") {
-				item.Highlights[field] = append(item.Highlights[field], frag)
-			}
+	for field, text := range map[string]string{"name": d.Name, "description": d.Description} {
+		if h, ok := s.highlight(text, terms); ok {
+			item.Highlights[field] = []string{h}
 		}
 	}
 	return item, nil
@@ -366,7 +376,8 @@ type Suggestion struct {
 }
 
 // Suggest returns up to MaxSuggestions products whose names complete text:
-// every word matches exactly or with a typo, the last one also as a prefix.
+// every word the catalog knows matches, exactly or with a typo, the last
+// one also as the start of a word, with typos too; the best matches first.
 // It records no search event: it runs on every keystroke.
 func (s *Service) Suggest(ctx context.Context, text string) ([]Suggestion, error) {
 	var v errs.Validation
@@ -375,31 +386,28 @@ func (s *Service) Suggest(ctx context.Context, text string) ([]Suggestion, error
 		return nil, err
 	}
 	out := []Suggestion{}
-	tq, err := s.textQuery(text, suggestFields, false)
+	p, err := s.plan(ctx, text, planOptions{})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("search: plan %q: %w", text, err)
 	}
-	if tq == nil {
+	if p == nil || len(p.words) == 0 {
 		return out, nil
 	}
-	req := bleve.NewSearchRequestOptions(compose(tq, nil), MaxSuggestions, 0, false)
+	req := bleve.NewSearchRequestOptions(&matchQuery{plan: p, ranking: ranking{names: true, exactness: true, all: true}}, MaxSuggestions, 0, false)
 	req.Fields = []string{fieldSource}
 	req.SortBy(sortOrder(SortRelevance, true))
-	req.Highlight = bleve.NewHighlightWithStyle(html.Name)
-	req.Highlight.AddField(fieldName)
 	results, err := s.run(ctx, []*bleve.SearchRequest{req})
 	if err != nil {
 		return nil, err
 	}
+	terms := p.termSet()
 	for _, hit := range results[req].Hits {
 		d, err := sourceOf(hit)
 		if err != nil {
 			return nil, err
 		}
 		sg := Suggestion{ID: d.ID, Slug: d.Slug, Name: d.Name}
-		if frags := hit.Fragments[fieldName]; len(frags) > 0 {
-			sg.Highlight = frags[0]
-		}
+		sg.Highlight, _ = s.highlight(d.Name, terms)
 		out = append(out, sg)
 	}
 	return out, nil

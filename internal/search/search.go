@@ -297,15 +297,6 @@ func (s *Service) phrase(text string) []string {
 	return out
 }
 
-// terms analyzes text as indexed text is analyzed.
-func (s *Service) terms(text string) []string {
-	var out []string
-	for _, t := range s.text.Analyze([]byte(text)) {
-		out = append(out, string(t.Term))
-	}
-	return out
-}
-
 // LagGauge reports, on each scrape, how many catalog events the index
 // has yet to apply: the stream's last sequence less the last one applied,
 // or -1 while the stream's position cannot be read.
