@@ -110,7 +110,7 @@ func (s *Service) Search(ctx context.Context, q Query) (*Result, error) {
 
 // search runs q against the index.
 func (s *Service) search(ctx context.Context, q Query) (*Result, error) {
-	p, err := s.plan(ctx, q.Text, planOptions{synonyms: true})
+	p, err := s.plan(ctx, q.Text, planOptions{field: fieldText, synonyms: true})
 	if err != nil {
 		return nil, fmt.Errorf("search: plan %q: %w", q.Text, err)
 	}
@@ -386,14 +386,14 @@ func (s *Service) Suggest(ctx context.Context, text string) ([]Suggestion, error
 		return nil, err
 	}
 	out := []Suggestion{}
-	p, err := s.plan(ctx, text, planOptions{})
+	p, err := s.plan(ctx, text, planOptions{field: fieldName})
 	if err != nil {
 		return nil, fmt.Errorf("search: plan %q: %w", text, err)
 	}
 	if p == nil || len(p.words) == 0 {
 		return out, nil
 	}
-	req := bleve.NewSearchRequestOptions(&matchQuery{plan: p, ranking: ranking{names: true, exactness: true, all: true}}, MaxSuggestions, 0, false)
+	req := bleve.NewSearchRequestOptions(&matchQuery{plan: p, ranking: ranking{exactness: true, all: true}}, MaxSuggestions, 0, false)
 	req.Fields = []string{fieldSource}
 	req.SortBy(sortOrder(SortRelevance, true))
 	results, err := s.run(ctx, []*bleve.SearchRequest{req})

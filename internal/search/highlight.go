@@ -3,6 +3,7 @@ package search
 import (
 	"html"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
 )
@@ -19,12 +20,22 @@ var wordTokenizer = unicode.NewUnicodeTokenizer()
 func (s *Service) highlight(text string, terms map[string]bool) (out string, ok bool) {
 	type span struct{ start, end int }
 	var marks []span
-	tokens := wordTokenizer.Tokenize([]byte(text))
-	for _, t := range tokens {
-		for _, a := range s.text.Analyze(t.Term) {
-			if terms[string(a.Term)] {
+	if isASCII(text) {
+		// one pass: the analyzer's offsets are the text's
+		for _, t := range s.text.Analyze([]byte(text)) {
+			if terms[string(t.Term)] {
 				marks = append(marks, span{t.Start, t.End})
-				break
+			}
+		}
+	} else {
+		// folding "é" to "e" shortens the text the analyzer's offsets
+		// count in: analyze word by word
+		for _, t := range wordTokenizer.Tokenize([]byte(text)) {
+			for _, a := range s.text.Analyze(t.Term) {
+				if terms[string(a.Term)] {
+					marks = append(marks, span{t.Start, t.End})
+					break
+				}
 			}
 		}
 	}
@@ -33,6 +44,7 @@ func (s *Service) highlight(text string, terms map[string]bool) (out string, ok 
 	}
 	from, to := 0, len(text)
 	if len(text) > fragmentSize {
+		tokens := wordTokenizer.Tokenize([]byte(text))
 		// start at the word that begins at most a fifth of a fragment
 		// before the first match, and end at the last word that fits
 		from = marks[0].start
@@ -69,4 +81,13 @@ func (s *Service) highlight(text string, terms map[string]bool) (out string, ok 
 		b.WriteString("…")
 	}
 	return b.String(), true
+}
+
+func isASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }

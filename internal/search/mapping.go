@@ -22,7 +22,7 @@ import (
 // schemaVersion names the shape of the index (mapping, analyzers, stored
 // document). An index written under another version is recreated empty, so
 // the caller replays the catalog stream into the new shape.
-const schemaVersion = "vitrine-search-4"
+const schemaVersion = "vitrine-search-5"
 
 // Analyzers defined in the index mapping.
 const (
@@ -39,8 +39,8 @@ const (
 	keyAnalyzer = "vitrine_key"
 )
 
-// Index fields. One text field is searched; the others filter, sort and
-// facet. Sorting and faceting read doc values for every match, so each sort
+// Index fields. One text field is searched (and the names alone, for
+// suggestions); the others filter, sort and facet. Sorting and faceting read doc values for every match, so each sort
 // key is one keyword term per document (a Bleve number has sixteen) and ends
 // with the product id, making every order total: pages never overlap.
 const (
@@ -49,7 +49,11 @@ const (
 	// dictionary to look typos, prefixes and split words up in, and one
 	// posting list per term that says in which attribute and where a word
 	// was found, which is all the ranking rules need.
-	fieldText        = "text"
+	fieldText = "text"
+	// fieldName is the name alone, the same way: suggestions complete
+	// names, and looking their words up among all of a catalog's would
+	// read the postings of descriptions only to throw them away.
+	fieldName        = "name"
 	fieldBrandFacet  = "brand_facet"  // the brand as written, for the facet
 	fieldBrandKey    = "brand_key"    // the brand lowercased, for the filter
 	fieldCategory    = "category"     // the category slug, for filter and facet
@@ -105,7 +109,11 @@ func newIndexMapping() (*mapping.IndexMappingImpl, error) {
 		return &mapping.FieldMapping{Type: "text", Analyzer: analyzer, Index: true, DocValues: docValues}
 	}
 	doc := bleve.NewDocumentStaticMapping()
-	doc.AddFieldMappingsAt(fieldText, &mapping.FieldMapping{Type: "text", Analyzer: textAnalyzer, Index: true, IncludeTermVectors: true})
+	searched := func() *mapping.FieldMapping {
+		return &mapping.FieldMapping{Type: "text", Analyzer: textAnalyzer, Index: true, IncludeTermVectors: true}
+	}
+	doc.AddFieldMappingsAt(fieldText, searched())
+	doc.AddFieldMappingsAt(fieldName, searched())
 	doc.AddFieldMappingsAt(fieldBrandFacet, keyword("keyword", true))
 	doc.AddFieldMappingsAt(fieldBrandKey, keyword(keyAnalyzer, false))
 	doc.AddFieldMappingsAt(fieldCategory, keyword("keyword", true))
@@ -175,6 +183,7 @@ func (d *document) fields() (map[string]any, error) {
 	text[attrTags], text[attrDescription] = strings.Join(tags, " "), d.Description
 	f := map[string]any{
 		fieldText:        text,
+		fieldName:        d.Name,
 		fieldPrice:       float64(d.PriceMin),
 		fieldPriceKey:    sortKey(d.ID, d.PriceMin),
 		fieldPriceBucket: strconv.Itoa(priceBucket(d.PriceMin)),

@@ -75,7 +75,7 @@ func newMatchSearcher(ctx context.Context, r index.IndexReader, p *plan, rk rank
 	}
 	present := make([]bool, len(p.terms))
 	for ti, term := range p.terms {
-		tfr, err := r.TermFieldReader(ctx, []byte(term), fieldText, false, false, true)
+		tfr, err := r.TermFieldReader(ctx, []byte(term), p.field, false, false, true)
 		if err != nil {
 			_ = s.Close()
 			return nil, err
@@ -166,9 +166,6 @@ func (s *matchSearcher) rank() (score float64, ok bool) {
 			attr := 0
 			if len(v.ArrayPositions) > 0 {
 				attr = int(v.ArrayPositions[0])
-			}
-			if s.ranking.names && attr != attrName {
-				continue
 			}
 			ps = append(ps, position{attr: attr, pos: int(v.Pos)})
 		}

@@ -65,6 +65,7 @@ type alternative struct {
 // plan is a query's words and their alternatives, with the distinct terms
 // they use, each knowing where it is used.
 type plan struct {
+	field        string // the index field the terms are in
 	words        []queryWord
 	alternatives []alternative
 	terms        []string
@@ -74,9 +75,10 @@ type plan struct {
 // termRole is a place of a term: slot of alternative alt.
 type termRole struct{ alt, slot int }
 
-// planOptions say which alternatives a plan lists.
+// planOptions say where a plan looks and which alternatives it lists.
 type planOptions struct {
-	synonyms bool // suggestions complete names and skip them
+	field    string // fieldText, or fieldName for suggestions
+	synonyms bool   // suggestions complete names and skip them
 }
 
 // plan analyzes text and lists its alternatives, looking terms up in the
@@ -86,7 +88,7 @@ func (s *Service) plan(ctx context.Context, text string, opts planOptions) (*pla
 	if NormalizeText(text) == "" {
 		return nil, nil
 	}
-	p := &plan{words: s.words(text)}
+	p := &plan{field: opts.field, words: s.words(text)}
 	if len(p.words) == 0 {
 		return p, nil
 	}
@@ -99,7 +101,7 @@ func (s *Service) plan(ctx context.Context, text string, opts planOptions) (*pla
 		return nil, err
 	}
 	defer r.Close()
-	v := vocabulary{ctx: ctx, r: r}
+	v := vocabulary{ctx: ctx, r: r, field: opts.field}
 	last := len(p.words) - 1
 	for i, w := range p.words {
 		if w.term != "" {
@@ -231,7 +233,12 @@ func (s *Service) addTypos(p *plan, v vocabulary, i int) error {
 }
 
 // addPrefixes lists the indexed terms that word i, the last one, may be
-// the start of: as typed, and within its typo budget.
+// the start of; when there are none and the word is not itself indexed,
+// those it may be the start of with typos ("hedph": "headphone"). Looking
+// for typos only then departs from Meilisearch, which always does: a
+// prefix with a typo is short and matches much ("backp" is a typo away
+// from "backe", the start of "backed" in nearly every description), so
+// it costs a lot to rank what is always ranked last.
 func addPrefixes(p *plan, v vocabulary, i int) error {
 	w := p.words[i]
 	entries, err := v.prefixed(w.typed, maxPrefixScan)
@@ -248,21 +255,20 @@ func addPrefixes(p *plan, v vocabulary, i int) error {
 		p.add(alternative{first: i, last: i, terms: []string{m.term}})
 	}
 	budget := typoBudget(w.typed)
-	if budget == 0 {
+	if budget == 0 || len(entries) > 0 {
 		return nil
+	}
+	if n, err := v.count(w.term); err != nil || n > 0 {
+		return err
 	}
 	// a typo in the first letter is rare; reading only the terms that
 	// start with it keeps this cheap
 	first, _ := utf8.DecodeRuneInString(w.typed)
-	entries, err = v.prefixed(string(first), maxPrefixScan)
-	if err != nil {
+	if entries, err = v.prefixed(string(first), maxPrefixScan); err != nil {
 		return err
 	}
 	typos := map[string]typoMatch{}
 	for _, e := range entries {
-		if _, ok := exact[e.Term]; ok || e.Term == w.term {
-			continue
-		}
 		if d := prefixDistance(w.typed, e.Term, budget); d > 0 && d <= budget {
 			typos[e.Term] = typoMatch{term: e.Term, distance: d, count: e.Count}
 		}
@@ -360,15 +366,16 @@ func closest(m map[string]typoMatch, n int) []typoMatch {
 	return out[:min(len(out), n)]
 }
 
-// vocabulary looks terms of the searched field up in one index snapshot.
+// vocabulary looks terms of a field up in one index snapshot.
 type vocabulary struct {
-	ctx context.Context
-	r   index.IndexReader
+	ctx   context.Context
+	r     index.IndexReader
+	field string
 }
 
 // count returns how many products hold term.
 func (v vocabulary) count(term string) (uint64, error) {
-	tfr, err := v.r.TermFieldReader(v.ctx, []byte(term), fieldText, false, false, false)
+	tfr, err := v.r.TermFieldReader(v.ctx, []byte(term), v.field, false, false, false)
 	if err != nil {
 		return 0, err
 	}
@@ -382,7 +389,7 @@ func (v vocabulary) fuzzy(term string, distance int) ([]index.DictEntry, error) 
 	if !ok {
 		return nil, errors.New("search: the index cannot look up fuzzy terms")
 	}
-	dict, err := fr.FieldDictFuzzy(fieldText, term, distance, "")
+	dict, err := fr.FieldDictFuzzy(v.field, term, distance, "")
 	if err != nil {
 		return nil, err
 	}
@@ -391,7 +398,7 @@ func (v vocabulary) fuzzy(term string, distance int) ([]index.DictEntry, error) 
 
 // prefixed returns up to limit terms that start with prefix.
 func (v vocabulary) prefixed(prefix string, limit int) ([]index.DictEntry, error) {
-	dict, err := v.r.FieldDictPrefix(fieldText, []byte(prefix))
+	dict, err := v.r.FieldDictPrefix(v.field, []byte(prefix))
 	if err != nil {
 		return nil, err
 	}

@@ -14,8 +14,6 @@ import "math/bits"
 
 // ranking says how documents are ranked and which count as matches.
 type ranking struct {
-	// names restricts matching to product names (suggestions).
-	names bool
 	// exactness puts the exactness rule in the score; sorted searches leave
 	// it out, as it comes after their sort.
 	exactness bool
