@@ -23,6 +23,10 @@ type Result struct {
 	PerPage int     `json:"per_page"`
 	Items   []Item  `json:"items"`
 	Facets  *Facets `json:"facets,omitempty"`
+
+	// unknown is, when nothing was found, the words of the query the
+	// catalog holds in no form; the search event tells analytics.
+	unknown []string
 }
 
 // Item is a product as a search result shows it.
@@ -104,7 +108,7 @@ func (s *Service) Search(ctx context.Context, q Query) (*Result, error) {
 		}
 		s.results.results.Set(key, res)
 	}
-	s.record(NormalizeText(q.Text), res.Total)
+	s.record(NormalizeText(q.Text), res.Total, res.unknown)
 	return res, nil
 }
 
@@ -164,6 +168,11 @@ func (s *Service) search(ctx context.Context, q Query) (*Result, error) {
 			return nil, err
 		}
 		res.Items = append(res.Items, item)
+	}
+	if res.Total == 0 && p != nil {
+		if res.unknown, err = s.unknownWords(ctx, p); err != nil {
+			return nil, err
+		}
 	}
 	if q.Facets.Any() {
 		res.Facets = &Facets{}

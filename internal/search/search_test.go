@@ -656,7 +656,8 @@ func TestRecordsSearches(t *testing.T) {
 	run(t, svc, search.Query{Text: "  Hedphones  "})
 	run(t, svc, search.Query{Category: "audio"}) // browsing is not a search
 	run(t, svc, search.Query{Text: "zeppelin"})
-	for range 2 {
+	run(t, svc, search.Query{Text: "speaker", Brands: []string{"Apple"}}) // known words, filtered out
+	for range 3 {
 		select {
 		case <-rec.ch:
 		case <-time.After(10 * time.Second):
@@ -665,8 +666,9 @@ func TestRecordsSearches(t *testing.T) {
 	}
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
-	if len(rec.got) != 2 || rec.got[0].Query != "hedphones" || rec.got[0].Results != 3 ||
-		rec.got[1].Query != "zeppelin" || rec.got[1].Results != 0 {
+	if len(rec.got) != 3 || rec.got[0].Query != "hedphones" || rec.got[0].Results != 3 || rec.got[0].Unknown != nil ||
+		rec.got[1].Query != "zeppelin" || rec.got[1].Results != 0 || !slices.Equal(rec.got[1].Unknown, []string{"zeppelin"}) ||
+		rec.got[2].Results != 0 || rec.got[2].Unknown != nil {
 		t.Fatalf("events %+v", rec.got)
 	}
 	for _, ev := range rec.got {
