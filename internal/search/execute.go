@@ -121,7 +121,13 @@ func (s *Service) search(ctx context.Context, q Query) (*Result, error) {
 	text := textQuery(p, ranking{exactness: q.Sort == SortRelevance})
 	f := s.filters(q)
 
-	main := bleve.NewSearchRequestOptions(compose(text, f.all("")), q.PerPage, (q.Page-1)*q.PerPage, false)
+	// with text, the page is among the products that rank at least as
+	// well as the last one of the window: only those need their sort key
+	ranked, total, err := s.cut(ctx, text, f.all(""), q.Page*q.PerPage)
+	if err != nil {
+		return nil, err
+	}
+	main := bleve.NewSearchRequestOptions(compose(ranked, f.all("")), q.PerPage, (q.Page-1)*q.PerPage, false)
 	main.Fields = []string{fieldSource}
 	main.SortBy(sortOrder(q.Sort, text != nil))
 	if !main.Sort.RequiresScore() {
@@ -157,7 +163,10 @@ func (s *Service) search(ctx context.Context, q Query) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Total: int(results[main].Total), Page: q.Page, PerPage: q.PerPage, Items: make([]Item, 0, len(results[main].Hits))}
+	if ranked == text {
+		total = results[main].Total
+	}
+	res := &Result{Total: int(total), Page: q.Page, PerPage: q.PerPage, Items: make([]Item, 0, len(results[main].Hits))}
 	var terms map[string]bool
 	if p != nil {
 		terms = p.termSet()
@@ -233,6 +242,37 @@ func extremeRequest(q query.Query, order string) *bleve.SearchRequest {
 	req.Fields = []string{fieldSource}
 	req.SortBy([]string{order})
 	return req
+}
+
+// cut returns text restricted to the products that score at least as well
+// as the window-th best, and how many products text and filter match.
+//
+// Bleve's collector reads the doc values of every match to sort by a
+// field, and that is most of the cost of a search; sorting by the score
+// alone, it reads none. So a first pass by score alone finds the window's
+// lowest score, and the sorted pass then reads the sort keys of the
+// products at or above it only: those matching as many words as well as
+// the window's last, rather than every product matching any word. The
+// page is the same, ties on the score included. Without text (browsing)
+// or a plan without words, text is returned as it is, and total is 0.
+func (s *Service) cut(ctx context.Context, text, filter query.Query, window int) (query.Query, uint64, error) {
+	mq, ok := text.(*matchQuery)
+	if !ok {
+		return text, 0, nil
+	}
+	req := bleve.NewSearchRequestOptions(compose(mq, filter), window, 0, false)
+	req.SortBy([]string{"-_score"})
+	results, err := s.run(ctx, []*bleve.SearchRequest{req})
+	if err != nil {
+		return nil, 0, err
+	}
+	res := results[req]
+	if len(res.Hits) < window {
+		return text, res.Total, nil
+	}
+	above := *mq
+	above.minScore = res.Hits[window-1].Score
+	return &above, res.Total, nil
 }
 
 // textQuery is the query for the plan's words, nil when browsing; a plan
@@ -402,7 +442,11 @@ func (s *Service) Suggest(ctx context.Context, text string) ([]Suggestion, error
 	if p == nil || len(p.words) == 0 {
 		return out, nil
 	}
-	req := bleve.NewSearchRequestOptions(&matchQuery{plan: p, ranking: ranking{exactness: true, all: true}}, MaxSuggestions, 0, false)
+	ranked, _, err := s.cut(ctx, &matchQuery{plan: p, ranking: ranking{exactness: true, all: true}}, nil, MaxSuggestions)
+	if err != nil {
+		return nil, err
+	}
+	req := bleve.NewSearchRequestOptions(ranked, MaxSuggestions, 0, false)
 	req.Fields = []string{fieldSource}
 	req.SortBy(sortOrder(SortRelevance, true))
 	results, err := s.run(ctx, []*bleve.SearchRequest{req})

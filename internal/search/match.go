@@ -18,10 +18,17 @@ import (
 type matchQuery struct {
 	plan    *plan
 	ranking ranking
+	// minScore leaves out the products that score less (see Service.cut)
+	minScore float64
 }
 
 func (q *matchQuery) Searcher(ctx context.Context, r index.IndexReader, _ mapping.IndexMapping, opts search.SearcherOptions) (search.Searcher, error) {
-	return newMatchSearcher(ctx, r, q.plan, q.ranking, opts.Score != "none")
+	s, err := newMatchSearcher(ctx, r, q.plan, q.ranking, opts.Score != "none")
+	if err != nil {
+		return nil, err
+	}
+	s.minScore = q.minScore
+	return s, nil
 }
 
 // cursor walks the posting list of one term of the plan.
@@ -47,12 +54,13 @@ func (h *cursors) Pop() any {
 
 // matchSearcher is a Bleve searcher over the terms of a plan.
 type matchSearcher struct {
-	plan    *plan
-	ranking ranking
-	scoring bool
-	readers []index.TermFieldReader // every one opened, to close
-	heap    cursors
-	count   uint64
+	plan     *plan
+	ranking  ranking
+	scoring  bool
+	minScore float64
+	readers  []index.TermFieldReader // every one opened, to close
+	heap     cursors
+	count    uint64
 	// required is the words a document must match when ranking.all is
 	// set: those the index holds an alternative of.
 	required []bool
@@ -120,7 +128,7 @@ func (s *matchSearcher) Next(ctx *search.SearchContext) (*search.DocumentMatch, 
 			s.at = append(s.at, heap.Pop(&s.heap).(*cursor))
 		}
 		var dm *search.DocumentMatch
-		if score, ok := s.rank(); ok {
+		if score, ok := s.rank(); ok && (!s.scoring || score >= s.minScore) {
 			dm = ctx.DocumentMatchPool.Get()
 			dm.IndexInternalID = append(dm.IndexInternalID[:0], id...)
 			dm.Score = score

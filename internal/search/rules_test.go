@@ -206,3 +206,23 @@ func TestSynonymsWorkBothWays(t *testing.T) {
 		t.Errorf("couch: %v, want the couch first", got)
 	}
 }
+
+func TestPagesOfARankedSearchFollowEachOther(t *testing.T) {
+	svc := openShop(t)
+	for _, sort := range []search.Sort{search.SortRelevance, search.SortPrice, search.SortNewest} {
+		q := search.Query{Text: "studio wireless chair", Sort: sort, PerPage: 100}
+		all := run(t, svc, q)
+		var paged []string
+		for page := 1; page <= (all.Total+2)/3; page++ {
+			q.Page, q.PerPage = page, 3
+			res := run(t, svc, q)
+			if res.Total != all.Total {
+				t.Fatalf("sort=%s page %d: total %d, want %d", sort, page, res.Total, all.Total)
+			}
+			paged = append(paged, ids(res)...)
+		}
+		if !slices.Equal(paged, ids(all)) {
+			t.Errorf("sort=%s: pages of 3 give %v, one page %v", sort, paged, ids(all))
+		}
+	}
+}
