@@ -442,13 +442,14 @@ func (s *Service) Suggest(ctx context.Context, text string) ([]Suggestion, error
 	if p == nil || len(p.words) == 0 {
 		return out, nil
 	}
-	ranked, _, err := s.cut(ctx, &matchQuery{plan: p, ranking: ranking{exactness: true, all: true}}, nil, MaxSuggestions)
-	if err != nil {
-		return nil, err
-	}
-	req := bleve.NewSearchRequestOptions(ranked, MaxSuggestions, 0, false)
+	// Suggestions run on every keystroke, and a letter or two may be the
+	// start of most names: the search stops at the first products with the
+	// best score possible, and ties are left in index order rather than
+	// by popularity, which would need every match's sort key.
+	mq := &matchQuery{plan: p, ranking: ranking{exactness: true, all: true}, enough: MaxSuggestions}
+	req := bleve.NewSearchRequestOptions(mq, MaxSuggestions, 0, false)
 	req.Fields = []string{fieldSource}
-	req.SortBy(sortOrder(SortRelevance, true))
+	req.SortBy([]string{"-_score"})
 	results, err := s.run(ctx, []*bleve.SearchRequest{req})
 	if err != nil {
 		return nil, err

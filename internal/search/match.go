@@ -20,6 +20,10 @@ type matchQuery struct {
 	ranking ranking
 	// minScore leaves out the products that score less (see Service.cut)
 	minScore float64
+	// enough, when not 0, ends the search once that many products have
+	// the best score the plan allows: no other can rank above them. The
+	// total is then not counted (suggestions need none).
+	enough int
 }
 
 func (q *matchQuery) Searcher(ctx context.Context, r index.IndexReader, _ mapping.IndexMapping, opts search.SearcherOptions) (search.Searcher, error) {
@@ -28,6 +32,9 @@ func (q *matchQuery) Searcher(ctx context.Context, r index.IndexReader, _ mappin
 		return nil, err
 	}
 	s.minScore = q.minScore
+	if q.enough > 0 {
+		s.enough, s.best = q.enough, q.ranking.best(q.plan)
+	}
 	return s, nil
 }
 
@@ -58,6 +65,9 @@ type matchSearcher struct {
 	ranking  ranking
 	scoring  bool
 	minScore float64
+	enough   int                     // see matchQuery.enough
+	best     float64                 // the best score the plan allows
+	atBest   int                     // products found with it
 	readers  []index.TermFieldReader // every one opened, to close
 	heap     cursors
 	count    uint64
@@ -132,6 +142,9 @@ func (s *matchSearcher) Next(ctx *search.SearchContext) (*search.DocumentMatch, 
 			dm = ctx.DocumentMatchPool.Get()
 			dm.IndexInternalID = append(dm.IndexInternalID[:0], id...)
 			dm.Score = score
+			if s.enough > 0 && score >= s.best {
+				s.atBest++
+			}
 		}
 		for _, c := range s.at {
 			doc, err := c.reader.Next(c.doc)
@@ -141,6 +154,9 @@ func (s *matchSearcher) Next(ctx *search.SearchContext) (*search.DocumentMatch, 
 			if c.doc = doc; doc != nil {
 				heap.Push(&s.heap, c)
 			}
+		}
+		if s.enough > 0 && s.atBest >= s.enough {
+			s.heap = s.heap[:0] // the rest cannot rank above
 		}
 		if dm != nil {
 			return dm, nil

@@ -51,32 +51,43 @@ type wordMatch struct {
 // score is the packed rank of a document whose words matched as given
 // (matched[i] false when word i did not).
 func (r ranking) score(p *plan, words []wordMatch, matched []bool) float64 {
-	var count, mask, typos, proximity, attribute, exact uint64
+	var k rankKey
 	prev := -1
 	for i, ok := range matched {
 		if !ok {
 			continue
 		}
 		w := words[i]
-		count++
-		mask |= 1 << (maskBits - 1 - i) // an earlier word weighs more: words drop from the end
-		typos += uint64(w.typos)
-		attribute += uint64(w.attr)
+		k.count++
+		k.mask |= 1 << (maskBits - 1 - i) // an earlier word weighs more: words drop from the end
+		k.typos += uint64(w.typos)
+		k.attribute += uint64(w.attr)
 		if w.exact {
-			exact++
+			k.exact++
 		}
 		if prev >= 0 {
-			proximity += uint64(distance(p, words[prev], w))
+			k.proximity += uint64(distance(p, words[prev], w))
 		}
 		prev = i
 	}
-	key := count
-	key = key<<maskBits | mask
-	key = key<<typoBits | (1<<typoBits - 1 - min(typos, 1<<typoBits-1))
-	key = key<<proximityBits | (1<<proximityBits - 1 - min(proximity, 1<<proximityBits-1))
-	key = key<<attributeBits | (1<<attributeBits - 1 - min(attribute, 1<<attributeBits-1))
+	return r.pack(k)
+}
+
+// rankKey is what the ranking rules look at, fewer being better for
+// typos, proximity and attribute.
+type rankKey struct {
+	count, mask, typos, proximity, attribute, exact uint64
+}
+
+// pack puts k in one number, the rules in order from the highest bits.
+func (r ranking) pack(k rankKey) float64 {
+	key := k.count
+	key = key<<maskBits | k.mask
+	key = key<<typoBits | (1<<typoBits - 1 - min(k.typos, 1<<typoBits-1))
+	key = key<<proximityBits | (1<<proximityBits - 1 - min(k.proximity, 1<<proximityBits-1))
+	key = key<<attributeBits | (1<<attributeBits - 1 - min(k.attribute, 1<<attributeBits-1))
 	if r.exactness {
-		key = key<<exactBits | min(exact, 1<<exactBits-1)
+		key = key<<exactBits | min(k.exact, 1<<exactBits-1)
 	}
 	if bits.Len64(key) > 53 {
 		panic("search: rank key overflows a float64") // a change to the constants above
@@ -108,4 +119,40 @@ func distance(p *plan, a, b wordMatch) int {
 		}
 	}
 	return best
+}
+
+// best returns a score no document can beat under the plan: every word
+// matched with its fewest typos, exactly when it can be, next to the
+// previous one (or within one alternative with it), in the first
+// attribute.
+func (r ranking) best(p *plan) float64 {
+	n := len(p.words)
+	typos := make([]int, n)
+	exact := make([]bool, n)
+	together := make([]bool, n) // word i and i+1 within one alternative
+	for i := range typos {
+		typos[i] = 1 << typoBits
+	}
+	for _, a := range p.alternatives {
+		for i := a.first; i <= a.last; i++ {
+			typos[i] = min(typos[i], a.typos)
+			exact[i] = exact[i] || a.exact
+			if i < a.last {
+				together[i] = true
+			}
+		}
+	}
+	var k rankKey
+	for i := range n {
+		k.count++
+		k.mask |= 1 << (maskBits - 1 - i)
+		k.typos += uint64(typos[i])
+		if exact[i] {
+			k.exact++
+		}
+		if i > 0 && !together[i-1] {
+			k.proximity++
+		}
+	}
+	return r.pack(k)
 }

@@ -226,3 +226,17 @@ func TestPagesOfARankedSearchFollowEachOther(t *testing.T) {
 		}
 	}
 }
+
+func TestSuggestionsStopAtTheBestButKeepThem(t *testing.T) {
+	svc := openShop(t)
+	// "s" starts more than MaxSuggestions names
+	sg, err := svc.Suggest(context.Background(), "s")
+	if err != nil || len(sg) != search.MaxSuggestions {
+		t.Fatalf("s: %d suggestions (%v), want %d", len(sg), err, search.MaxSuggestions)
+	}
+	// the word typed whole comes before words it is the start of
+	sg, err = svc.Suggest(context.Background(), "studio headphones s")
+	if err != nil || len(sg) < 2 || sg[0].ID != studioHeadphones && sg[0].ID != monitorHeadphones {
+		t.Fatalf("studio headphones s: %+v (%v)", sg, err)
+	}
+}
