@@ -56,7 +56,7 @@ func (s *Service) ApplySearches(ctx context.Context, evs []events.SearchPerforme
 		case at.Before(now.Add(-MaxAge)):
 			continue
 		}
-		batch = append(batch, Search{ID: ev.ID, Query: NormalizeQuery(ev.Query), Results: max(ev.Results, 0), At: at})
+		batch = append(batch, Search{ID: ev.ID, Query: NormalizeQuery(ev.Query), Results: max(ev.Results, 0), At: at, Unknown: ev.Unknown})
 	}
 	if len(batch) == 0 {
 		return invalid

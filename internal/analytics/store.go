@@ -96,6 +96,7 @@ type Search struct {
 	Query   string
 	Results int
 	At      time.Time
+	Unknown []string // when it found nothing: the words the catalog does not know
 }
 
 // ProductState is what analytics knows of a catalog product.
@@ -152,4 +153,8 @@ type ProductValue struct {
 type QueryCount struct {
 	Query string `json:"query"`
 	Count int64  `json:"count"`
+	// UnknownWords, in the zero-results report, are the words of the query
+	// that the catalog holds in no form, even with typos, as the last
+	// search said: a synonym would help. Empty when all were known.
+	UnknownWords []string `json:"unknown_words,omitempty"`
 }

@@ -15,6 +15,11 @@ type SearchPerformed struct {
 	Query   string    `json:"query"`
 	Results int       `json:"results"`
 	At      time.Time `json:"at"`
+	// Unknown lists, when the search found nothing, the words of its query
+	// that the catalog holds in no form (exactly, with typos, as a prefix,
+	// split or joined, or through a synonym): a synonym is what would
+	// help. Empty when every word was known and the filters left nothing.
+	Unknown []string `json:"unknown,omitempty"`
 }
 
 func (e *SearchPerformed) schemaVersion() *int { return &e.Schema }

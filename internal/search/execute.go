@@ -7,12 +7,10 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search"
-	"github.com/blevesearch/bleve/v2/search/highlight/highlighter/html"
 	"github.com/blevesearch/bleve/v2/search/query"
 
 	"github.com/vitrine-dev/vitrine/internal/platform/errs"
@@ -25,6 +23,10 @@ type Result struct {
 	PerPage int     `json:"per_page"`
 	Items   []Item  `json:"items"`
 	Facets  *Facets `json:"facets,omitempty"`
+
+	// unknown is, when nothing was found, the words of the query the
+	// catalog holds in no form; the search event tells analytics.
+	unknown []string
 }
 
 // Item is a product as a search result shows it.
@@ -106,28 +108,30 @@ func (s *Service) Search(ctx context.Context, q Query) (*Result, error) {
 		}
 		s.results.results.Set(key, res)
 	}
-	s.record(NormalizeText(q.Text), res.Total)
+	s.record(NormalizeText(q.Text), res.Total, res.unknown)
 	return res, nil
 }
 
 // search runs q against the index.
 func (s *Service) search(ctx context.Context, q Query) (*Result, error) {
-	text, err := s.textQuery(q.Text, productFields, true)
+	p, err := s.plan(ctx, q.Text, planOptions{field: fieldText, synonyms: true})
+	if err != nil {
+		return nil, fmt.Errorf("search: plan %q: %w", q.Text, err)
+	}
+	text := textQuery(p, ranking{exactness: q.Sort == SortRelevance})
+	f := s.filters(q)
+
+	// with text, the page is among the products that rank at least as
+	// well as the last one of the window: only those need their sort key
+	ranked, total, err := s.cut(ctx, text, f.all(""), q.Page*q.PerPage)
 	if err != nil {
 		return nil, err
 	}
-	f := s.filters(q)
-
-	main := bleve.NewSearchRequestOptions(compose(text, f.all("")), q.PerPage, (q.Page-1)*q.PerPage, false)
+	main := bleve.NewSearchRequestOptions(compose(ranked, f.all("")), q.PerPage, (q.Page-1)*q.PerPage, false)
 	main.Fields = []string{fieldSource}
 	main.SortBy(sortOrder(q.Sort, text != nil))
 	if !main.Sort.RequiresScore() {
 		main.Score = bleve.ScoreNone
-	}
-	if text != nil {
-		main.Highlight = bleve.NewHighlightWithStyle(html.Name)
-		main.Highlight.AddField(fieldName)
-		main.Highlight.AddField(fieldDescription)
 	}
 	requests := []*bleve.SearchRequest{main}
 	// facetRequest puts a facet on the main request when its filter is not
@@ -159,13 +163,25 @@ func (s *Service) search(ctx context.Context, q Query) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Total: int(results[main].Total), Page: q.Page, PerPage: q.PerPage, Items: make([]Item, 0, len(results[main].Hits))}
+	if ranked == text {
+		total = results[main].Total
+	}
+	res := &Result{Total: int(total), Page: q.Page, PerPage: q.PerPage, Items: make([]Item, 0, len(results[main].Hits))}
+	var terms map[string]bool
+	if p != nil {
+		terms = p.termSet()
+	}
 	for _, hit := range results[main].Hits {
-		item, err := itemOf(hit)
+		item, err := s.itemOf(hit, terms)
 		if err != nil {
 			return nil, err
 		}
 		res.Items = append(res.Items, item)
+	}
+	if res.Total == 0 && p != nil {
+		if res.unknown, err = s.unknownWords(ctx, p); err != nil {
+			return nil, err
+		}
 	}
 	if q.Facets.Any() {
 		res.Facets = &Facets{}
@@ -228,23 +244,68 @@ func extremeRequest(q query.Query, order string) *bleve.SearchRequest {
 	return req
 }
 
-// sortOrder returns the Bleve sort of s. Every key ends with the product
-// id, so each order is total and pages do not overlap.
+// cut returns text restricted to the products that score at least as well
+// as the window-th best, and how many products text and filter match.
+//
+// Bleve's collector reads the doc values of every match to sort by a
+// field, and that is most of the cost of a search; sorting by the score
+// alone, it reads none. So a first pass by score alone finds the window's
+// lowest score, and the sorted pass then reads the sort keys of the
+// products at or above it only: those matching as many words as well as
+// the window's last, rather than every product matching any word. The
+// page is the same, ties on the score included. Without text (browsing)
+// or a plan without words, text is returned as it is, and total is 0.
+func (s *Service) cut(ctx context.Context, text, filter query.Query, window int) (query.Query, uint64, error) {
+	mq, ok := text.(*matchQuery)
+	if !ok {
+		return text, 0, nil
+	}
+	req := bleve.NewSearchRequestOptions(compose(mq, filter), window, 0, false)
+	req.SortBy([]string{"-_score"})
+	results, err := s.run(ctx, []*bleve.SearchRequest{req})
+	if err != nil {
+		return nil, 0, err
+	}
+	res := results[req]
+	if len(res.Hits) < window {
+		return text, res.Total, nil
+	}
+	above := *mq
+	above.minScore = res.Hits[window-1].Score
+	return &above, res.Total, nil
+}
+
+// textQuery is the query for the plan's words, nil when browsing; a plan
+// without words (punctuation only) matches nothing.
+func textQuery(p *plan, rk ranking) query.Query {
+	switch {
+	case p == nil:
+		return nil
+	case len(p.words) == 0:
+		return bleve.NewMatchNoneQuery()
+	}
+	return &matchQuery{plan: p, ranking: rk}
+}
+
+// sortOrder returns the Bleve sort of s. With text, the ranking rules
+// before the sort (packed in the score) come first, and typo matches can
+// never be listed before exact ones, whatever the sort; for relevance the
+// score also holds exactness, and popularity breaks ties. Every key ends
+// with the product id, so each order is total and pages do not overlap.
 func sortOrder(s Sort, hasText bool) []string {
+	var order []string
+	if hasText {
+		order = append(order, "-_score")
+	}
 	switch s {
 	case SortPrice:
-		return []string{fieldPriceKey}
+		return append(order, fieldPriceKey)
 	case SortPriceDesc:
-		return []string{"-" + fieldPriceKey}
+		return append(order, "-"+fieldPriceKey)
 	case SortNewest:
-		return []string{"-" + fieldNewestKey}
-	case SortPopular:
-		return []string{"-" + fieldPopularKey}
+		return append(order, "-"+fieldNewestKey)
 	default:
-		if !hasText {
-			return []string{"-" + fieldPopularKey} // browsing: every match scores the same
-		}
-		return []string{"-_score", "-" + fieldPopularKey}
+		return append(order, "-"+fieldPopularKey)
 	}
 }
 
@@ -257,7 +318,9 @@ func sourceOf(hit *search.DocumentMatch) (*document, error) {
 	return &d, nil
 }
 
-func itemOf(hit *search.DocumentMatch) (Item, error) {
+// itemOf returns the result item of hit, its name and description
+// highlighted where they hold one of terms.
+func (s *Service) itemOf(hit *search.DocumentMatch, terms map[string]bool) (Item, error) {
 	d, err := sourceOf(hit)
 	if err != nil {
 		return Item{}, err
@@ -267,13 +330,9 @@ func itemOf(hit *search.DocumentMatch) (Item, error) {
 		Price:   Price{Min: d.PriceMin, Max: d.PriceMax, Currency: d.Currency},
 		InStock: d.InStock, Image: d.Image, Highlights: map[string][]string{},
 	}
-	for _, field := range []string{fieldName, fieldDescription} {
-		// the highlighter returns the start of a field even where nothing
-		// matched; only fragments with a match are worth showing
-		for _, frag := range hit.Fragments[field] {
-			if strings.Contains(frag, "<mark>") {
-				item.Highlights[field] = append(item.Highlights[field], frag)
-			}
+	for field, text := range map[string]string{"name": d.Name, "description": d.Description} {
+		if h, ok := s.highlight(text, terms); ok {
+			item.Highlights[field] = []string{h}
 		}
 	}
 	return item, nil
@@ -366,7 +425,8 @@ type Suggestion struct {
 }
 
 // Suggest returns up to MaxSuggestions products whose names complete text:
-// every word matches exactly or with a typo, the last one also as a prefix.
+// every word the catalog knows matches, exactly or with a typo, the last
+// one also as the start of a word, with typos too; the best matches first.
 // It records no search event: it runs on every keystroke.
 func (s *Service) Suggest(ctx context.Context, text string) ([]Suggestion, error) {
 	var v errs.Validation
@@ -375,31 +435,33 @@ func (s *Service) Suggest(ctx context.Context, text string) ([]Suggestion, error
 		return nil, err
 	}
 	out := []Suggestion{}
-	tq, err := s.textQuery(text, suggestFields, false)
+	p, err := s.plan(ctx, text, planOptions{field: fieldName})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("search: plan %q: %w", text, err)
 	}
-	if tq == nil {
+	if p == nil || len(p.words) == 0 {
 		return out, nil
 	}
-	req := bleve.NewSearchRequestOptions(compose(tq, nil), MaxSuggestions, 0, false)
+	// Suggestions run on every keystroke, and a letter or two may be the
+	// start of most names: the search stops at the first products with the
+	// best score possible, and ties are left in index order rather than
+	// by popularity, which would need every match's sort key.
+	mq := &matchQuery{plan: p, ranking: ranking{exactness: true, all: true}, enough: MaxSuggestions}
+	req := bleve.NewSearchRequestOptions(mq, MaxSuggestions, 0, false)
 	req.Fields = []string{fieldSource}
-	req.SortBy(sortOrder(SortRelevance, true))
-	req.Highlight = bleve.NewHighlightWithStyle(html.Name)
-	req.Highlight.AddField(fieldName)
+	req.SortBy([]string{"-_score"})
 	results, err := s.run(ctx, []*bleve.SearchRequest{req})
 	if err != nil {
 		return nil, err
 	}
+	terms := p.termSet()
 	for _, hit := range results[req].Hits {
 		d, err := sourceOf(hit)
 		if err != nil {
 			return nil, err
 		}
 		sg := Suggestion{ID: d.ID, Slug: d.Slug, Name: d.Name}
-		if frags := hit.Fragments[fieldName]; len(frags) > 0 {
-			sg.Highlight = frags[0]
-		}
+		sg.Highlight, _ = s.highlight(d.Name, terms)
 		out = append(out, sg)
 	}
 	return out, nil

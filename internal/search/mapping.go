@@ -22,45 +22,60 @@ import (
 // schemaVersion names the shape of the index (mapping, analyzers, stored
 // document). An index written under another version is recreated empty, so
 // the caller replays the catalog stream into the new shape.
-const schemaVersion = "vitrine-search-3"
+const schemaVersion = "vitrine-search-5"
 
 // Analyzers defined in the index mapping.
 const (
 	// textAnalyzer folds accents, lowercases, drops English stop words and
-	// strips plurals. It is light on purpose: fuzzy and prefix queries run
-	// against the indexed terms, and a full stemmer ("headphones" ->
-	// "headphon") would put typos out of their reach.
+	// turns plurals into singulars, irregular ones included ("mice" ->
+	// "mouse", "shelves" -> "shelf"). It stems no further: typos and
+	// prefixes are matched against the indexed terms, and a full stemmer
+	// ("headphones" -> "headphon") would put them out of reach.
 	textAnalyzer = "vitrine_text"
-	// wordAnalyzer only folds and lowercases: the form used for prefix
-	// matching, where stemming a half-typed word would be wrong.
+	// wordAnalyzer only folds and lowercases: the form of a word as typed,
+	// which prefixes and typos are measured on.
 	wordAnalyzer = "vitrine_word"
 	// keyAnalyzer keeps the whole value as one lowercased term (brand filter).
 	keyAnalyzer = "vitrine_key"
 )
 
-// Index fields. Text fields are searched; the others filter, sort and facet.
-// Sorting and faceting read doc values for every match, so each sort key is
-// one keyword term per document (a Bleve number has sixteen) and ends with
-// the product id, making every order total: pages never overlap.
+// Index fields. One text field is searched (and the names alone, for
+// suggestions); the others filter, sort and facet. Sorting and faceting read doc values for every match, so each sort
+// key is one keyword term per document (a Bleve number has sixteen) and ends
+// with the product id, making every order total: pages never overlap.
 const (
-	fieldName         = "name"
-	fieldDescription  = "description"
-	fieldBrand        = "brand"         // text
-	fieldBrandFacet   = "brand_facet"   // the brand as written, for the facet
-	fieldBrandKey     = "brand_key"     // the brand lowercased, for the filter
-	fieldCategory     = "category"      // the category slug, for filter and facet
-	fieldCategoryText = "category_text" // the slug's words, searched
-	fieldTags         = "tags"
-	fieldPrice        = "price_min"    // lowest variant price, minor units: range filter
-	fieldPriceKey     = "price_key"    // lowest price, then id: sort, min and max
-	fieldPriceBucket  = "price_bucket" // index into priceBounds: price facet
-	fieldNewestKey    = "newest_key"   // created_at, then id
-	fieldPopularKey   = "popular_key"  // sales, views, created_at, then id
-	fieldInStock      = "in_stock"
-	fieldSource       = "src" // the stored document, JSON; not indexed
-	// fieldVocabulary holds every searched word of a product, so that a
-	// typo is looked up in one term dictionary rather than in each field.
-	fieldVocabulary = "vocabulary"
+	// fieldText holds every searched word of a product, as the values
+	// listed by the attribute constants, with positions: one term
+	// dictionary to look typos, prefixes and split words up in, and one
+	// posting list per term that says in which attribute and where a word
+	// was found, which is all the ranking rules need.
+	fieldText = "text"
+	// fieldName is the name alone, the same way: suggestions complete
+	// names, and looking their words up among all of a catalog's would
+	// read the postings of descriptions only to throw them away.
+	fieldName        = "name"
+	fieldBrandFacet  = "brand_facet"  // the brand as written, for the facet
+	fieldBrandKey    = "brand_key"    // the brand lowercased, for the filter
+	fieldCategory    = "category"     // the category slug, for filter and facet
+	fieldPrice       = "price_min"    // lowest variant price, minor units: range filter
+	fieldPriceKey    = "price_key"    // lowest price, then id: sort, min and max
+	fieldPriceBucket = "price_bucket" // index into priceBounds: price facet
+	fieldNewestKey   = "newest_key"   // created_at, then id
+	fieldPopularKey  = "popular_key"  // sales, views, created_at, then id
+	fieldInStock     = "in_stock"
+	fieldSource      = "src" // the stored document, JSON; not indexed
+)
+
+// The values of fieldText, in the order of the attribute ranking rule: a
+// word found in the name ranks above one found in the brand, and so on. A
+// term's array position in the field is its attribute.
+const (
+	attrName = iota
+	attrBrand
+	attrCategory
+	attrTags
+	attrDescription
+	numAttributes
 )
 
 func newIndexMapping() (*mapping.IndexMappingImpl, error) {
@@ -69,7 +84,7 @@ func newIndexMapping() (*mapping.IndexMappingImpl, error) {
 		"type":          custom.Name,
 		"char_filters":  []any{asciifolding.Name},
 		"tokenizer":     unicode.Name,
-		"token_filters": []any{lowercase.Name, en.StopName, en.PluralStemmerName},
+		"token_filters": []any{lowercase.Name, en.StopName, singularFilterName},
 	}); err != nil {
 		return nil, err
 	}
@@ -90,25 +105,18 @@ func newIndexMapping() (*mapping.IndexMappingImpl, error) {
 		return nil, err
 	}
 
-	// searched text, with positions for phrases; name and description are
-	// stored for highlighting
-	text := func(highlighted bool) *mapping.FieldMapping {
-		return &mapping.FieldMapping{Type: "text", Analyzer: textAnalyzer, Index: true,
-			Store: highlighted, IncludeTermVectors: true}
-	}
 	keyword := func(analyzer string, docValues bool) *mapping.FieldMapping {
 		return &mapping.FieldMapping{Type: "text", Analyzer: analyzer, Index: true, DocValues: docValues}
 	}
-
 	doc := bleve.NewDocumentStaticMapping()
-	doc.AddFieldMappingsAt(fieldName, text(true))
-	doc.AddFieldMappingsAt(fieldDescription, text(true))
-	doc.AddFieldMappingsAt(fieldBrand, text(false))
+	searched := func() *mapping.FieldMapping {
+		return &mapping.FieldMapping{Type: "text", Analyzer: textAnalyzer, Index: true, IncludeTermVectors: true}
+	}
+	doc.AddFieldMappingsAt(fieldText, searched())
+	doc.AddFieldMappingsAt(fieldName, searched())
 	doc.AddFieldMappingsAt(fieldBrandFacet, keyword("keyword", true))
 	doc.AddFieldMappingsAt(fieldBrandKey, keyword(keyAnalyzer, false))
 	doc.AddFieldMappingsAt(fieldCategory, keyword("keyword", true))
-	doc.AddFieldMappingsAt(fieldCategoryText, text(false))
-	doc.AddFieldMappingsAt(fieldTags, text(false))
 	doc.AddFieldMappingsAt(fieldPrice, &mapping.FieldMapping{Type: "number", Index: true})
 	doc.AddFieldMappingsAt(fieldPriceKey, keyword("keyword", true))
 	doc.AddFieldMappingsAt(fieldPriceBucket, keyword("keyword", true))
@@ -116,7 +124,6 @@ func newIndexMapping() (*mapping.IndexMappingImpl, error) {
 	doc.AddFieldMappingsAt(fieldPopularKey, keyword("keyword", true))
 	doc.AddFieldMappingsAt(fieldInStock, &mapping.FieldMapping{Type: "boolean", Index: true})
 	doc.AddFieldMappingsAt(fieldSource, &mapping.FieldMapping{Type: "text", Store: true})
-	doc.AddFieldMappingsAt(fieldVocabulary, &mapping.FieldMapping{Type: "text", Analyzer: textAnalyzer, Index: true})
 
 	im.DefaultMapping = doc
 	im.DefaultAnalyzer = textAnalyzer
@@ -171,10 +178,12 @@ func (d *document) fields() (map[string]any, error) {
 	if d.CreatedAt.Before(time.Unix(0, 0)) || d.CreatedAt.After(time.Unix(0, math.MaxInt64)) {
 		created = 0
 	}
+	text := make([]string, numAttributes)
+	text[attrName], text[attrBrand], text[attrCategory] = d.Name, d.Brand, slugWords(d.Category)
+	text[attrTags], text[attrDescription] = strings.Join(tags, " "), d.Description
 	f := map[string]any{
+		fieldText:        text,
 		fieldName:        d.Name,
-		fieldDescription: d.Description,
-		fieldTags:        tags,
 		fieldPrice:       float64(d.PriceMin),
 		fieldPriceKey:    sortKey(d.ID, d.PriceMin),
 		fieldPriceBucket: strconv.Itoa(priceBucket(d.PriceMin)),
@@ -182,14 +191,13 @@ func (d *document) fields() (map[string]any, error) {
 		fieldPopularKey:  sortKey(d.ID, d.Sales, d.Views, created),
 		fieldInStock:     d.InStock,
 		fieldSource:      string(src),
-		fieldVocabulary:  append([]string{d.Name, d.Brand, slugWords(d.Category), d.Description}, tags...),
 	}
 	// an empty brand or category would show up as an empty facet value
 	if d.Brand != "" {
-		f[fieldBrand], f[fieldBrandFacet], f[fieldBrandKey] = d.Brand, d.Brand, d.Brand
+		f[fieldBrandFacet], f[fieldBrandKey] = d.Brand, d.Brand
 	}
 	if d.Category != "" {
-		f[fieldCategory], f[fieldCategoryText] = d.Category, slugWords(d.Category)
+		f[fieldCategory] = d.Category
 	}
 	return f, nil
 }

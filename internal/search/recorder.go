@@ -10,7 +10,7 @@ import (
 
 // record queues a search event without ever waiting: when the buffer is
 // full the event is dropped and counted.
-func (s *Service) record(text string, results int) {
+func (s *Service) record(text string, results int, unknown []string) {
 	if s.records == nil || text == "" {
 		return
 	}
@@ -19,7 +19,7 @@ func (s *Service) record(text string, results int) {
 		s.dropped.Add(1)
 		return
 	}
-	ev := events.SearchPerformed{ID: id.String(), Query: text, Results: results, At: time.Now().UTC()}
+	ev := events.SearchPerformed{ID: id.String(), Query: text, Results: results, At: time.Now().UTC(), Unknown: unknown}
 	select {
 	case <-s.stop:
 		s.dropped.Add(1)

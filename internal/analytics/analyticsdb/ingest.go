@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/vitrine-dev/vitrine/internal/analytics"
 )
@@ -181,6 +182,7 @@ func (s *Store) RecordSearches(ctx context.Context, evs []analytics.Search) ([]b
 			return err
 		}
 		minutes, hours, summary := newTally[bucketKey](), newTally[bucketKey](), newTally[int64]()
+		var unknown [][]any // query, words, at: what the last zero-result search of each query did not know
 		for i, ev := range evs {
 			if !fresh[ev.ID] {
 				continue
@@ -192,6 +194,17 @@ func (s *Store) RecordSearches(ctx context.Context, evs []analytics.Search) ([]b
 			if ev.Query != "" {
 				minutes.at(bucketKey{ev.Query, floor(at, minute)}).addSearch(ev)
 				hours.at(bucketKey{ev.Query, floor(at, hour)}).addSearch(ev)
+				if ev.Results == 0 {
+					unknown = append(unknown, []any{ev.Query, strings.Join(ev.Unknown, " "), at})
+				}
+			}
+		}
+		for _, row := range unknown {
+			_, err := tx.ExecContext(ctx, s.db.Q(`INSERT INTO search_unknown (query, words, at) VALUES (?, ?, ?)
+				ON CONFLICT (query) DO UPDATE SET words = excluded.words, at = excluded.at
+				WHERE excluded.at >= search_unknown.at`), row...)
+			if err != nil {
+				return err
 			}
 		}
 		queryRows := func(t *tally[bucketKey]) [][]any {

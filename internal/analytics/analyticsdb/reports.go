@@ -35,7 +35,42 @@ func (s *Store) TopSearches(ctx context.Context, kind analytics.SearchKind, from
 	err := s.top(ctx, "query", column, "search", from, limit, func(key string, n int64) {
 		out = append(out, analytics.QueryCount{Query: key, Count: n})
 	})
-	return out, err
+	if err != nil || kind != analytics.SearchZeroResults || len(out) == 0 {
+		return out, err
+	}
+	return out, s.addUnknownWords(ctx, out)
+}
+
+// addUnknownWords fills in the words each query's last zero-result search
+// did not find in the catalog.
+func (s *Store) addUnknownWords(ctx context.Context, items []analytics.QueryCount) error {
+	args := make([]any, len(items))
+	for i, it := range items {
+		args[i] = it.Query
+	}
+	rows, err := s.db.QueryContext(ctx, s.db.Q(`SELECT query, words FROM search_unknown WHERE query IN (?`+
+		strings.Repeat(", ?", len(items)-1)+`)`), args...)
+	if err != nil {
+		return fmt.Errorf("analyticsdb: unknown words: %w", err)
+	}
+	defer rows.Close()
+	words := map[string][]string{}
+	for rows.Next() {
+		var query, w string
+		if err := rows.Scan(&query, &w); err != nil {
+			return fmt.Errorf("analyticsdb: unknown words: %w", err)
+		}
+		if f := strings.Fields(w); len(f) > 0 {
+			words[query] = f
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("analyticsdb: unknown words: %w", err)
+	}
+	for i := range items {
+		items[i].UnknownWords = words[items[i].Query]
+	}
+	return nil
 }
 
 // top ranks the keys of the <prefix>_minute and <prefix>_hour rollups by

@@ -3,6 +3,7 @@ package analyticsdb_test
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -94,9 +95,9 @@ func top(t *testing.T, s analytics.Store, m analytics.Metric, from time.Time, li
 	return items
 }
 
-func assertTop[T comparable](t *testing.T, got []T, want ...T) {
+func assertTop[T any](t *testing.T, got []T, want ...T) {
 	t.Helper()
-	if !slices.Equal(got, want) {
+	if len(got) != len(want) || len(got) > 0 && !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
 }
@@ -216,6 +217,22 @@ func testSearches(t *testing.T, s analytics.Store) {
 	assertTop(t, topSearches(analytics.SearchTop, t0.Add(-time.Hour)), q("shoes", 2), q("hat", 1), q("lamp", 1))
 	assertTop(t, topSearches(analytics.SearchTop, t0.Add(-3*time.Hour)), q("hat", 2), q("shoes", 2), q("lamp", 1))
 	assertTop(t, topSearches(analytics.SearchZeroResults, t0.Add(-3*time.Hour)), q("hat", 2), q("shoes", 1))
+
+	// the zero-results report shows the words the catalog did not know,
+	// as the latest search of each query said
+	_, err = s.RecordSearches(ctx, []analytics.Search{
+		{ID: "u1", Query: "zeppelin poster", Results: 0, At: t0, Unknown: []string{"zeppelin", "poster"}},
+		{ID: "u2", Query: "zeppelin poster", Results: 0, At: t0.Add(time.Minute), Unknown: []string{"zeppelin"}},
+		{ID: "u3", Query: "zeppelin poster", Results: 0, At: t0.Add(-time.Minute), Unknown: []string{"poster"}}, // older
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	zero := topSearches(analytics.SearchZeroResults, t0.Add(-3*time.Hour))
+	if len(zero) != 3 || zero[0].Query != "zeppelin poster" || !slices.Equal(zero[0].UnknownWords, []string{"zeppelin"}) ||
+		zero[1].UnknownWords != nil || zero[2].UnknownWords != nil {
+		t.Fatalf("zero-results report %+v, want zeppelin poster first with its unknown word", zero)
+	}
 	buckets, err := s.Summary(ctx, t0.Add(-3*time.Hour), time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -224,7 +241,7 @@ func testSearches(t *testing.T, s analytics.Store) {
 	for _, b := range buckets {
 		total.Add(b.Counters)
 	}
-	if total != (analytics.Counters{Searches: 6, ZeroResultSearches: 3}) {
+	if total != (analytics.Counters{Searches: 9, ZeroResultSearches: 6}) { // the zeppelin searches included
 		t.Fatalf("summary totals %+v", total)
 	}
 }

@@ -3,6 +3,7 @@ package analyticshttp_test
 import (
 	"fmt"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -63,7 +64,7 @@ func TestTopProducts(t *testing.T) {
 		t.Run(tc.query, func(t *testing.T) {
 			var got analytics.TopProducts
 			f.get("/api/analytics/top-products?"+tc.query, &got)
-			if string(got.Metric) != tc.metric || string(got.Window) != tc.window || !slices.Equal(got.Items, tc.want) {
+			if string(got.Metric) != tc.metric || string(got.Window) != tc.window || !reflect.DeepEqual(got.Items, tc.want) {
 				t.Fatalf("got %+v, want %s over %s: %+v", got, tc.metric, tc.window, tc.want)
 			}
 		})
@@ -96,7 +97,7 @@ func TestSearchReports(t *testing.T) {
 		t.Run(tc.query, func(t *testing.T) {
 			var got analytics.TopSearches
 			f.get("/api/analytics/searches?"+tc.query, &got)
-			if string(got.Kind) != tc.kind || string(got.Window) != tc.window || !slices.Equal(got.Items, tc.want) {
+			if string(got.Kind) != tc.kind || string(got.Window) != tc.window || !reflect.DeepEqual(got.Items, tc.want) {
 				t.Fatalf("got %+v, want %s over %s: %+v", got, tc.kind, tc.window, tc.want)
 			}
 		})

@@ -140,7 +140,7 @@ func Catalog() []Product {
 // Synonyms is a synonyms file for the catalog.
 const Synonyms = `# equivalences and one-way mappings
 tv, television
-sofa => couch
+sofa, couch
 earbuds, in-ear headphones
 `
 
