@@ -75,7 +75,9 @@ func TestRedisInstancesShareTheBudget(t *testing.T) {
 }
 
 func TestRedisDownFallsBackToLocalLimits(t *testing.T) {
-	// Nothing listens on port 1: every connection is refused.
+	// Nothing listens on port 1: every connection is refused. Each call must
+	// answer within the Redis deadline (with a second of slack for a busy
+	// machine), never wait for a dial timeout.
 	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
 	t.Cleanup(func() { _ = client.Close() })
 	logs := &syncBuffer{}
@@ -96,7 +98,7 @@ func TestRedisDownFallsBackToLocalLimits(t *testing.T) {
 		if want := i < 2; res.Allowed != want {
 			t.Fatalf("request %d: allowed=%v, want %v (local limits still apply)", i+1, res.Allowed, want)
 		}
-		if elapsed := time.Since(start); elapsed > DefaultRedisTimeout+250*time.Millisecond {
+		if elapsed := time.Since(start); elapsed > DefaultRedisTimeout+time.Second {
 			t.Fatalf("request %d took %s with Redis down", i+1, elapsed)
 		}
 	}
