@@ -22,11 +22,11 @@ const (
 	maxQueries   = 20_000
 )
 
-// queryMix draws search queries from a fixed distribution: the queries
+// QueryMix draws search queries from a fixed distribution: the queries
 // discovered in the catalog, ranked in an order drawn from the seed, with
 // Zipf weights and misspelt variants. The same queries and seed give the
 // same distribution; draws themselves are random.
-type queryMix struct {
+type QueryMix struct {
 	queries    []string
 	cumulative []float64 // cumulative[i]: weight of queries[0..i]
 	typos      int
@@ -34,7 +34,7 @@ type queryMix struct {
 
 // newQueryMix ranks candidates (deduplicated; their order does not matter)
 // with a generator seeded by seed.
-func newQueryMix(candidates []string, seed uint64) *queryMix {
+func newQueryMix(candidates []string, seed uint64) *QueryMix {
 	uniq := slices.Compact(slices.Sorted(slices.Values(candidates)))
 	uniq = slices.DeleteFunc(uniq, func(q string) bool { return q == "" })
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
@@ -42,7 +42,7 @@ func newQueryMix(candidates []string, seed uint64) *queryMix {
 	if len(uniq) > maxQueries {
 		uniq = uniq[:maxQueries]
 	}
-	m := &queryMix{}
+	m := &QueryMix{}
 	known := map[string]bool{}
 	for _, q := range uniq {
 		known[q] = true
@@ -67,10 +67,22 @@ func newQueryMix(candidates []string, seed uint64) *queryMix {
 	return m
 }
 
+// NewQueryMix is the search traffic `vitrine bench` sends to a catalog
+// with these product names and brands, for benchmarks that replay it
+// in process (the search service's).
+func NewQueryMix(names, brands []string, seed uint64) *QueryMix {
+	return newQueryMix(queryCandidates(names, brands), seed)
+}
+
 // draw returns a query with its probability in the distribution.
-func (m *queryMix) draw() string {
-	x := rand.Float64() * m.cumulative[len(m.cumulative)-1]
-	return m.queries[sort.SearchFloat64s(m.cumulative, x)]
+func (m *QueryMix) draw() string { return m.at(rand.Float64()) }
+
+// Draw is draw with a generator of the caller's, for repeatable runs.
+func (m *QueryMix) Draw(rng *rand.Rand) string { return m.at(rng.Float64()) }
+
+// at returns the query at u, in [0, 1), of the cumulative weights.
+func (m *QueryMix) at(u float64) string {
+	return m.queries[sort.SearchFloat64s(m.cumulative, u*m.cumulative[len(m.cumulative)-1])]
 }
 
 // misspell makes one of the slips shoppers make in a word of q long enough

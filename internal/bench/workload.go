@@ -108,7 +108,7 @@ type mixWorkload struct {
 	picker         picker
 	categories     []string
 	products       []productRef
-	queries        *queryMix
+	queries        *QueryMix
 	brands         []string
 	loginBody      []byte // nil: no credentials, sessions are anonymous
 	sessionActions int

@@ -9,14 +9,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
-	"unicode"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/vitrine-dev/vitrine/internal/bench"
 	"github.com/vitrine-dev/vitrine/internal/product"
 	"github.com/vitrine-dev/vitrine/internal/search"
 )
@@ -76,7 +75,14 @@ func BenchmarkSeededCatalog(b *testing.B) {
 	b.ReportMetric(all.ndcg, "nDCG@10")
 	b.ReportMetric(100*all.zeroShare, "zero-result-%")
 
-	mix := newQueryMix(catalog, 1)
+	// The search traffic of `vitrine bench` (internal/bench) for this
+	// catalog: words, adjacent pairs and brands of the first 5,000
+	// names, Zipf weights, misspelt variants.
+	var names, brands []string
+	for _, p := range catalog[:min(len(catalog), 5000)] {
+		names, brands = append(names, p.Name), append(brands, p.Brand)
+	}
+	mix := bench.NewQueryMix(names, brands, 1)
 	ctx := context.Background()
 	b.Run("search", func(b *testing.B) {
 		runtime.LockOSThread()
@@ -85,7 +91,7 @@ func BenchmarkSeededCatalog(b *testing.B) {
 		seen := map[string]bool{}
 		rng := rand.New(rand.NewPCG(7, 7))
 		for b.Loop() {
-			q := mix.draw(rng)
+			q := mix.Draw(rng)
 			m := measure(func() {
 				if _, err := svc.Search(ctx, search.Query{Text: q}); err != nil {
 					b.Fatal(err)
@@ -108,7 +114,7 @@ func BenchmarkSeededCatalog(b *testing.B) {
 		rng := rand.New(rand.NewPCG(8, 8))
 		for b.Loop() {
 			// what the shopper has typed so far of a query from the mix
-			q := []rune(mix.draw(rng))
+			q := []rune(mix.Draw(rng))
 			typed := string(q[:1+rng.IntN(len(q))])
 			all.add(measure(func() {
 				if _, err := svc.Suggest(ctx, typed); err != nil {
@@ -160,84 +166,4 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	return s[min(len(s)-1, int(math.Ceil(p*float64(len(s))))-1)]
-}
-
-// queryMix is the search traffic of `vitrine bench` (internal/bench,
-// queries.go), rebuilt from the catalog: the words of the names of 5,000
-// products, pairs of adjacent words and the brands, ranked in a seeded
-// order with Zipf weights (exponent 1); one query in four has a misspelt
-// variant (a letter dropped, swapped or doubled in a word of five letters
-// or more) searched a fifth as often.
-type queryMix struct {
-	queries    []string
-	cumulative []float64
-}
-
-func newQueryMix(catalog []*product.Product, seed uint64) *queryMix {
-	var candidates []string
-	brands := map[string]bool{}
-	for _, p := range catalog[:min(len(catalog), 5000)] {
-		words := strings.FieldsFunc(strings.ToLower(p.Name), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
-		words = slices.DeleteFunc(words, func(w string) bool { return len([]rune(w)) < 3 })
-		candidates = append(candidates, words...)
-		for i := 1; i < len(words); i++ {
-			candidates = append(candidates, words[i-1]+" "+words[i])
-		}
-		brands[strings.ToLower(p.Brand)] = true
-	}
-	for b := range brands {
-		candidates = append(candidates, b)
-	}
-	uniq := slices.Compact(slices.Sorted(slices.Values(candidates)))
-	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	rng.Shuffle(len(uniq), func(i, j int) { uniq[i], uniq[j] = uniq[j], uniq[i] })
-	m := &queryMix{}
-	total := 0.0
-	add := func(q string, w float64) {
-		total += w
-		m.queries = append(m.queries, q)
-		m.cumulative = append(m.cumulative, total)
-	}
-	for rank, q := range uniq {
-		w := 1 / float64(rank+1)
-		add(q, w)
-		if rng.IntN(4) == 0 {
-			if t, ok := misspell(q, rng); ok {
-				add(t, w*0.2)
-			}
-		}
-	}
-	return m
-}
-
-func (m *queryMix) draw(rng *rand.Rand) string {
-	x := rng.Float64() * m.cumulative[len(m.cumulative)-1]
-	return m.queries[sort.SearchFloat64s(m.cumulative, x)]
-}
-
-func misspell(q string, rng *rand.Rand) (string, bool) {
-	words := strings.Fields(q)
-	var long []int
-	for i, w := range words {
-		if len([]rune(w)) >= 5 {
-			long = append(long, i)
-		}
-	}
-	if len(long) == 0 {
-		return "", false
-	}
-	i := long[rng.IntN(len(long))]
-	r := []rune(words[i])
-	at := 1 + rng.IntN(len(r)-2)
-	switch rng.IntN(3) {
-	case 0:
-		r = slices.Delete(r, at, at+1)
-	case 1:
-		r[at], r[at+1] = r[at+1], r[at]
-	default:
-		r = slices.Insert(r, at, r[at])
-	}
-	words[i] = string(r)
-	t := strings.Join(words, " ")
-	return t, t != q
 }
