@@ -41,10 +41,44 @@ type Config struct {
 }
 
 // DB is a database/sql handle that knows its dialect.
+//
+// On PostgreSQL with several hosts in the URL (a primary and its replicas,
+// as for a failover), reads and writes take separate pools. Reads go to any
+// host that answers, so they keep working while the primary is away.
+// Writes (ExecContext, BeginTx and so Tx) go to a pool that accepts only a
+// read-write server: a connection that fell back to a replica, because the
+// primary was slow to accept it under load, must never take a write.
 type DB struct {
-	*sql.DB
+	*sql.DB // reads
 	Dialect Dialect
+	primary *sql.DB  // writes; the same pool as reads when there is one host
 	rebound sync.Map // query with ? -> query with $n
+}
+
+// ExecContext runs a statement on the read-write pool.
+func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return db.writer().ExecContext(ctx, query, args...)
+}
+
+// BeginTx starts a transaction on the read-write pool.
+func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error) {
+	return db.writer().BeginTx(ctx, opts)
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	err := db.DB.Close()
+	if db.primary != nil && db.primary != db.DB {
+		err = errors.Join(err, db.primary.Close())
+	}
+	return err
+}
+
+func (db *DB) writer() *sql.DB {
+	if db.primary != nil {
+		return db.primary
+	}
+	return db.DB
 }
 
 var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
@@ -101,8 +135,11 @@ func openPostgres(ctx context.Context, cfg Config) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqldb: parse PostgreSQL URL: %w", err)
 	}
-	// Create the service's schema, then pin every pooled connection to it.
-	conn, err := pgx.ConnectConfig(ctx, pcfg)
+	// Create the service's schema (on the primary), then pin every pooled
+	// connection to it.
+	rw := pcfg.Copy()
+	rw.ValidateConnect = pgconn.ValidateConnectTargetSessionAttrsReadWrite
+	conn, err := pgx.ConnectConfig(ctx, rw)
 	if err != nil {
 		return nil, fmt.Errorf("sqldb: connect to PostgreSQL: %w", err)
 	}
@@ -112,24 +149,32 @@ func openPostgres(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, fmt.Errorf("sqldb: create schema %s: %w", cfg.Schema, err)
 	}
 	pcfg.RuntimeParams["search_path"] = cfg.Schema
-	db := stdlib.OpenDB(*pcfg)
 	n := cfg.MaxConns
 	if n <= 0 {
 		n = 20
 	}
-	db.SetMaxOpenConns(n)
-	db.SetMaxIdleConns(n)
-	db.SetConnMaxIdleTime(5 * time.Minute)
-	if len(pcfg.Fallbacks) > 0 {
-		// Several hosts: a connection that fell back to a replica while
-		// the primary was away goes back to the primary soon.
-		db.SetConnMaxLifetime(30 * time.Second)
+	pool := func(c *pgx.ConnConfig) *sql.DB {
+		db := stdlib.OpenDB(*c)
+		db.SetMaxOpenConns(n)
+		db.SetMaxIdleConns(n)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+		return db
 	}
-	if err := db.PingContext(ctx); err != nil {
+	reads := pool(pcfg)
+	writes := reads
+	if len(pcfg.Fallbacks) > 0 {
+		// Several hosts: a read connection that fell back to a replica
+		// while the primary was away goes back to the primary soon.
+		reads.SetConnMaxLifetime(30 * time.Second)
+		rw.RuntimeParams["search_path"] = cfg.Schema
+		writes = pool(rw)
+	}
+	db := &DB{DB: reads, Dialect: Postgres, primary: writes}
+	if err := reads.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqldb: connect to PostgreSQL: %w", err)
 	}
-	return &DB{DB: db, Dialect: Postgres}, nil
+	return db, nil
 }
 
 // Q rewrites a query written with ? placeholders for the dialect ($1, $2...
