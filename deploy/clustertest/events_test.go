@@ -3,6 +3,7 @@ package clustertest
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -53,13 +54,15 @@ func (c *cluster) streamLastSeq() uint64 {
 type writer struct {
 	ok, failed atomic.Int64
 	ids        sync.Map
+	mu         sync.Mutex
+	reasons    []string // why writes were refused, first few
 	stop       chan struct{}
 	done       chan struct{}
 }
 
 func (c *cluster) startWriter(token, word string, interval time.Duration) *writer {
 	w := &writer{stop: make(chan struct{}), done: make(chan struct{})}
-	client := &http.Client{Timeout: 5 * time.Second}
+	client := &http.Client{Timeout: 10 * time.Second}
 	go func() {
 		defer close(w.done)
 		for i := 0; ; i++ {
@@ -73,19 +76,21 @@ func (c *cluster) startWriter(token, word string, interval time.Duration) *write
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Authorization", "Bearer "+token)
 			req.Header.Set("Idempotency-Key", fmt.Sprintf("%s-%d", word, i))
+			sent := time.Now()
 			res, err := client.Do(req)
 			if err != nil {
-				w.failed.Add(1)
+				w.refused(fmt.Sprintf("%s after %v: %v", sent.Format("15:04:05.000"), time.Since(sent).Round(time.Millisecond), err))
 				continue
 			}
-			var p struct{ ID string }
-			_ = json.NewDecoder(res.Body).Decode(&p)
+			raw, _ := io.ReadAll(res.Body)
 			res.Body.Close()
+			var p struct{ ID string }
+			_ = json.Unmarshal(raw, &p)
 			if res.StatusCode == 201 {
 				w.ok.Add(1)
 				w.ids.Store(p.ID, true)
 			} else {
-				w.failed.Add(1)
+				w.refused(fmt.Sprintf("%s after %v: %d %s", sent.Format("15:04:05.000"), time.Since(sent).Round(time.Millisecond), res.StatusCode, raw))
 			}
 		}
 	}()
@@ -93,6 +98,15 @@ func (c *cluster) startWriter(token, word string, interval time.Duration) *write
 }
 
 func (w *writer) finish() { close(w.stop); <-w.done }
+
+func (w *writer) refused(reason string) {
+	w.failed.Add(1)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.reasons) < 10 {
+		w.reasons = append(w.reasons, reason)
+	}
+}
 
 // testNATS: one NATS node killed, then the whole NATS cluster stopped for
 // 30 s, under load and with writes going on. Writes succeed (the outbox
@@ -166,7 +180,7 @@ func testNATS(c *cluster) {
 	// What this fault promises is about writes and events; failed reads
 	// are recorded (docs/operations.md), not asserted.
 	if w.failed.Load() != 0 {
-		c.t.Errorf("%d refused writes", w.failed.Load())
+		c.t.Errorf("%d refused writes:\n%s", w.failed.Load(), strings.Join(w.reasons, "\n"))
 	}
 	if seq-before != uint64(written) {
 		c.t.Errorf("%d writes made %d catalog events (lost or doubled)", written, seq-before)
