@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -19,7 +18,7 @@ func TestGeneratedClientTour(t *testing.T) {
 	dir := t.TempDir()
 	runCommand(t, nil, "user", "create", "--data-dir", dir, "--email", "admin@vitrine.test", "--password", "admin-password", "--role", "admin")
 	s := startServer(t, nil, "--data-dir", dir)
-	api, err := client.NewClientWithResponses(s.URL, client.WithHTTPClient(recordingDoer{}))
+	api, err := client.NewClientWithResponses(s.URL, client.WithHTTPClient(contractDoer{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,17 +165,4 @@ func bearer(token string) client.RequestEditorFn {
 		req.Header.Set("Authorization", "Bearer "+token)
 		return nil
 	}
-}
-
-// recordingDoer sends the generated client's requests and, as server.do
-// does, records each route and status for TestMain's OpenAPI check.
-type recordingDoer struct{}
-
-func (recordingDoer) Do(req *http.Request) (*http.Response, error) {
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL, err)
-	}
-	observed.record(req.Method, req.URL.EscapedPath(), resp.StatusCode)
-	return resp, nil
 }
