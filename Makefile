@@ -1,10 +1,10 @@
 # Vitrine: the commands a developer and CI run.
 GO ?= go
 
-.PHONY: test test-go vet fmt-check build run fuzz obs-test deploy-test
+.PHONY: test test-go vet fmt-check build run fuzz api-lint obs-test deploy-test
 
-## test: everything CI checks: test-go, obs-test, deploy-test, then cluster-test
-test: test-go obs-test deploy-test cluster-test
+## test: everything CI checks: api-lint, test-go, obs-test, deploy-test, then cluster-test
+test: api-lint test-go obs-test deploy-test cluster-test
 
 ## test-go: formatting, vet, race-enabled Go tests against the local PostgreSQL, Redis and NATS
 test-go: fmt-check vet
@@ -15,6 +15,17 @@ vet:
 
 fmt-check:
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## api-lint: lint api/openapi.json with Redocly CLI's recommended rules
+## (redocly.yaml). Redocly fails on errors only; here a warning fails too.
+## Node.js comes from Debian's nodejs and npm packages when npx is missing:
+## 1.34 is the newest Redocly CLI line that supports Debian 12's Node.js 18.
+REDOCLY_CLI ?= @redocly/cli@1.34.20
+api-lint:
+	@command -v npx >/dev/null || { apt-get update && apt-get install -y nodejs npm; }
+	@out="$$(npx --yes $(REDOCLY_CLI) lint api/openapi.json 2>&1)"; status=$$?; echo "$$out"; \
+	if [ $$status -ne 0 ]; then exit $$status; fi; \
+	if echo "$$out" | grep -Eq '^You have [0-9]+ warnings?'; then echo "api-lint: warnings fail too"; exit 1; fi
 
 ## obs-test: check the Prometheus configuration and rules in deploy/observability
 ## and run their unit tests (promtool; Debian's prometheus package is installed

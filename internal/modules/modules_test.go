@@ -5,6 +5,10 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,9 +16,9 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/modules"
 )
 
-// TestOpenAPIListsEveryRoute: each route the server registers is in the
-// OpenAPI document, and the document lists no route the server lacks.
-func TestOpenAPIListsEveryRoute(t *testing.T) {
+// newApp starts every service in one process, on embedded storage.
+func newApp(t *testing.T) *modules.App {
+	t.Helper()
 	targets, err := modules.ParseTargets(modules.All)
 	if err != nil {
 		t.Fatal(err)
@@ -25,14 +29,33 @@ func TestOpenAPIListsEveryRoute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer app.Close()
+	t.Cleanup(func() { app.Close() })
+	return app
+}
 
-	var doc struct {
-		Paths map[string]map[string]json.RawMessage `json:"paths"`
-	}
+// openAPIDoc is the part of api/openapi.json these tests read.
+type openAPIDoc struct {
+	Paths map[string]map[string]struct {
+		// Security lists the alternatives a caller may satisfy; none at
+		// all ([]), or an empty one ({}), lets in a caller without credentials.
+		Security []map[string][]string `json:"security"`
+	} `json:"paths"`
+}
+
+func loadOpenAPI(t *testing.T) openAPIDoc {
+	t.Helper()
+	var doc openAPIDoc
 	if err := json.Unmarshal(api.OpenAPI, &doc); err != nil {
 		t.Fatal(err)
 	}
+	return doc
+}
+
+// TestOpenAPIListsEveryRoute: each route the server registers is in the
+// OpenAPI document under the same path, parameter names included, and the
+// document lists no route the server lacks.
+func TestOpenAPIListsEveryRoute(t *testing.T) {
+	app, doc := newApp(t), loadOpenAPI(t)
 	documented := map[string]bool{}
 	for path, ops := range doc.Paths {
 		for method := range ops {
@@ -49,6 +72,26 @@ func TestOpenAPIListsEveryRoute(t *testing.T) {
 	for op := range documented {
 		if !registered[op] {
 			t.Errorf("api/openapi.json documents %q, which the server does not serve", op)
+		}
+	}
+}
+
+// TestOpenAPISecurityIsWhatTheServerAsks: a caller without credentials is
+// refused with 401 by exactly the operations whose security the document
+// says needs some.
+func TestOpenAPISecurityIsWhatTheServerAsks(t *testing.T) {
+	app, doc := newApp(t), loadOpenAPI(t)
+	anyParam := regexp.MustCompile(`\{[^}]+\}`)
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			anonymous := len(op.Security) == 0 || slices.ContainsFunc(op.Security, func(alt map[string][]string) bool { return len(alt) == 0 })
+			req := httptest.NewRequest(strings.ToUpper(method), anyParam.ReplaceAllString(path, "x"), nil)
+			rec := httptest.NewRecorder()
+			app.Handler.ServeHTTP(rec, req)
+			if refused := rec.Code == http.StatusUnauthorized; refused == anonymous {
+				t.Errorf("%s %s without credentials: status %d, but the document's security is %v",
+					strings.ToUpper(method), path, rec.Code, op.Security)
+			}
 		}
 	}
 }

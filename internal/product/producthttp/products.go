@@ -117,7 +117,7 @@ func bestsellers(svc *product.Service, rc *ReadCache) http.Handler {
 func getProduct(svc *product.Service, rc *ReadCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if isAdmin(r) {
-			p, err := svc.Product(r.Context(), r.PathValue("key"), true)
+			p, err := svc.Product(r.Context(), r.PathValue("id"), true)
 			if err != nil {
 				httpx.WriteError(w, r, err)
 				return
@@ -125,7 +125,7 @@ func getProduct(svc *product.Service, rc *ReadCache) http.Handler {
 			writeProduct(w, r, http.StatusOK, p, privateCache)
 			return
 		}
-		c, err := rc.product(r.Context(), svc, r.PathValue("key"))
+		c, err := rc.product(r.Context(), svc, r.PathValue("id"))
 		if err != nil {
 			httpx.WriteError(w, r, err)
 			return

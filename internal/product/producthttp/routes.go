@@ -17,7 +17,7 @@ func Routes(rt *httpx.Router, svc *product.Service, rc *ReadCache) {
 
 	rt.Handle("GET /api/products", listProducts(svc, rc))
 	rt.Handle("GET /api/products/bestsellers", bestsellers(svc, rc))
-	rt.Handle("GET /api/products/{key}", getProduct(svc, rc))
+	rt.Handle("GET /api/products/{id}", getProduct(svc, rc)) // an id or a slug
 	rt.Handle("POST /api/products", admin(createProduct(svc, rc)))
 	rt.Handle("PUT /api/products/{id}", admin(replaceProduct(svc, rc)))
 	rt.Handle("PATCH /api/products/{id}", admin(patchProduct(svc, rc)))
