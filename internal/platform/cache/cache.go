@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/sony/gobreaker/v2"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/obs"
 )
 
 // Config tunes a cache.
@@ -112,6 +114,9 @@ func New(cfg Config) *Cache {
 				c.metrics.breakerOpen.Set(map[bool]float64{true: 1, false: 0}[to != gobreaker.StateClosed])
 			},
 		})
+		if cfg.Registerer != nil {
+			cfg.Registerer.MustRegister(obs.BreakerState(c.breaker))
+		}
 	}
 	return c
 }
