@@ -29,7 +29,8 @@ api-lint:
 
 ## obs-test: check the Prometheus configuration and rules in deploy/observability
 ## and run their unit tests (promtool; Debian's prometheus package is installed
-## when it is missing), then check that the rules name only metrics Vitrine exports
+## when it is missing), then parse every query of the rules and of the Grafana
+## dashboard and check that they read only metrics a running Vitrine exports
 OBS := deploy/observability
 PROMTOOL ?= promtool
 obs-test:

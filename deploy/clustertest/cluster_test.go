@@ -1,7 +1,7 @@
 // Package clustertest brings up the local cluster of deploy/local (PostgreSQL
 // primary and replica, a three-node NATS cluster, Redis, two instances of
-// every service, HAProxy) in a temporary directory, runs the main flows
-// through the load balancer, then breaks it under load.
+// every service, HAProxy, Prometheus) in a temporary directory, runs the
+// main flows through the load balancer, then breaks it under load.
 //
 // These tests start some twenty real processes and run for minutes, so they
 // only run when VITRINE_CLUSTER_TEST=1 (make cluster-test). Everything
@@ -62,7 +62,7 @@ func startCluster(t *testing.T) *cluster {
 	if os.Getenv("VITRINE_CLUSTER_TEST") != "1" {
 		t.Skip("the cluster test runs with VITRINE_CLUSTER_TEST=1 (make cluster-test)")
 	}
-	for _, bin := range []string{"haproxy", "nats-server", "redis-server", "openssl", "psql"} {
+	for _, bin := range []string{"haproxy", "nats-server", "redis-server", "openssl", "psql", "prometheus"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			t.Fatalf("%s is not installed: the cluster needs it", bin)
 		}
@@ -92,6 +92,7 @@ func startCluster(t *testing.T) *cluster {
 		"CLUSTER_PORT="+d+"8088", "CLUSTER_TLS_PORT="+d+"8443", "CLUSTER_STATS_PORT="+d+"8404", "CLUSTER_API_PORT="+d+"8405",
 		"CLUSTER_PG_PORT="+d+"5432", "CLUSTER_REDIS_PORT="+d+"6379", "CLUSTER_NATS_PORT="+d+"4222",
 		"CLUSTER_NATS_ROUTE_PORT="+d+"6222", "CLUSTER_NATS_HTTP_PORT="+d+"4822", "CLUSTER_SERVICE_PORT="+d+"8000",
+		"CLUSTER_PROMETHEUS_PORT="+d+"9090",
 		"CLUSTER_ADMIN_EMAIL="+adminEmail, "CLUSTER_ADMIN_PASSWORD="+adminPassword,
 	)
 	c.URL, c.TLSURL = "http://127.0.0.1:"+d+"8088", "https://127.0.0.1:"+d+"8443"

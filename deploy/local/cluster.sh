@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # A whole Vitrine cluster on one machine: a PostgreSQL primary and a
 # streaming replica, a three-node NATS JetStream cluster, Redis, N instances
-# of each service and HAProxy in front, all on ports of their own under
-# CLUSTER_DIR, so the machine's own PostgreSQL, Redis and NATS are never
-# touched.
+# of each service, HAProxy in front and Prometheus scraping every instance,
+# all on ports of their own under CLUSTER_DIR, so the machine's own
+# PostgreSQL, Redis and NATS are never touched.
 #
 #   cluster.sh up | down | status | clean
 #   cluster.sh scale SERVICE N        add or remove instances while serving
 #   cluster.sh failover               stop the primary, promote the replica
-#   cluster.sh start|stop|kill|restart NAME   one process (product-1, redis, nats-2, pg-primary...)
+#   cluster.sh start|stop|kill|restart NAME   one process (product-1, redis, nats-2, pg-primary, prometheus...)
 #   cluster.sh seed N                 N demo products
 #   cluster.sh env                    the URLs, as shell assignments
 #
@@ -33,6 +33,7 @@ CLUSTER_NATS_PORT=${CLUSTER_NATS_PORT:-14222}       # nats-1..3 on this port and
 CLUSTER_NATS_ROUTE_PORT=${CLUSTER_NATS_ROUTE_PORT:-16222}
 CLUSTER_NATS_HTTP_PORT=${CLUSTER_NATS_HTTP_PORT:-14822}
 CLUSTER_SERVICE_PORT=${CLUSTER_SERVICE_PORT:-18000} # product-i on +100+i, auth +200+i, search +300+i, analytics +400+i; admin +50
+CLUSTER_PROMETHEUS_PORT=${CLUSTER_PROMETHEUS_PORT:-19090}
 CLUSTER_INSTANCES=${CLUSTER_INSTANCES:-2}
 CLUSTER_REPLICA_DELAY=${CLUSTER_REPLICA_DELAY:-}    # e.g. 1s: recovery_min_apply_delay of the replica
 CLUSTER_SERVE_ARGS=${CLUSTER_SERVE_ARGS:-}          # more flags for every "vitrine serve"
@@ -279,6 +280,50 @@ start_haproxy() {
 	wait_until 20 HAProxy tcp_open "$CLUSTER_API_PORT"
 }
 
+# --- Prometheus ---------------------------------------------------------------
+
+PROM_DIR=$CLUSTER_DIR/prometheus
+PROM_URL=http://127.0.0.1:$CLUSTER_PROMETHEUS_PORT
+
+# write_targets: the scrape targets of Prometheus (file_sd, see
+# deploy/observability/prometheus.yml), one file per service listing its
+# running instances' admin addresses. Written whole, then moved into place,
+# so Prometheus never reads half a file. Written when an instance starts or
+# stops: a killed one stays listed until then (a crash shows as up == 0).
+write_targets() {
+	local svc i sep
+	mkdir -p "$PROM_DIR/targets"
+	for svc in "${SERVICES[@]}"; do
+		{
+			printf '['
+			sep=
+			for i in $(instances_of "$svc"); do
+				printf '%s\n  {"targets": ["127.0.0.1:%s"], "labels": {"service": "%s", "instance": "%s-%s"}}' \
+					"$sep" "$(instance_admin_port "$svc" "$i")" "$svc" "$svc" "$i"
+				sep=,
+			done
+			printf '\n]\n'
+		} >"$PROM_DIR/targets/$svc.json.new"
+		mv "$PROM_DIR/targets/$svc.json.new" "$PROM_DIR/targets/$svc.json"
+	done
+}
+
+# start_prometheus: Debian's prometheus with a copy of the configuration
+# and rules of deploy/observability (the targets' paths are relative to
+# the configuration file, so they live beside the copy).
+start_prometheus() {
+	alive prometheus && return 0
+	command -v prometheus >/dev/null || "$ROOT/deploy/local/install-deps.sh" ||
+		die "prometheus is not installed and could not be installed (apt-get install -y prometheus)"
+	mkdir -p "$PROM_DIR/rules" "$PROM_DIR/data"
+	cp "$ROOT/deploy/observability/prometheus.yml" "$PROM_DIR/prometheus.yml"
+	cp "$ROOT/deploy/observability/rules/recording.yml" "$ROOT/deploy/observability/rules/alerts.yml" "$PROM_DIR/rules/"
+	write_targets
+	spawn prometheus prometheus --config.file="$PROM_DIR/prometheus.yml" --storage.tsdb.path="$PROM_DIR/data" \
+		--web.listen-address="127.0.0.1:$CLUSTER_PROMETHEUS_PORT" --storage.tsdb.retention.time=7d
+	wait_until 30 Prometheus http_ok "$PROM_URL/-/ready"
+}
+
 # serve_args SERVICE I: the flags of one instance.
 serve_args() {
 	local svc=$1 i=$2
@@ -305,6 +350,7 @@ start_instance() { # SERVICE I
 	hap "set server $svc/$name addr 127.0.0.1 port $port" >/dev/null
 	hap "set server $svc/$name state ready" >/dev/null
 	wait_until 30 "HAProxy to mark $name up" hap_up "$svc" "$name"
+	write_targets
 }
 
 # stop_instance SERVICE I: drain it in HAProxy, let it finish its requests
@@ -319,6 +365,7 @@ stop_instance() {
 	if tcp_open "$CLUSTER_API_PORT"; then
 		hap "set server $svc/$name state maint" >/dev/null || true
 	fi
+	write_targets
 }
 
 # restart_instance SERVICE I: SIGTERM, start again, wait until HAProxy
@@ -349,6 +396,8 @@ cmd_up() {
 	start_redis
 	log "HAProxy on $CLUSTER_PORT (TLS $CLUSTER_TLS_PORT, stats $CLUSTER_STATS_PORT)"
 	start_haproxy
+	log "Prometheus on $CLUSTER_PROMETHEUS_PORT"
+	start_prometheus
 	"$VITRINE_BIN" migrate --postgres-url "$PG_URL" >/dev/null
 	if [ -n "${CLUSTER_ADMIN_EMAIL:-}" ] && [ -n "${CLUSTER_ADMIN_PASSWORD:-}" ]; then
 		"$VITRINE_BIN" user create --postgres-url "$PG_URL" --email "$CLUSTER_ADMIN_EMAIL" \
@@ -370,7 +419,7 @@ cmd_down() {
 		done
 	done
 	wait
-	for name in haproxy redis nats-1 nats-2 nats-3; do stop_pid "$name" TERM 20; done
+	for name in prometheus haproxy redis nats-1 nats-2 nats-3; do stop_pid "$name" TERM 20; done
 	stop_pg replica
 	stop_pg primary
 	rm -f "$CLUSTER_DIR"/pids/*.pid
@@ -398,6 +447,7 @@ cmd_status() {
 			nats-*) nats_healthy "${name#nats-}" && health=healthy || health=unhealthy ;;
 			redis) tcp_open "$CLUSTER_REDIS_PORT" && health=listening || health=unreachable ;;
 			haproxy) health="http://$CLUSTER_BIND:$CLUSTER_PORT https://$CLUSTER_BIND:$CLUSTER_TLS_PORT" ;;
+			prometheus) http_ok "$PROM_URL/-/ready" && health="ready, $PROM_URL/" || health=unready ;;
 			*)
 				local svc=${name%-*}
 				health="haproxy $(hap_field "$svc" "$name" status 2>/dev/null || echo ?), :$(instance_port "$svc" "${name##*-}") admin :$(instance_admin_port "$svc" "${name##*-}")" ;;
@@ -409,6 +459,7 @@ cmd_status() {
 
 		load balancer  $LB_URL  https://$CLUSTER_BIND:$CLUSTER_TLS_PORT (self-signed: $CLUSTER_DIR/tls/cert.pem)
 		stats page     http://$CLUSTER_BIND:$CLUSTER_STATS_PORT/
+		Prometheus     $PROM_URL/  (targets: $PROM_URL/targets, alerts: $PROM_URL/alerts)
 		PostgreSQL     $PG_URL
 		NATS           $NATS_URL
 		Redis          $REDIS_URL
@@ -469,6 +520,13 @@ cmd_proc() {
 		esac ;;
 	haproxy)
 		die "haproxy keeps its server slots in memory: use 'down' and 'up' to restart it" ;;
+	prometheus)
+		case $action in
+		start) start_prometheus ;;
+		stop | restart) stop_pid prometheus TERM 20 ;;&
+		kill) stop_pid prometheus KILL 5 ;;
+		restart) start_prometheus ;;
+		esac ;;
 	*-[0-9]*)
 		local svc=${name%-*} i=${name##*-}
 		service_base "$svc" >/dev/null
@@ -487,6 +545,7 @@ cmd_env() {
 		CLUSTER_URL=$LB_URL
 		CLUSTER_TLS_URL=https://$CLUSTER_BIND:$CLUSTER_TLS_PORT
 		CLUSTER_STATS_URL=http://$CLUSTER_BIND:$CLUSTER_STATS_PORT/
+		CLUSTER_PROMETHEUS_URL=$PROM_URL
 		CLUSTER_POSTGRES_URL='$PG_URL'
 		CLUSTER_NATS_URL=$NATS_URL
 		CLUSTER_REDIS_URL=$REDIS_URL

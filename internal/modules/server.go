@@ -34,8 +34,10 @@ func (a *App) chain() error {
 	// Rate limits are shared through Redis when there is one.
 	var limiter ratelimit.Limiter = ratelimit.NewMemory(0)
 	if a.redis != nil {
-		limiter = ratelimit.NewRedis(a.redis, ratelimit.RedisConfig{Prefix: "vitrine:" + a.cfg.Namespace + ":",
+		shared := ratelimit.NewRedis(a.redis, ratelimit.RedisConfig{Prefix: "vitrine:" + a.cfg.Namespace + ":",
 			Fallback: limiter, Logger: a.cfg.Logger})
+		a.metrics.Registry.MustRegister(shared.BreakerGauge())
+		limiter = shared
 	}
 	if a.cfg.RateLimits.LoginPaths == nil && a.cfg.RateLimits.Exempt == nil {
 		d := ratelimit.DefaultConfig()

@@ -72,8 +72,10 @@ func (a *App) loginThrottle() (ratelimit.Backoff, error) {
 	}
 	var throttle ratelimit.Backoff = ratelimit.NewMemoryBackoff(policy, 0)
 	if a.redis != nil {
-		throttle = ratelimit.NewRedisBackoff(a.redis, policy, ratelimit.RedisBackoffConfig{
+		shared := ratelimit.NewRedisBackoff(a.redis, policy, ratelimit.RedisBackoffConfig{
 			Prefix: "vitrine:" + a.cfg.Namespace + ":", Fallback: throttle, Logger: a.logger})
+		a.metrics.Registry.MustRegister(shared.BreakerGauge())
+		throttle = shared
 	}
 	return throttle, nil
 }

@@ -95,21 +95,28 @@ const (
 // Search runs q. It validates q (see Query.Validate) and records a search
 // event for analytics when q.Text is not empty.
 func (s *Service) Search(ctx context.Context, q Query) (*Result, error) {
+	res, _, err := s.SearchCached(ctx, q)
+	return res, err
+}
+
+// SearchCached is Search that also says whether the result came from the
+// result cache (hit) or from the index: the HTTP layer measures the two
+// against different latency objectives.
+func (s *Service) SearchCached(ctx context.Context, q Query) (res *Result, hit bool, err error) {
 	q = q.withDefaults()
 	if err := q.Validate(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	key := s.results.key(q)
-	res, ok := s.results.results.GetIfPresent(key)
-	if !ok {
-		var err error
+	res, hit = s.results.results.GetIfPresent(key)
+	if !hit {
 		if res, err = s.search(ctx, q); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		s.results.results.Set(key, res)
 	}
 	s.record(NormalizeText(q.Text), res.Total, res.unknown)
-	return res, nil
+	return res, hit, nil
 }
 
 // search runs q against the index.

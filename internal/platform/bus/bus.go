@@ -60,6 +60,7 @@ type Bus struct {
 	streams     []Stream
 	dlqPrefix   string
 	undecodable *prometheus.CounterVec
+	lag         *consumerLag
 	replicas    int
 }
 
@@ -73,9 +74,12 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 			Name: "vitrine_events_undecodable_total",
 			Help: "Messages a consumer could not decode, parked on the dead-letter subject.",
 		}, []string{"stream", "consumer"})}
+	b.lag = newConsumerLag(b)
 	if cfg.Registerer != nil {
-		if err := cfg.Registerer.Register(b.undecodable); err != nil {
-			return nil, fmt.Errorf("bus: metrics: %w", err)
+		for _, c := range []prometheus.Collector{b.undecodable, b.lag} {
+			if err := cfg.Registerer.Register(c); err != nil {
+				return nil, fmt.Errorf("bus: metrics: %w", err)
+			}
 		}
 	}
 	opts := []nats.Option{

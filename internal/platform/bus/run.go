@@ -67,6 +67,9 @@ func Run[T any](ctx context.Context, b *Bus, c Consumer[T]) {
 	// The consumer's count exists from the start, at 0, so that an
 	// increase() over it sees the first parked message.
 	b.undecodable.WithLabelValues(c.Stream, c.Name)
+	if c.Shared {
+		b.lag.watch(c.Stream, c.Name)
+	}
 	for ctx.Err() == nil {
 		sub := Subscription{Stream: c.Stream, Subjects: c.Subjects}
 		if c.Shared {

@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/sony/gobreaker/v2"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/obs"
 )
 
 // Config tunes a cache.
@@ -49,6 +51,9 @@ type entry struct {
 	// value is data decoded by GetDecoded's decode when the entry came
 	// into L1: hits of GetDecoded return it without decoding again.
 	value any
+	// fromL2 is true when the entry came into L1 from Redis, not from a
+	// load: callers that waited for it had a cache hit.
+	fromL2 bool
 }
 
 // errL2Miss is an L2 miss: not a failure for the breaker.
@@ -109,6 +114,9 @@ func New(cfg Config) *Cache {
 				c.metrics.breakerOpen.Set(map[bool]float64{true: 1, false: 0}[to != gobreaker.StateClosed])
 			},
 		})
+		if cfg.Registerer != nil {
+			cfg.Registerer.MustRegister(obs.BreakerState(c.breaker))
+		}
 	}
 	return c
 }
@@ -116,7 +124,7 @@ func New(cfg Config) *Cache {
 // Get returns the value of key: from L1, else L2, else load (whose result
 // is stored in both tiers for ttl). Concurrent misses share one load.
 func (c *Cache) Get(ctx context.Context, key string, ttl time.Duration, load func(context.Context) ([]byte, error)) ([]byte, error) {
-	e, err := c.get(ctx, key, ttl, load, nil)
+	e, _, err := c.get(ctx, key, ttl, load, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -127,17 +135,18 @@ func (c *Cache) Get(ctx context.Context, key string, ttl time.Duration, load fun
 // say): decode runs once per entry, when it comes into L1 from L2 or from
 // load, and L1 hits return its result as it is. Callers must treat it as
 // read-only: every hit shares it. decode may return nil (data it cannot
-// read); the caller then gets nil.
-func (c *Cache) GetDecoded(ctx context.Context, key string, ttl time.Duration, load func(context.Context) ([]byte, error), decode func([]byte) any) (any, error) {
-	e, err := c.get(ctx, key, ttl, load, decode)
+// read); the caller then gets nil. hit reports whether the value came
+// from L1 or L2 rather than from load (by this call or one it waited for).
+func (c *Cache) GetDecoded(ctx context.Context, key string, ttl time.Duration, load func(context.Context) ([]byte, error), decode func([]byte) any) (v any, hit bool, err error) {
+	e, hit, err := c.get(ctx, key, ttl, load, decode)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if e.value == nil {
 		// Stored by Get, without decoding.
-		return decode(e.data), nil
+		return decode(e.data), hit, nil
 	}
-	return e.value, nil
+	return e.value, hit, nil
 }
 
 // DecodedIfPresent returns the decoded value of key when L1 holds it
@@ -152,12 +161,12 @@ func (c *Cache) DecodedIfPresent(key string) (any, bool) {
 	return e.value, true
 }
 
-func (c *Cache) get(ctx context.Context, key string, ttl time.Duration, load func(context.Context) ([]byte, error), decode func([]byte) any) (entry, error) {
+func (c *Cache) get(ctx context.Context, key string, ttl time.Duration, load func(context.Context) ([]byte, error), decode func([]byte) any) (e entry, hit bool, err error) {
 	if e, ok := c.l1.GetIfPresent(key); ok {
 		c.metrics.hit("l1")
-		return e, nil
+		return e, true, nil
 	}
-	return c.l1.Get(ctx, key, otter.LoaderFunc[string, entry](func(ctx context.Context, key string) (entry, error) {
+	e, err = c.l1.Get(ctx, key, otter.LoaderFunc[string, entry](func(ctx context.Context, key string) (entry, error) {
 		l1TTL := min(ttl, c.cfg.L1MaxTTL)
 		data, ok := c.getL2(ctx, key)
 		if ok {
@@ -170,12 +179,13 @@ func (c *Cache) get(ctx context.Context, key string, ttl time.Duration, load fun
 			}
 			c.setL2(ctx, key, data, ttl)
 		}
-		e := entry{data: data, ttl: l1TTL}
+		e := entry{data: data, ttl: l1TTL, fromL2: ok}
 		if decode != nil {
 			e.value = decode(data)
 		}
 		return e, nil
 	}))
+	return e, err == nil && e.fromL2, err
 }
 
 // Delete removes keys from both tiers.

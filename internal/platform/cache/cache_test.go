@@ -187,9 +187,12 @@ func TestGetDecodedDecodesOncePerEntry(t *testing.T) {
 	}
 	var first *string
 	for i := range 5 {
-		v, err := a.GetDecoded(ctx, "k", time.Minute, db.load, decode)
+		v, hit, err := a.GetDecoded(ctx, "k", time.Minute, db.load, decode)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if hit != (i > 0) {
+			t.Fatalf("read %d: hit %v; only the first read loads", i, hit)
 		}
 		got := v.(*string)
 		if *got != "decoded:v1" {
@@ -204,10 +207,10 @@ func TestGetDecodedDecodesOncePerEntry(t *testing.T) {
 	if n, d := db.calls.Load(), decodes.Load(); n != 1 || d != 1 {
 		t.Fatalf("loaded %d times, decoded %d times; want 1 and 1", n, d)
 	}
-	// Instance b finds it in Redis and decodes it once for its own L1.
+	// Instance b finds it in Redis (a hit) and decodes it once for its own L1.
 	for range 3 {
-		if v, err := b.GetDecoded(ctx, "k", time.Minute, db.load, decode); err != nil || *v.(*string) != "decoded:v1" {
-			t.Fatalf("b: %v %v", v, err)
+		if v, hit, err := b.GetDecoded(ctx, "k", time.Minute, db.load, decode); err != nil || !hit || *v.(*string) != "decoded:v1" {
+			t.Fatalf("b: %v %v %v", v, hit, err)
 		}
 	}
 	if n, d := db.calls.Load(), decodes.Load(); n != 1 || d != 2 {
@@ -216,8 +219,8 @@ func TestGetDecodedDecodesOncePerEntry(t *testing.T) {
 	// After a delete the next read loads and decodes afresh.
 	db.value = "v2"
 	a.Delete(ctx, "k")
-	if v, err := a.GetDecoded(ctx, "k", time.Minute, db.load, decode); err != nil || *v.(*string) != "decoded:v2" {
-		t.Fatalf("after delete: %v %v", v, err)
+	if v, hit, err := a.GetDecoded(ctx, "k", time.Minute, db.load, decode); err != nil || hit || *v.(*string) != "decoded:v2" {
+		t.Fatalf("after delete: %v %v %v", v, hit, err)
 	}
 	// Get and GetDecoded share entries: Get sees the data.
 	if got, err := a.Get(ctx, "k", time.Minute, db.load); err != nil || string(got) != "v2" {

@@ -23,6 +23,7 @@ type Info struct {
 	clientKey string    // ClientKey(Client), computed once when first asked
 	idHeader  [1]string // the X-Request-ID header's value list, without an allocation of its own
 	named     bool      // Router.Name has set Route
+	cache     CacheOutcome
 }
 
 type ctxKey int

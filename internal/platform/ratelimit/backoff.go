@@ -7,7 +7,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/obs"
 )
 
 // Backoff throttles one key (an account, say) after repeated failures,
@@ -263,6 +266,10 @@ func (b *RedisBackoff) Reset(ctx context.Context, key string) {
 
 // Degraded reports whether calls are going to the fallback.
 func (b *RedisBackoff) Degraded() bool { return b.guard.degraded() }
+
+// BreakerGauge exports the state of the breaker in front of Redis
+// (vitrine_breaker_state{breaker="backoff-redis"}), for a registry.
+func (b *RedisBackoff) BreakerGauge() prometheus.Collector { return obs.BreakerState(b.guard.breaker) }
 
 var (
 	_ Backoff = (*MemoryBackoff)(nil)

@@ -9,8 +9,11 @@ import (
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/sony/gobreaker/v2"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/obs"
 )
 
 // Defaults of RedisConfig.
@@ -129,6 +132,10 @@ func (r *Redis) Allow(ctx context.Context, key string, limit Limit) (Result, err
 // Degraded reports whether calls are going to the fallback rather than to
 // Redis (the breaker is open or half-open).
 func (r *Redis) Degraded() bool { return r.guard.degraded() }
+
+// BreakerGauge exports the state of the breaker in front of Redis
+// (vitrine_breaker_state{breaker="ratelimit-redis"}), for a registry.
+func (r *Redis) BreakerGauge() prometheus.Collector { return obs.BreakerState(r.guard.breaker) }
 
 // redisGuard stands in front of every call a part of this package makes to
 // Redis: a circuit breaker, a deadline, a cap on calls in flight, and a

@@ -145,9 +145,11 @@ func decodeEntry(data []byte) any {
 }
 
 // getEntry returns the entry under key, loaded by load on a miss; ok is
-// false when what is stored there is not an entry.
+// false when what is stored there is not an entry. The lookup's outcome
+// is noted on the request (httpx.NoteCache) for its latency metric.
 func (rc *ReadCache) getEntry(ctx context.Context, key string, ttl time.Duration, load func(context.Context) ([]byte, error)) (c *cached, ok bool, err error) {
-	v, err := rc.c.GetDecoded(ctx, key, ttl, load, decodeEntry)
+	v, hit, err := rc.c.GetDecoded(ctx, key, ttl, load, decodeEntry)
+	httpx.NoteCache(ctx, hit)
 	if err != nil {
 		return nil, false, err
 	}
@@ -186,18 +188,20 @@ func (rc *ReadCache) product(ctx context.Context, svc *product.Service, key stri
 		slugKey = "s:" + key
 	}
 	if c := rc.hit(key, slugKey); c != nil {
+		httpx.NoteCache(ctx, true)
 		return c, nil
 	}
 	id, entryKey := key, ""
 	if slugKey != "" {
 		// The slug's entry holds the id; in memory, the product's key.
-		v, err := rc.c.GetDecoded(ctx, slugKey, productTTL, func(ctx context.Context) ([]byte, error) {
+		v, hit, err := rc.c.GetDecoded(ctx, slugKey, productTTL, func(ctx context.Context) ([]byte, error) {
 			p, err := svc.Product(ctx, key, false)
 			if err != nil {
 				return nil, err
 			}
 			return []byte(p.ID), nil
 		}, func(id []byte) any { return productKey(string(id)) })
+		httpx.NoteCache(ctx, hit)
 		if err != nil {
 			return nil, err
 		}
@@ -212,6 +216,7 @@ func (rc *ReadCache) product(ctx context.Context, svc *product.Service, key stri
 	}
 	if !ok || (c.ID != key && c.Slug != key) {
 		// Renamed or corrupt: forget the mapping and answer from the database.
+		httpx.NoteCache(ctx, false)
 		rc.c.Delete(ctx, "s:"+key)
 		data, err := load(key)(ctx)
 		if err != nil {

@@ -20,11 +20,12 @@ func searchProducts(svc *search.Service, enc *encoded) http.Handler {
 		}
 		// Every search is run (or answered from the service's result
 		// cache) and recorded; only its encoding is reused.
-		res, err := svc.Search(r.Context(), q)
+		res, hit, err := svc.SearchCached(r.Context(), q)
 		if err != nil {
 			httpx.WriteError(w, r, err)
 			return
 		}
+		httpx.NoteCache(r.Context(), hit)
 		rep, err := enc.result(res)
 		if err != nil {
 			httpx.WriteError(w, r, err)
@@ -43,6 +44,7 @@ func suggest(svc *search.Service, enc *encoded) http.Handler {
 		}
 		key := suggestionsKey(svc.Generation(), text)
 		rep, ok := enc.suggestions.GetIfPresent(key)
+		httpx.NoteCache(r.Context(), ok)
 		if !ok {
 			suggestions, err := svc.Suggest(r.Context(), text)
 			if err != nil {

@@ -1,0 +1,118 @@
+package clustertest
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// testPrometheus: the cluster's Prometheus scrapes every running instance,
+// found through the targets cluster.sh writes, follows a scale up and
+// down, and its recording rules have data from the flows' requests.
+func testPrometheus(c *cluster) {
+	t := c.t
+	c.expectScraped(c.runningInstances())
+
+	c.sh("scale", "analytics", "3")
+	c.expectScraped(c.runningInstances())
+	c.sh("scale", "analytics", "2")
+	c.expectScraped(c.runningInstances())
+
+	// A rate needs two scrapes of a counter that moved between them: the
+	// requests go on while Prometheus is asked.
+	listing := `service_route:vitrine_http_requests:rate5m{service="product",route="GET /api/products"} > 0`
+	eventually(t, time.Minute, "Prometheus to answer "+listing, func() bool {
+		c.expect(200, "GET", "/api/products?limit=1", "", nil)
+		return len(c.promQuery(listing)) > 0
+	})
+	for _, rule := range []string{
+		// Every analytics instance runs the analytics-searches consumer.
+		`service_consumer:vitrine_events_consumer_lag:max{consumer="analytics-searches"} >= 0`,
+		// The product instances have a Redis cache, behind a breaker.
+		`service_breaker:vitrine_breaker_state:max{service="product",breaker="redis-cache"} == 0`,
+	} {
+		eventually(t, time.Minute, "Prometheus to answer "+rule, func() bool { return len(c.promQuery(rule)) > 0 })
+	}
+}
+
+// runningInstances names the service instances that have a pid file.
+func (c *cluster) runningInstances() []string {
+	c.t.Helper()
+	var names []string
+	for _, svc := range []string{"auth", "product", "search", "analytics"} {
+		files, err := filepath.Glob(filepath.Join(c.dir, "pids", svc+"-*.pid"))
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		for _, f := range files {
+			names = append(names, strings.TrimSuffix(filepath.Base(f), ".pid"))
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// expectScraped waits until Prometheus's active targets are exactly the
+// named instances, each scraped and up.
+func (c *cluster) expectScraped(want []string) {
+	c.t.Helper()
+	var up []string
+	eventually(c.t, time.Minute, fmt.Sprintf("Prometheus to scrape %v, all up", want), func() bool {
+		var res struct {
+			Data struct {
+				ActiveTargets []struct {
+					Labels map[string]string `json:"labels"`
+					Health string            `json:"health"`
+				} `json:"activeTargets"`
+			} `json:"data"`
+		}
+		c.promGet("targets?state=active", &res)
+		up = up[:0]
+		for _, target := range res.Data.ActiveTargets {
+			if target.Health != "up" {
+				return false
+			}
+			up = append(up, target.Labels["instance"])
+		}
+		slices.Sort(up)
+		return slices.Equal(up, want)
+	})
+}
+
+// promQuery runs an instant query and returns its samples' labels.
+func (c *cluster) promQuery(q string) []map[string]string {
+	c.t.Helper()
+	var res struct {
+		Data struct {
+			Result []struct {
+				Metric map[string]string `json:"metric"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	c.promGet("query?query="+url.QueryEscape(q), &res)
+	var out []map[string]string
+	for _, r := range res.Data.Result {
+		out = append(out, r.Metric)
+	}
+	return out
+}
+
+// promGet decodes an answer of the cluster's Prometheus HTTP API.
+func (c *cluster) promGet(path string, v any) {
+	c.t.Helper()
+	res, err := c.client.Get(fmt.Sprintf("http://127.0.0.1:%d/api/v1/%s", c.port(29090), path))
+	if err != nil {
+		c.t.Fatalf("Prometheus: %v", err)
+	}
+	if res.StatusCode != http.StatusOK {
+		res.Body.Close()
+		c.t.Fatalf("Prometheus %s: %s", path, res.Status)
+	}
+	if err := jsonDecode(res, v); err != nil {
+		c.t.Fatalf("Prometheus %s: %v", path, err)
+	}
+}
