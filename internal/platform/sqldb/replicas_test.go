@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/vitrine-dev/vitrine/internal/platform/sqldb"
+	"github.com/vitrine-dev/vitrine/internal/platform/sqldb/sqltest"
 )
 
 // A real primary and a real streaming replica: reads that may lag go to
@@ -19,8 +20,8 @@ import (
 // row, and reads never fail or wait for it.
 func TestReplicaReads(t *testing.T) {
 	ctx := context.Background()
-	primary := startPrimary(t)
-	replica := startReplica(t, primary)
+	primary := sqltest.StartPrimary(t)
+	replica := sqltest.StartReplica(t, primary)
 	reg := prometheus.NewRegistry()
 	db, err := sqldb.Open(ctx, sqldb.Config{PostgresURL: primary.URL(), Schema: "shop",
 		ReplicaURLs: []string{replica.URL()}, Registerer: reg})
@@ -64,7 +65,7 @@ func TestReplicaReads(t *testing.T) {
 		}
 	}
 	setDelay := func(d string) {
-		replica.exec("ALTER SYSTEM SET recovery_min_apply_delay = '"+d+"'", "SELECT pg_reload_conf()")
+		replica.Exec("ALTER SYSTEM SET recovery_min_apply_delay = '"+d+"'", "SELECT pg_reload_conf()")
 	}
 
 	eventually(t, 15*time.Second, "the replica joins the read pool", func() bool {
@@ -111,7 +112,7 @@ func TestReplicaReads(t *testing.T) {
 	})
 
 	t.Run("a stopped replica leaves the pool, reads go on, and it comes back", func(t *testing.T) {
-		replica.stop()
+		replica.Stop()
 		for range 10 {
 			if onReplica(t, mayLag) {
 				t.Fatal("a read went to the stopped replica")
@@ -120,7 +121,7 @@ func TestReplicaReads(t *testing.T) {
 		if gauge(t, reg, "vitrine_db_replica_healthy") != 0 {
 			t.Fatal("the stopped replica is still in the pool")
 		}
-		replica.start()
+		replica.Start()
 		eventually(t, 15*time.Second, "the restarted replica comes back", func() bool {
 			return gauge(t, reg, "vitrine_db_replica_healthy") == 1 && onReplica(t, mayLag)
 		})

@@ -1,4 +1,4 @@
-package sqldb_test
+package sqltest
 
 import (
 	"context"
@@ -14,11 +14,13 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// pgServer is a throwaway PostgreSQL server run with the machine's
+// Server is a throwaway PostgreSQL server run with the machine's
 // PostgreSQL binaries: a primary made by initdb, or a streaming replica of
-// one made by pg_basebackup, as deploy/local/cluster.sh makes them.
-type pgServer struct {
-	t    *testing.T
+// one made by pg_basebackup, as deploy/local/cluster.sh makes them. It is
+// for tests that need servers of their own (replication, a server to
+// stop); missing binaries fail the test.
+type Server struct {
+	t    testing.TB
 	bin  string
 	data string
 	sock string
@@ -27,11 +29,11 @@ type pgServer struct {
 
 // URL is the server's URL for the database test, with a password the
 // server ignores (trust) so tests can check it is never shown.
-func (s *pgServer) URL() string {
+func (s *Server) URL() string {
 	return fmt.Sprintf("postgres://postgres:not-for-logs@127.0.0.1:%d/test?sslmode=disable&connect_timeout=2", s.Port)
 }
 
-func pgBin(t *testing.T) string {
+func pgBin(t testing.TB) string {
 	t.Helper()
 	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
 	sort.Strings(dirs)
@@ -45,7 +47,7 @@ func pgBin(t *testing.T) string {
 	return filepath.Dir(initdb)
 }
 
-func (s *pgServer) cmd(name string, args ...string) *exec.Cmd {
+func (s *Server) cmd(name string, args ...string) *exec.Cmd {
 	path := filepath.Join(s.bin, name)
 	if os.Getuid() == 0 { // PostgreSQL refuses to run as root
 		return exec.Command("runuser", append([]string{"-u", "postgres", "--", path}, args...)...)
@@ -53,14 +55,14 @@ func (s *pgServer) cmd(name string, args ...string) *exec.Cmd {
 	return exec.Command(path, args...)
 }
 
-func (s *pgServer) run(name string, args ...string) {
+func (s *Server) run(name string, args ...string) {
 	s.t.Helper()
 	if out, err := s.cmd(name, args...).CombinedOutput(); err != nil {
 		s.t.Fatalf("%s: %v: %s", name, err, out)
 	}
 }
 
-func newPGServer(t *testing.T) *pgServer {
+func newServer(t testing.TB) *Server {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "vitrine-pg-")
 	if err != nil {
@@ -78,37 +80,38 @@ func newPGServer(t *testing.T) *pgServer {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	return &pgServer{t: t, bin: pgBin(t), data: filepath.Join(dir, "data"), sock: dir, Port: port}
+	return &Server{t: t, bin: pgBin(t), data: filepath.Join(dir, "data"), sock: dir, Port: port}
 }
 
-// startPrimary runs a new primary holding an empty database named test.
-func startPrimary(t *testing.T) *pgServer {
-	s := newPGServer(t)
+// StartPrimary runs a new primary holding an empty database named test.
+func StartPrimary(t testing.TB) *Server {
+	s := newServer(t)
 	s.run("initdb", "-D", s.data, "-U", "postgres", "--auth=trust", "--no-sync")
-	s.start()
-	s.exec("CREATE DATABASE test")
+	s.Start()
+	s.Exec("CREATE DATABASE test")
 	return s
 }
 
-// startReplica copies primary with pg_basebackup and runs the copy as its
+// StartReplica copies primary with pg_basebackup and runs the copy as its
 // streaming replica.
-func startReplica(t *testing.T, primary *pgServer) *pgServer {
-	s := newPGServer(t)
+func StartReplica(t testing.TB, primary *Server) *Server {
+	s := newServer(t)
 	s.run("pg_basebackup", "-h", "127.0.0.1", "-p", fmt.Sprint(primary.Port), "-U", "postgres",
 		"-D", s.data, "-R", "-X", "stream", "-c", "fast")
-	s.start()
+	s.Start()
 	return s
 }
 
-func (s *pgServer) start() {
+// Start starts the server again after Stop.
+func (s *Server) Start() {
 	s.t.Helper()
 	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c wal_level=replica -c hot_standby=on", s.Port, s.sock)
 	s.run("pg_ctl", "-D", s.data, "-o", opts, "-l", filepath.Join(s.sock, "log"), "-w", "-t", "60", "start")
-	s.t.Cleanup(s.stop)
+	s.t.Cleanup(s.Stop)
 }
 
-// stop stops the server at once (a no-op when it is not running).
-func (s *pgServer) stop() {
+// Stop stops the server at once (a no-op when it is not running).
+func (s *Server) Stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := os.Stat(filepath.Join(s.data, "postmaster.pid")); err != nil {
@@ -120,8 +123,8 @@ func (s *pgServer) stop() {
 	}
 }
 
-// exec runs statements on the server's postgres database.
-func (s *pgServer) exec(statements ...string) {
+// Exec runs statements on the server's postgres database.
+func (s *Server) Exec(statements ...string) {
 	s.t.Helper()
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", s.Port))
