@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -108,6 +109,7 @@ func openReplicas(cfg Config, primary *sql.DB, pool func(*pgx.ConnConfig) *sql.D
 		pcfg, err := pgx.ParseConfig(u)
 		if err != nil {
 			// Not the URL itself, nor pgx's message, which may quote it.
+			rs.closePools()
 			return nil, fmt.Errorf("sqldb: replica URL %d does not parse", i+1)
 		}
 		if pcfg.ConnectTimeout == 0 {
@@ -115,6 +117,10 @@ func openReplicas(cfg Config, primary *sql.DB, pool func(*pgx.ConnConfig) *sql.D
 		}
 		pcfg.RuntimeParams["search_path"] = cfg.Schema
 		name := net.JoinHostPort(pcfg.Host, strconv.Itoa(int(pcfg.Port)))
+		if slices.ContainsFunc(rs.replicas, func(r *replica) bool { return r.name == name }) {
+			rs.closePools()
+			return nil, fmt.Errorf("sqldb: replica %s is given twice", name)
+		}
 		rs.replicas = append(rs.replicas, &replica{name: name, pool: pool(pcfg)})
 	}
 	rs.register(cfg)
@@ -316,6 +322,10 @@ func (rs *replicaSet) checkReplica(parent context.Context, r *replica) {
 func (rs *replicaSet) close() error {
 	rs.stop()
 	<-rs.done
+	return rs.closePools()
+}
+
+func (rs *replicaSet) closePools() error {
 	var err error
 	for _, r := range rs.replicas {
 		err = errors.Join(err, r.pool.Close())
