@@ -74,9 +74,10 @@ type replicaSet struct {
 	mu      sync.Mutex // guards samples
 	samples []walSample
 
-	reads *prometheus.CounterVec // by pool: replica or primary
-	stop  context.CancelFunc
-	done  chan struct{}
+	// Reads that could take a replica, by the pool that served them.
+	readsOnReplica, readsOnPrimary prometheus.Counter
+	stop                           context.CancelFunc
+	done                           chan struct{}
 }
 
 // walSample is the primary's WAL position at a time.
@@ -133,14 +134,15 @@ func openReplicas(cfg Config, primary *sql.DB, pool func(*pgx.ConnConfig) *sql.D
 // register exports the replicas' health and lag, and where reads went.
 func (rs *replicaSet) register(cfg Config) {
 	labels := prometheus.Labels{"service": cfg.Schema}
-	rs.reads = prometheus.NewCounterVec(prometheus.CounterOpts{
+	reads := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "vitrine_db_reads_total", ConstLabels: labels,
 		Help: "Reads that could take a replica, by the pool that served them: replica, or primary (no replica healthy and caught up).",
 	}, []string{"pool"})
+	rs.readsOnReplica, rs.readsOnPrimary = reads.WithLabelValues("replica"), reads.WithLabelValues("primary")
 	if cfg.Registerer == nil {
 		return
 	}
-	cfg.Registerer.MustRegister(rs.reads)
+	cfg.Registerer.MustRegister(reads)
 	for _, r := range rs.replicas {
 		l := prometheus.Labels{"service": cfg.Schema, "replica": r.name}
 		cfg.Registerer.MustRegister(
@@ -174,11 +176,11 @@ func (rs *replicaSet) pick(ctx context.Context) *replica {
 	for i := range n {
 		r := rs.replicas[(start+i)%n]
 		if r.healthy.Load() && r.lsn.Load() >= wm {
-			rs.reads.WithLabelValues("replica").Inc()
+			rs.readsOnReplica.Inc()
 			return r
 		}
 	}
-	rs.reads.WithLabelValues("primary").Inc()
+	rs.readsOnPrimary.Inc()
 	return nil
 }
 
