@@ -235,17 +235,33 @@ func (rs *replicaSet) primaryPosition(ctx context.Context) (uint64, error) {
 	return parseLSN(text)
 }
 
-// run checks the primary and every replica each interval until ctx ends.
+// catchUpInterval is how often a replica still behind the watermark has
+// its position read again: reads go back to it within this long of its
+// replaying the last write, not at its next full check.
+const catchUpInterval = 100 * time.Millisecond
+
+// run checks the primary and every replica each interval, and the
+// replicas behind the watermark more often, until ctx ends.
 func (rs *replicaSet) run(ctx context.Context) {
 	defer close(rs.done)
-	t := time.NewTicker(replicaCheckInterval)
-	defer t.Stop()
+	check := time.NewTicker(replicaCheckInterval)
+	defer check.Stop()
+	catchUp := time.NewTicker(catchUpInterval)
+	defer catchUp.Stop()
+	rs.check(ctx)
 	for {
-		rs.check(ctx)
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-check.C:
+			rs.check(ctx)
+		case <-catchUp.C:
+			wm := rs.watermark.Load()
+			for _, r := range rs.replicas {
+				if r.healthy.Load() && r.lsn.Load() < wm {
+					rs.checkReplica(ctx, r)
+				}
+			}
 		}
 	}
 }
