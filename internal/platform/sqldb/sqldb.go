@@ -83,7 +83,11 @@ func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql
 			return rows, err
 		}
 	}
-	return db.DB.QueryContext(ctx, query, args...)
+	rows, err := db.DB.QueryContext(ctx, query, args...)
+	if err != nil && retryOnNewConnection(ctx, err) {
+		return db.DB.QueryContext(ctx, query, args...)
+	}
+	return rows, err
 }
 
 // QueryRowContext is QueryContext for one row.
@@ -94,7 +98,20 @@ func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *s
 			return row
 		}
 	}
-	return db.DB.QueryRowContext(ctx, query, args...)
+	row := db.DB.QueryRowContext(ctx, query, args...)
+	if err := row.Err(); err != nil && retryOnNewConnection(ctx, err) {
+		return db.DB.QueryRowContext(ctx, query, args...)
+	}
+	return row
+}
+
+// retryOnNewConnection says whether a read that failed on the primary's
+// pool runs once more: a read that may lag, whose connection the server
+// dropped (shutting down, gone). The new connection goes to whichever
+// host of the URL answers, the replica while the primary is away, which
+// is what such a read accepts.
+func retryOnNewConnection(ctx context.Context, err error) bool {
+	return mayReadReplica(ctx) && ctx.Err() == nil && IsUnavailable(err)
 }
 
 // NoteWrites tells the DB that writes were committed on the primary, by
