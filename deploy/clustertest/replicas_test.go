@@ -24,8 +24,8 @@ func testReplicas(c *cluster) {
 	t.Cleanup(func() {
 		c.replicaSQL("ALTER SYSTEM RESET recovery_min_apply_delay", "SELECT pg_reload_conf()")
 	})
-	eventually(t, 15*time.Second, "both product instances read from the replica", func() bool {
-		return c.productMetric("vitrine_db_replica_healthy") == 2
+	eventually(t, 15*time.Second, "both product and both analytics instances read from the replica", func() bool {
+		return c.productMetric("vitrine_db_replica_healthy") == 2 && c.serviceMetric("analytics", "vitrine_db_replica_healthy") == 2
 	})
 	replicaReads := c.productMetric(`vitrine_db_reads_total{pool="replica"`)
 
@@ -94,9 +94,11 @@ func testReplicas(c *cluster) {
 	eventually(t, 5*time.Second, "the stopped replica leaves the read pool", func() bool {
 		return c.productMetric("vitrine_db_replica_healthy") == 0
 	})
+	// Analytics reports read from the primary meanwhile.
+	c.expect(200, "GET", "/api/analytics/top-products?metric=views&window=1h", admin, nil)
 	c.sh("start", "pg-replica")
 	eventually(t, 30*time.Second, "the replica comes back to the read pool", func() bool {
-		return c.productMetric("vitrine_db_replica_healthy") == 2
+		return c.productMetric("vitrine_db_replica_healthy") == 2 && c.serviceMetric("analytics", "vitrine_db_replica_healthy") == 2
 	})
 }
 
@@ -112,15 +114,19 @@ func (c *cluster) replicaSQL(statements ...string) {
 	}
 }
 
-// productMetric sums, over product-1 and product-2, the series of their
-// /metrics whose line starts with prefix.
-func (c *cluster) productMetric(prefix string) float64 {
+// productMetric sums a metric over product-1 and product-2.
+func (c *cluster) productMetric(prefix string) float64 { return c.serviceMetric("product", prefix) }
+
+// serviceMetric sums, over instances 1 and 2 of a service, the series of
+// their /metrics whose line starts with prefix.
+func (c *cluster) serviceMetric(service, prefix string) float64 {
 	c.t.Helper()
+	admin := map[string]int{"product": 28150, "analytics": 28450}[service] // cluster.sh: base + 50 + i
 	var sum float64
 	for i := 1; i <= 2; i++ {
-		res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", c.port(28150+i)))
+		res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", c.port(admin+i)))
 		if err != nil {
-			c.t.Fatalf("metrics of product-%d: %v", i, err)
+			c.t.Fatalf("metrics of %s-%d: %v", service, i, err)
 		}
 		sc := bufio.NewScanner(res.Body)
 		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
