@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"io"
+	"strings"
 
 	"github.com/vitrine-dev/vitrine/internal/modules"
 	"github.com/vitrine-dev/vitrine/internal/platform/flagenv"
@@ -36,6 +38,27 @@ func parse(fs *flag.FlagSet, args []string, getenv func(string) string, stderr i
 		return errHelp
 	}
 	return err
+}
+
+// urlList is a repeatable URL flag. One value may hold several URLs
+// separated by spaces or newlines, as the environment and a mounted file
+// give them. Its text never shows the URLs: they may hold passwords.
+type urlList []string
+
+func (l *urlList) String() string {
+	if l == nil || len(*l) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d URLs", len(*l))
+}
+
+func (l *urlList) Set(v string) error {
+	urls := strings.Fields(v)
+	if len(urls) == 0 {
+		return errors.New("no URL")
+	}
+	*l = append(*l, urls...)
+	return nil
 }
 
 // errHelp ends a command that printed its help.

@@ -41,8 +41,8 @@ Commands:
             http://127.0.0.1:8080/healthz), as a container's health check
 
 Every flag can also be set with an environment variable: --postgres-url is
-VITRINE_POSTGRES_URL. Secret flags (--postgres-url, --redis-url, --nats-url,
---cursor-secret, --password) can be read from a file: --postgres-url-file PATH
+VITRINE_POSTGRES_URL. Secret flags (--postgres-url, --postgres-replica-url,
+--redis-url, --nats-url, --cursor-secret, --password) can be read from a file: --postgres-url-file PATH
 or VITRINE_POSTGRES_URL_FILE. Run "vitrine <command> --help" for its flags.
 `
 

@@ -34,7 +34,13 @@ func TestPostgresURLFromFileNeverShown(t *testing.T) {
 	runCommand(t, map[string]string{"VITRINE_POSTGRES_URL_FILE": file},
 		"user", "create", "--email", "ops@vitrine.test", "--password", "ops-password", "--role", "admin")
 
-	s := startServer(t, map[string]string{"VITRINE_POSTGRES_URL_FILE": file},
+	// The primary stands in for its replica: a server not in recovery is
+	// read from as a promoted one.
+	replicaFile := filepath.Join(t.TempDir(), "postgres-replica-url")
+	if err := os.WriteFile(replicaFile, []byte(u.String()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, map[string]string{"VITRINE_POSTGRES_URL_FILE": file, "VITRINE_POSTGRES_REPLICA_URL_FILE": replicaFile},
 		"--target", "product,auth", "--admin-addr", "127.0.0.1:0", "--log-level", "debug")
 	token := (&catalog{server: s}).login(t, "ops@vitrine.test", "ops-password")
 	expect(t, s.do(call{Method: "POST", Path: "/api/products", Token: token, Body: productBody("Canary", "CANARY-1", 100, nil)}), 201)
@@ -44,6 +50,9 @@ func TestPostgresURLFromFileNeverShown(t *testing.T) {
 	metrics := s.metrics()
 	if !strings.Contains(metrics, "vitrine_http_requests_total") {
 		t.Fatalf("no request metrics:\n%s", metrics)
+	}
+	if !strings.Contains(metrics, "vitrine_db_replica_healthy{replica=\""+u.Host+"\",service=\"product\"}") {
+		t.Fatalf("no replica metrics naming the replica by host and port:\n%s", metrics)
 	}
 	if strings.Contains(metrics, secretCanary) {
 		t.Errorf("/metrics shows the PostgreSQL password")

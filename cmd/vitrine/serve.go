@@ -18,6 +18,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
 	"github.com/vitrine-dev/vitrine/internal/platform/obs"
 	"github.com/vitrine-dev/vitrine/internal/platform/ratelimit"
+	"github.com/vitrine-dev/vitrine/internal/platform/sqldb"
 )
 
 // serve runs the targeted services until ctx ends, then drains: /readyz
@@ -50,7 +51,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.TextVar(&limits.PerIP, "rate-limit-ip", limits.PerIP, "requests per client IP, signed in or not (checked before tokens), as RATE/PERIOD[:BURST] (e.g. 50/s:100), or off")
 	fs.TextVar(&limits.PerUser, "rate-limit-user", limits.PerUser, "requests per signed-in user, on top of the per-IP limit, as RATE/PERIOD[:BURST], or off")
 	fs.TextVar(&limits.Login, "rate-limit-login", limits.Login, "login and register attempts per client IP, as RATE/PERIOD[:BURST], or off")
-	trustedProxies := fs.String("trusted-proxies", "", "comma list of CIDRs of load balancers whose X-Forwarded-For is believed")
+	var replicaURLs urlList
+	fs.Var(&replicaURLs, "postgres-replica-url", "PostgreSQL read replica of --postgres-url for the product and analytics reads that may lag (repeatable; in the environment or its file, URLs separated by spaces or newlines)")
+	replicaMaxLag := fs.Duration("replica-max-lag", sqldb.DefaultReplicaMaxLag, "a replica further behind the primary than this leaves the read pool until it catches up")
+	trustedProxies := fs.String("trusted-proxies", "", "comma list of CIDRs of load balancers whose X-Forwarded-For and X-Vitrine-Recent-Writer are believed")
 	backoff := ratelimit.DefaultBackoffPolicy()
 	fs.IntVar(&backoff.After, "login-throttle-after", backoff.After, "failed logins in a row on one account, from any address, before it must wait")
 	fs.DurationVar(&backoff.Wait, "login-throttle-wait", backoff.Wait, "first wait of a throttled account; each further failure doubles it")
@@ -59,6 +63,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	sf.register(fs)
 	if err := parse(fs, args, getenv, stderr); err != nil {
 		return err
+	}
+	if len(replicaURLs) > 0 && sf.postgresURL == "" {
+		return errors.New("--postgres-replica-url needs --postgres-url, the primary")
+	}
+	if *replicaMaxLag <= 0 {
+		return errors.New("--replica-max-lag must be positive")
 	}
 	if limits.TrustedProxies, err = ratelimit.ParseCIDRs(*trustedProxies); err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)
@@ -91,6 +101,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	cfg.CursorSecret = *cursorSecret
 	cfg.StreamReplicas = *streamReplicas
 	cfg.CatalogStaleAfter = *staleAfter
+	cfg.PostgresReplicaURLs, cfg.ReplicaMaxLag = replicaURLs, *replicaMaxLag
 
 	app, err := modules.New(ctx, cfg)
 	if err != nil {

@@ -217,7 +217,7 @@ func TestComposeHAProxyRoutesAsTheLocalClusterToEveryInstance(t *testing.T) {
 	routing := func(section []string) []string {
 		var out []string
 		for _, line := range section {
-			if regexp.MustCompile(`^(acl|use_backend|default_backend|http-request disable-l7-retry) `).MatchString(line) {
+			if regexp.MustCompile(`^(acl|use_backend|default_backend|stick-table|http-request (disable-l7-retry|del-header|track-sc0|sc-set-gpt0|set-var|set-header X-Vitrine-)) `).MatchString(line) {
 				out = append(out, line)
 			}
 		}

@@ -52,6 +52,11 @@ PG_REPLICA_PORT=$((CLUSTER_PG_PORT + 1))
 # refuses writes (a 503 with Retry-After); once the replica is promoted
 # (cluster.sh failover) the same connections take writes, with no restart.
 PG_URL="postgres://postgres@127.0.0.1:$PG_PRIMARY_PORT,127.0.0.1:$PG_REPLICA_PORT/vitrine?target_session_attrs=any&connect_timeout=2&sslmode=disable"
+# The replica alone, for the product and analytics reads that may lag
+# (--postgres-replica-url): each instance checks it every second and reads
+# from the primary while it is down or too far behind. After a failover it
+# is the primary, and reads from it are simply current.
+PG_REPLICA_URL="postgres://postgres@127.0.0.1:$PG_REPLICA_PORT/vitrine?connect_timeout=2&sslmode=disable"
 REDIS_URL="redis://127.0.0.1:$CLUSTER_REDIS_PORT/0"
 NATS_URL="nats://127.0.0.1:$CLUSTER_NATS_PORT,nats://127.0.0.1:$((CLUSTER_NATS_PORT + 1)),nats://127.0.0.1:$((CLUSTER_NATS_PORT + 2))"
 LB_URL="http://$CLUSTER_BIND:$CLUSTER_PORT"
@@ -333,6 +338,7 @@ serve_args() {
 		--redis-url "$REDIS_URL" --stream-replicas 3 --trusted-proxies 127.0.0.1/32 \
 		--drain-delay 2s --shutdown-timeout 15s
 	[ "$svc" = auth ] || echo --auth-url "$LB_URL"
+	case $svc in product | analytics) echo --postgres-replica-url "$PG_REPLICA_URL" ;; esac
 }
 
 start_instance() { # SERVICE I
@@ -461,6 +467,7 @@ cmd_status() {
 		stats page     http://$CLUSTER_BIND:$CLUSTER_STATS_PORT/
 		Prometheus     $PROM_URL/  (targets: $PROM_URL/targets, alerts: $PROM_URL/alerts)
 		PostgreSQL     $PG_URL
+		read replica   $PG_REPLICA_URL
 		NATS           $NATS_URL
 		Redis          $REDIS_URL
 		logs           $CLUSTER_DIR/logs/NAME.log
@@ -547,6 +554,7 @@ cmd_env() {
 		CLUSTER_STATS_URL=http://$CLUSTER_BIND:$CLUSTER_STATS_PORT/
 		CLUSTER_PROMETHEUS_URL=$PROM_URL
 		CLUSTER_POSTGRES_URL='$PG_URL'
+		CLUSTER_POSTGRES_REPLICA_URL='$PG_REPLICA_URL'
 		CLUSTER_NATS_URL=$NATS_URL
 		CLUSTER_REDIS_URL=$REDIS_URL
 		CLUSTER_VITRINE_BIN=$VITRINE_BIN

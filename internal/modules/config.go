@@ -16,14 +16,18 @@ type Config struct {
 	Targets     []string
 	DataDir     string // SQLite files live here when PostgresURL is empty
 	PostgresURL string
-	AuthURL     string // base URL of the auth service, for the JWKS and credential checks when auth runs elsewhere
-	NATSURL     string // external NATS JetStream; empty embeds a server under DataDir
-	Namespace   string // isolates deployments sharing one NATS and one Redis server
-	RedisURL    string // L2 cache (and shared rate limits); empty keeps the cache in-process
-	Issuer      string
-	Audience    string
-	AccessTTL   time.Duration
-	MaxInFlight int // load shedding threshold
+	// PostgresReplicaURLs are read replicas of PostgresURL: the product
+	// and analytics services send the reads that may lag there.
+	PostgresReplicaURLs []string
+	ReplicaMaxLag       time.Duration // 0 means sqldb.DefaultReplicaMaxLag
+	AuthURL             string        // base URL of the auth service, for the JWKS and credential checks when auth runs elsewhere
+	NATSURL             string        // external NATS JetStream; empty embeds a server under DataDir
+	Namespace           string        // isolates deployments sharing one NATS and one Redis server
+	RedisURL            string        // L2 cache (and shared rate limits); empty keeps the cache in-process
+	Issuer              string
+	Audience            string
+	AccessTTL           time.Duration
+	MaxInFlight         int // load shedding threshold
 	// MaxInFlightPerClient bounds the requests one client address has in
 	// flight at once; 0 disables it.
 	MaxInFlightPerClient int

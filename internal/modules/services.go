@@ -20,6 +20,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/platform/cache"
 	"github.com/vitrine-dev/vitrine/internal/platform/outbox"
 	"github.com/vitrine-dev/vitrine/internal/platform/ratelimit"
+	"github.com/vitrine-dev/vitrine/internal/platform/sqldb"
 	"github.com/vitrine-dev/vitrine/internal/product"
 	"github.com/vitrine-dev/vitrine/internal/product/productdb"
 	"github.com/vitrine-dev/vitrine/internal/product/productevents"
@@ -84,7 +85,7 @@ func (a *App) loginThrottle() (ratelimit.Backoff, error) {
 // serves its reads through the cache and keeps the cache in step with the
 // catalog events of every instance.
 func (a *App) initProduct(ctx context.Context) error {
-	store, err := productdb.Open(ctx, a.cfg.SQLConfig(Product))
+	store, err := productdb.Open(ctx, a.sqlConfigWithReplicas(Product))
 	if err != nil {
 		return fmt.Errorf("product store: %w", err)
 	}
@@ -119,8 +120,19 @@ func (a *App) initProduct(ctx context.Context) error {
 	a.directProduct = uncachedProductRoutes(svc)
 	a.background = append(a.background, relay.Run, a.guard.run,
 		func(ctx context.Context) { store.DB().Maintain(ctx, 10*time.Minute) })
-	a.consume(productevents.Consumers(svc, guardedCache{rc, a.guard}))
+	a.consume(productevents.Consumers(svc, guardedCache{rc, a.guard}, store.DB()))
 	return nil
+}
+
+// sqlConfigWithReplicas is where service keeps its data, with the read
+// replicas its reads that may lag can use.
+func (a *App) sqlConfigWithReplicas(service string) sqldb.Config {
+	c := a.cfg.SQLConfig(service)
+	if c.PostgresURL != "" {
+		c.ReplicaURLs, c.ReplicaMaxLag = a.cfg.PostgresReplicaURLs, a.cfg.ReplicaMaxLag
+		c.Logger, c.Registerer = a.logger, a.metrics.Registry
+	}
+	return c
 }
 
 // productReadCache keys cached listings by the catalog stream's position;
@@ -163,7 +175,7 @@ func (a *App) initSearch(context.Context) error {
 // which products exist) and the search events, and publishes product
 // statistics back to the stream.
 func (a *App) initAnalytics(ctx context.Context) error {
-	store, err := analyticsdb.Open(ctx, a.cfg.SQLConfig(Analytics))
+	store, err := analyticsdb.Open(ctx, a.sqlConfigWithReplicas(Analytics))
 	if err != nil {
 		return fmt.Errorf("analytics store: %w", err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -120,18 +119,6 @@ func (g *streamGuard) run(ctx context.Context) {
 	}
 }
 
-// route sends catalog requests to direct (the same routes without a cache)
-// while the guard says the cache may be stale, and everything else to next.
-func (g *streamGuard) route(next, direct http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if g.stale.Load() && (strings.HasPrefix(r.URL.Path, "/api/products") || strings.HasPrefix(r.URL.Path, "/api/categories")) {
-			direct.ServeHTTP(w, r)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
 // uncachedProductRoutes are the product routes on a cache that keeps
 // nothing, for the guard to send catalog reads to while the instance is cut
 // off from the stream.
@@ -139,15 +126,6 @@ func uncachedProductRoutes(svc *product.Service) http.Handler {
 	rt := httpx.NewRouter()
 	producthttp.Routes(rt, svc, producthttp.NewReadCache(cache.New(cache.Config{L1MaxBytes: 1, L1MaxTTL: time.Nanosecond}), 0))
 	return rt
-}
-
-// routes is the router, behind the stream guard when this process runs the
-// product service.
-func (a *App) routes() http.Handler {
-	if a.guard == nil {
-		return a.Router
-	}
-	return a.guard.route(a.Router, a.directProduct)
 }
 
 // guardedCache tells the stream guard of every catalog event the read

@@ -162,6 +162,14 @@ func ClientIP(r *http.Request, trusted []netip.Prefix) (addr netip.Addr, ok bool
 	return addr, true
 }
 
+// FromTrustedProxy reports whether r came straight from one of the
+// trusted proxies, whose headers (X-Forwarded-For, and what else they set
+// for the service) are believed.
+func FromTrustedProxy(r *http.Request, trusted []netip.Prefix) bool {
+	addr, ok := parseHop(r.RemoteAddr)
+	return ok && contains(trusted, addr)
+}
+
 // ClientKey names a client address for limits and counts: the address
 // itself, or its /64 for IPv6 (the block one subscriber usually holds).
 func ClientKey(addr netip.Addr) string {

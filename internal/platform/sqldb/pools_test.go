@@ -4,14 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -66,61 +61,13 @@ func TestWritesNeverLandOnAReadOnlyServer(t *testing.T) {
 }
 
 // startReadOnlyPostgres runs a throwaway PostgreSQL server whose sessions
-// are read-only, with the machine's PostgreSQL binaries, makes the database
-// named, and returns its port.
+// are read-only, holding the database named, and returns its port.
 func startReadOnlyPostgres(t *testing.T, database string) int {
 	t.Helper()
-	initdb, err := exec.LookPath("initdb")
-	if err != nil {
-		t.Fatalf("PostgreSQL's initdb is required for this test: %v", err)
+	s := sqltest.StartPrimary(t)
+	if database != "test" {
+		s.Exec("CREATE DATABASE " + pgx.Identifier{database}.Sanitize())
 	}
-	bin := filepath.Dir(initdb)
-	dir, err := os.MkdirTemp("", "vitrine-readonly-pg-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	asPostgres := func(name string, args ...string) *exec.Cmd {
-		if os.Getuid() == 0 { // PostgreSQL refuses to run as root
-			return exec.Command("runuser", append([]string{"-u", "postgres", "--", filepath.Join(bin, name)}, args...)...)
-		}
-		return exec.Command(filepath.Join(bin, name), args...)
-	}
-	if os.Getuid() == 0 {
-		if out, err := exec.Command("chown", "postgres", dir).CombinedOutput(); err != nil {
-			t.Fatalf("chown: %v: %s", err, out)
-		}
-	}
-	data := filepath.Join(dir, "data")
-	if out, err := asPostgres("initdb", "-D", data, "-U", "postgres", "--auth=trust", "--no-sync").CombinedOutput(); err != nil {
-		t.Fatalf("initdb: %v: %s", err, out)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c default_transaction_read_only=on -c fsync=off", port, dir)
-	if out, err := asPostgres("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start").CombinedOutput(); err != nil {
-		t.Fatalf("pg_ctl start: %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		cmd := asPostgres("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop")
-		if out, err := exec.CommandContext(ctx, cmd.Path, cmd.Args[1:]...).CombinedOutput(); err != nil {
-			t.Errorf("pg_ctl stop: %v: %s", err, out)
-		}
-	})
-	// Sessions are read-only by default; this one says otherwise.
-	conn, err := pgx.Connect(context.Background(), fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable&default_transaction_read_only=off", port))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(context.Background(), "CREATE DATABASE "+pgx.Identifier{database}.Sanitize()); err != nil {
-		t.Fatal(err)
-	}
-	return port
+	s.Exec("ALTER SYSTEM SET default_transaction_read_only = on", "SELECT pg_reload_conf()")
+	return s.Port
 }

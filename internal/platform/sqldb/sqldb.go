@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/prometheus/client_golang/prometheus"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -38,6 +40,15 @@ type Config struct {
 	Schema      string // the service's own PostgreSQL schema, e.g. "product"
 	SQLitePath  string // the service's own SQLite file
 	MaxConns    int    // pool size; 0 picks a default
+
+	// ReplicaURLs are PostgreSQL read replicas of the primary, for the
+	// reads whose context says they may take one (ReplicaReads).
+	ReplicaURLs []string
+	// ReplicaMaxLag takes a replica out of the read pool while it is
+	// further behind; 0 means DefaultReplicaMaxLag.
+	ReplicaMaxLag time.Duration
+	Logger        *slog.Logger          // replicas joining and leaving the pool
+	Registerer    prometheus.Registerer // replicas' health and lag; nil: not exported
 }
 
 // DB is a database/sql handle that knows its dialect.
@@ -48,11 +59,71 @@ type Config struct {
 // Writes (ExecContext, BeginTx and so Tx) go to a pool that accepts only a
 // read-write server: a connection that fell back to a replica, because the
 // primary was slow to accept it under load, must never take a write.
+//
+// With replicas (Config.ReplicaURLs), QueryContext and QueryRowContext
+// send a read whose context allows it (ReplicaReads) to a replica that is
+// healthy and has replayed every write this process knows of (NoteWrites),
+// and any other read to the primary. See replicaSet.
 type DB struct {
-	*sql.DB // reads
-	Dialect Dialect
-	primary *sql.DB  // writes; the same pool as reads when there is one host
-	rebound sync.Map // query with ? -> query with $n
+	*sql.DB  // reads on the primary (or any host of a multi-host URL)
+	Dialect  Dialect
+	primary  *sql.DB     // writes; the same pool as reads when there is one host
+	replicas *replicaSet // nil without replicas
+	rebound  sync.Map    // query with ? -> query with $n
+}
+
+// QueryContext runs a query on a replica when ctx allows it and one is in
+// the read pool, else on the primary. A replica found unreachable leaves
+// the pool and the query runs on the primary: a read is safe to repeat.
+// So does a query the replica cancelled because replay needed its rows.
+func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if r := db.replicas.pick(ctx); r != nil {
+		rows, err := r.pool.QueryContext(ctx, query, args...)
+		if err == nil || !db.replicas.retry(r, ctx, err) {
+			return rows, err
+		}
+	}
+	rows, err := db.DB.QueryContext(ctx, query, args...)
+	if err != nil && retryOnNewConnection(ctx, err) {
+		return db.DB.QueryContext(ctx, query, args...)
+	}
+	return rows, err
+}
+
+// QueryRowContext is QueryContext for one row.
+func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if r := db.replicas.pick(ctx); r != nil {
+		row := r.pool.QueryRowContext(ctx, query, args...)
+		if err := row.Err(); err == nil || !db.replicas.retry(r, ctx, err) {
+			return row
+		}
+	}
+	row := db.DB.QueryRowContext(ctx, query, args...)
+	if err := row.Err(); err != nil && retryOnNewConnection(ctx, err) {
+		return db.DB.QueryRowContext(ctx, query, args...)
+	}
+	return row
+}
+
+// retryOnNewConnection says whether a read that failed on the primary's
+// pool runs once more: a read that may lag, whose connection the server
+// dropped (shutting down, gone). The new connection goes to whichever
+// host of the URL answers, the replica while the primary is away, which
+// is what such a read accepts.
+func retryOnNewConnection(ctx context.Context, err error) bool {
+	return mayReadReplica(ctx) && ctx.Err() == nil && IsUnavailable(err)
+}
+
+// NoteWrites tells the DB that writes were committed on the primary, by
+// this process or another (a catalog event says so): from now on, reads
+// go only to replicas that have replayed the primary's current position,
+// and to the primary while none has. It costs one query on the primary,
+// and nothing without replicas. An error leaves the watermark as it was.
+func (db *DB) NoteWrites(ctx context.Context) error {
+	if db.replicas == nil {
+		return nil
+	}
+	return db.replicas.noteWrites(ctx)
 }
 
 // ExecContext runs a statement on the read-write pool.
@@ -65,9 +136,13 @@ func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
 	return db.writer().BeginTx(ctx, opts)
 }
 
-// Close closes both pools.
+// Close closes the pools and stops checking the replicas.
 func (db *DB) Close() error {
-	err := db.DB.Close()
+	var err error
+	if db.replicas != nil {
+		err = db.replicas.close()
+	}
+	err = errors.Join(err, db.DB.Close())
 	if db.primary != nil && db.primary != db.DB {
 		err = errors.Join(err, db.primary.Close())
 	}
@@ -85,6 +160,9 @@ var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 
 // Open connects and checks the connection.
 func Open(ctx context.Context, cfg Config) (*DB, error) {
+	if cfg.PostgresURL == "" && len(cfg.ReplicaURLs) > 0 {
+		return nil, errors.New("sqldb: replicas are for PostgreSQL: give the primary's URL too")
+	}
 	if cfg.PostgresURL != "" {
 		return openPostgres(ctx, cfg)
 	}
@@ -173,6 +251,12 @@ func openPostgres(ctx context.Context, cfg Config) (*DB, error) {
 	if err := reads.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqldb: connect to PostgreSQL: %w", err)
+	}
+	if len(cfg.ReplicaURLs) > 0 {
+		if db.replicas, err = openReplicas(cfg, writes, pool); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	return db, nil
 }

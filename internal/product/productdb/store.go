@@ -59,11 +59,17 @@ func (s *Store) UseClock(now func() time.Time) { s.now = now }
 // relay uses it to publish at once instead of at its next poll.
 func (s *Store) AfterWrite(f func()) { s.afterWrite = f }
 
-// write runs fn in a transaction and signals a committed write.
+// write runs fn in a transaction and signals a committed write. Reads
+// that may lag then avoid the replicas that have not replayed it, from
+// this instance at once, before its catalog event comes back (best
+// effort: the event does it too).
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	err := s.db.Tx(ctx, fn)
-	if err == nil && s.afterWrite != nil {
-		s.afterWrite()
+	if err == nil {
+		_ = s.db.NoteWrites(ctx)
+		if s.afterWrite != nil {
+			s.afterWrite()
+		}
 	}
 	return err
 }

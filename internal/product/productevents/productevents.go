@@ -3,7 +3,8 @@
 // (productdb and package outbox); here it listens:
 //
 //   - every catalog event (every instance): drop what the read cache holds
-//     about the product or category;
+//     about the product or category, once reads from replicas wait for
+//     the change (sqldb.DB.NoteWrites);
 //   - product statistics from analytics (one instance each): record sales
 //     and views, for the bestsellers listing and sort=-sales.
 package productevents
@@ -24,8 +25,14 @@ type Cache interface {
 	StatsChanged(ctx context.Context, ev events.ProductStats)
 }
 
+// Reads is where the store's reads go; catalog events tell it of writes
+// (see sqldb.DB.NoteWrites).
+type Reads interface {
+	NoteWrites(ctx context.Context) error
+}
+
 // Consumers returns what the product service consumes.
-func Consumers(svc *product.Service, cache Cache) []bus.Runner {
+func Consumers(svc *product.Service, cache Cache, reads Reads) []bus.Runner {
 	return []bus.Runner{
 		bus.Consumer[struct{}]{
 			Name:   "product-cache",
@@ -33,6 +40,12 @@ func Consumers(svc *product.Service, cache Cache) []bus.Runner {
 			// Only the subject matters: nothing to decode.
 			Decode: func(string, []byte) (struct{}, error) { return struct{}{}, nil },
 			Handle: func(ctx context.Context, evs []bus.Event[struct{}]) error {
+				// Reads learn of the writes before the cache forgets the
+				// old rows: a fill that follows never reads a replica that
+				// has not replayed them. Best effort: if the primary does
+				// not answer (it takes no writes then), the invalidation
+				// matters more.
+				_ = reads.NoteWrites(ctx)
 				for _, ev := range evs {
 					cache.Apply(ctx, ev.Seq, ev.Subject)
 				}

@@ -67,10 +67,20 @@ func (rc *ReadCache) generation() string {
 	return g.text
 }
 
+// redeleteAfter is when a changed product's entry is dropped a second
+// time. Reads may come from a replica: an instance the event has not
+// reached yet may fill Redis with the product as it was, in the moment
+// after an instance that has it dropped the entry, and that instance may
+// copy it into its memory. Events reach every instance within
+// milliseconds; the second drop bounds that rare staleness to a second.
+const redeleteAfter = time.Second
+
 // Apply handles a catalog event from the stream (made by any instance).
 func (rc *ReadCache) Apply(ctx context.Context, seq uint64, subject string) {
 	if id, ok := strings.CutPrefix(subject, events.ProductSubjectPrefix); ok {
-		rc.c.Delete(ctx, productKey(id))
+		key := productKey(id)
+		rc.c.Delete(ctx, key)
+		time.AfterFunc(redeleteAfter, func() { rc.c.Delete(context.WithoutCancel(ctx), key) })
 	}
 	for {
 		cur := rc.seq.Load()

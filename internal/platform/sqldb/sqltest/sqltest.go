@@ -47,11 +47,11 @@ func Config(t testing.TB, d sqldb.Dialect, service string) sqldb.Config {
 func UniqueSchema(t testing.TB, service string) string {
 	t.Helper()
 	schema := uniqueName(service + "_test_")
-	if err := exec(PostgresURL(), "SELECT 1"); err != nil {
+	if err := execOn(PostgresURL(), "SELECT 1"); err != nil {
 		t.Fatalf("PostgreSQL is required for this test (set VITRINE_TEST_POSTGRES_URL): %v", err)
 	}
 	t.Cleanup(func() {
-		if err := exec(PostgresURL(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
+		if err := execOn(PostgresURL(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
 			t.Errorf("drop schema %s: %v", schema, err)
 		}
 	})
@@ -63,11 +63,11 @@ func UniqueSchema(t testing.TB, service string) string {
 func NewDatabase(t testing.TB) string {
 	t.Helper()
 	name := uniqueName("vitrine_test_")
-	if err := exec(PostgresURL(), "CREATE DATABASE "+name); err != nil {
+	if err := execOn(PostgresURL(), "CREATE DATABASE "+name); err != nil {
 		t.Fatalf("PostgreSQL is required for this test (set VITRINE_TEST_POSTGRES_URL): create database: %v", err)
 	}
 	t.Cleanup(func() {
-		if err := exec(PostgresURL(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+		if err := execOn(PostgresURL(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
 			t.Errorf("drop database %s: %v", name, err)
 		}
 	})
@@ -85,8 +85,8 @@ func uniqueName(prefix string) string {
 	return prefix + hex.EncodeToString(b[:])
 }
 
-// exec runs one administrative statement on its own connection.
-func exec(pgURL, statement string) error {
+// execOn runs one administrative statement on its own connection.
+func execOn(pgURL, statement string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, pgURL)

@@ -1,0 +1,140 @@
+package sqltest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Server is a throwaway PostgreSQL server run with the machine's
+// PostgreSQL binaries: a primary made by initdb, or a streaming replica of
+// one made by pg_basebackup, as deploy/local/cluster.sh makes them. It is
+// for tests that need servers of their own (replication, a server to
+// stop); missing binaries fail the test.
+type Server struct {
+	t    testing.TB
+	bin  string
+	data string
+	sock string
+	Port int
+}
+
+// URL is the server's URL for the database test, with a password the
+// server ignores (trust) so tests can check it is never shown.
+func (s *Server) URL() string {
+	return fmt.Sprintf("postgres://postgres:not-for-logs@127.0.0.1:%d/test?sslmode=disable&connect_timeout=2", s.Port)
+}
+
+func pgBin(t testing.TB) string {
+	t.Helper()
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Strings(dirs)
+	if len(dirs) > 0 {
+		return dirs[len(dirs)-1]
+	}
+	initdb, err := exec.LookPath("initdb")
+	if err != nil {
+		t.Fatalf("PostgreSQL's server binaries are required for this test: %v", err)
+	}
+	return filepath.Dir(initdb)
+}
+
+func (s *Server) cmd(name string, args ...string) *exec.Cmd {
+	path := filepath.Join(s.bin, name)
+	if os.Getuid() == 0 { // PostgreSQL refuses to run as root
+		return exec.Command("runuser", append([]string{"-u", "postgres", "--", path}, args...)...)
+	}
+	return exec.Command(path, args...)
+}
+
+func (s *Server) run(name string, args ...string) {
+	s.t.Helper()
+	if out, err := s.cmd(name, args...).CombinedOutput(); err != nil {
+		s.t.Fatalf("%s: %v: %s", name, err, out)
+	}
+}
+
+func newServer(t testing.TB) *Server {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "vitrine-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if os.Getuid() == 0 {
+		if out, err := exec.Command("chown", "postgres", dir).CombinedOutput(); err != nil {
+			t.Fatalf("chown: %v: %s", err, out)
+		}
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return &Server{t: t, bin: pgBin(t), data: filepath.Join(dir, "data"), sock: dir, Port: port}
+}
+
+// StartPrimary runs a new primary holding an empty database named test.
+func StartPrimary(t testing.TB) *Server {
+	s := newServer(t)
+	s.run("initdb", "-D", s.data, "-U", "postgres", "--auth=trust", "--no-sync")
+	s.Start()
+	s.Exec("CREATE DATABASE test")
+	return s
+}
+
+// StartReplica copies primary with pg_basebackup and runs the copy as its
+// streaming replica.
+func StartReplica(t testing.TB, primary *Server) *Server {
+	s := newServer(t)
+	s.run("pg_basebackup", "-h", "127.0.0.1", "-p", fmt.Sprint(primary.Port), "-U", "postgres",
+		"-D", s.data, "-R", "-X", "stream", "-c", "fast")
+	s.Start()
+	return s
+}
+
+// Start starts the server again after Stop.
+func (s *Server) Start() {
+	s.t.Helper()
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c wal_level=replica -c hot_standby=on", s.Port, s.sock)
+	s.run("pg_ctl", "-D", s.data, "-o", opts, "-l", filepath.Join(s.sock, "log"), "-w", "-t", "60", "start")
+	s.t.Cleanup(s.Stop)
+}
+
+// Stop stops the server at once (a no-op when it is not running).
+func (s *Server) Stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := os.Stat(filepath.Join(s.data, "postmaster.pid")); err != nil {
+		return
+	}
+	c := s.cmd("pg_ctl", "-D", s.data, "-m", "immediate", "-w", "stop")
+	if out, err := exec.CommandContext(ctx, c.Path, c.Args[1:]...).CombinedOutput(); err != nil {
+		s.t.Errorf("pg_ctl stop: %v: %s", err, out)
+	}
+}
+
+// Exec runs statements on the server's postgres database.
+func (s *Server) Exec(statements ...string) {
+	s.t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", s.Port))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, st := range statements {
+		if _, err := conn.Exec(ctx, st); err != nil {
+			s.t.Fatalf("%s: %v", st, err)
+		}
+	}
+}
