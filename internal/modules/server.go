@@ -7,16 +7,20 @@ import (
 	"time"
 
 	"github.com/vitrine-dev/vitrine/api"
+	"github.com/vitrine-dev/vitrine/internal/console"
 	"github.com/vitrine-dev/vitrine/internal/platform/authn"
 	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
 	"github.com/vitrine-dev/vitrine/internal/platform/ratelimit"
 )
 
-// initServer mounts the health and operations routes and puts the request
-// chain around the router, once every service has mounted its routes.
+// initServer mounts the health and operations routes and the console, and
+// puts the request chain around the router, once every service has mounted
+// its routes. Every process serves the console: it is a few embedded
+// files, and a load balancer may send "/" to any instance.
 func (a *App) initServer(context.Context) error {
 	a.healthRoutes()
 	a.opsRoutes()
+	console.Routes(a.Router)
 	return a.chain()
 }
 
