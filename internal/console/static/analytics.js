@@ -147,7 +147,7 @@ function liveTraffic(live, pipeline, expired) {
     if (lag.length > 1) {
       charts.push(lineChart([{ name: "Index lag", className: "s2", points: lag },
         ...(backlog.length ? [{ name: "Outbox backlog", className: "s3", points: backlog }] : [])],
-      { title: "Events waiting", unit: "events", format: (v) => Math.round(v).toLocaleString() }));
+      { title: "Events waiting", unit: "events", format: (v) => Math.round(v).toLocaleString(), width: 420 }));
     }
     replace(pipeline, charts.length ? charts : h("p", { class: "status" }, "Measuring…"));
   }

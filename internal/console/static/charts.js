@@ -11,14 +11,14 @@ export function barChart(items, { title, unit = "", empty = "Nothing yet." }) {
   if (items.length === 0) return h("p", { class: "empty" }, empty);
   const id = `chart-${++chartCount}`;
   const max = Math.max(...items.map((i) => i.value), 1);
-  const row = 26, labelWidth = 150, barWidth = 170, width = labelWidth + barWidth + 50;
+  const row = 26, labelWidth = 165, barWidth = 155, width = labelWidth + barWidth + 50;
   const svg = s("svg", { viewBox: `0 0 ${width} ${items.length * row}`, role: "img", "aria-labelledby": id, class: "bars" },
     s("title", { id }, `${title}: ${items.map((i) => `${i.label} ${i.value}${unit}`).join(", ")}`),
     items.map((item, n) => {
       const y = n * row;
       const w = Math.max(2, (item.value / max) * barWidth);
       const label = s("text", { x: labelWidth - 8, y: y + row / 2, "text-anchor": "end", "dominant-baseline": "middle", class: "bar-label" },
-        truncate(item.label, 22));
+        truncate(item.label, 21));
       return s("g", {},
         item.href ? s("a", { href: item.href }, label) : label,
         s("rect", { x: labelWidth, y: y + 5, width: w, height: row - 10, rx: 3, class: `bar ${item.className || ""}` }),
@@ -54,9 +54,9 @@ export function columnChart(labels, series, { title }) {
 }
 
 // lineChart draws series of points ({t, v}) over the same time span.
-export function lineChart(series, { title, unit, format = (v) => v.toFixed(1) }) {
+export function lineChart(series, { title, unit, format = (v) => v.toFixed(1), width = 640 }) {
   const id = `chart-${++chartCount}`;
-  const height = 160, width = 640, left = 48, bottom = 8;
+  const height = width / 4, left = 48, bottom = 8;
   const points = series.flatMap((sr) => sr.points);
   const t0 = Math.min(...points.map((p) => p.t)), t1 = Math.max(...points.map((p) => p.t));
   const max = Math.max(...points.map((p) => p.v), 1) * 1.15;

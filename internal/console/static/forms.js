@@ -28,7 +28,7 @@ export function showErrors(form, err) {
     const input = inputFor(form, fe.field);
     if (!input) return unplaced.push(fe);
     const id = `error-${i}-${Math.random().toString(36).slice(2, 7)}`;
-    const msg = h("p", { class: "field-error", id, dataset: { errorFor: fe.field } }, rowLabel(fe.field), fe.detail);
+    const msg = h("p", { class: "field-error", id, dataset: { errorFor: fe.field } }, rowLabel(input, fe.field), fe.detail);
     (input.closest(".field") || input).after(msg);
     input.setAttribute("aria-invalid", "true");
     input.setAttribute("aria-describedby", `${input.getAttribute("aria-describedby") || ""} ${id}`.trim());
@@ -55,11 +55,13 @@ function inputFor(form, field) {
   return best;
 }
 
-// fieldLabel names a field within a row ("Variant 2, currency: "), where the
-// input alone would not say which.
-function rowLabel(field) {
+// rowLabel names a field within a row ("Variant 2, Currency: "), where the
+// message, below the row, would not say which input it is about.
+function rowLabel(input, field) {
   const m = /^(\w+)\[(\d+)\]/.exec(field);
-  return m ? `${m[1] === "variants" ? "Variant" : "Image"} ${Number(m[2]) + 1}: ` : "";
+  if (!m) return "";
+  const label = input.labels?.[0]?.textContent;
+  return `${m[1] === "variants" ? "Variant" : "Image"} ${Number(m[2]) + 1}${label ? `, ${label}` : ""}: `;
 }
 
 // field builds a labelled input (or select, textarea: tag) with attrs.

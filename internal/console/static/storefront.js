@@ -42,11 +42,22 @@ function withParams(params, changes) {
   return s ? `#/?${s}` : "#/";
 }
 
-const search = latest((signal, params) => get("/api/search" + query({
+// Browsing (no words) asks for the results and the facet counts in two
+// requests: counting facets over a whole large catalog takes longer than
+// finding its first page, which the shopper can read meanwhile. A search
+// with words asks once: it matches fewer products, and each search with
+// words counts once in the analytics.
+const filterParams = (params) => ({
   q: params.get("q"), category: params.get("category"), brand: params.getAll("brand"),
   min_price: params.get("min_price"), max_price: params.get("max_price"),
-  in_stock: params.get("in_stock"), sort: params.get("sort"), page: params.get("page"),
-  per_page: PER_PAGE, facets: "brand,category,price",
+  in_stock: params.get("in_stock"),
+});
+const searchResults = latest((signal, params, withFacets) => get("/api/search" + query({
+  ...filterParams(params), sort: params.get("sort"), page: params.get("page"), per_page: PER_PAGE,
+  facets: withFacets ? "brand,category,price" : "",
+}), { signal }));
+const searchFacets = latest((signal, params) => get("/api/search" + query({
+  ...filterParams(params), per_page: 1, facets: "brand,category,price",
 }), { signal }));
 
 // storefront shows the search page for params and returns a view that
@@ -77,9 +88,10 @@ export function storefront(main, params) {
     if (input && document.activeElement !== input) input.value = q;
     sort.value = next.get("sort") || "relevance";
     main.setAttribute("aria-busy", "true");
+    const facetsReady = q ? null : searchFacets(next).catch((err) => err);
     let result, names;
     try {
-      [result, names] = await Promise.all([search(next), categoryNames().catch(() => new Map())]);
+      [result, names] = await Promise.all([searchResults(next, !!q), categoryNames().catch(() => new Map())]);
     } catch (err) {
       if (err.name === "AbortError") return;
       main.removeAttribute("aria-busy");
@@ -95,9 +107,18 @@ export function storefront(main, params) {
     replace(grid, result.items.map((item) => card(item, names)));
     if (result.total === 0) grid.append(h("li", { class: "empty" }, "Try fewer words, or remove a filter."));
     renderPager(pager, next, result);
-    const focused = document.activeElement?.dataset?.focusKey;
-    replace(filters, await filterPanel(next, result, names));
-    if (focused) filters.querySelector(`[data-focus-key="${CSS.escape(focused)}"]`)?.focus();
+
+    const currency = result.items[0]?.price?.currency || "EUR";
+    const showFilters = async (facets) => {
+      const focused = document.activeElement?.dataset?.focusKey;
+      replace(filters, await filterPanel(next, facets, currency));
+      if (focused) filters.querySelector(`[data-focus-key="${CSS.escape(focused)}"]`)?.focus();
+    };
+    if (!facetsReady) return showFilters(result.facets || {});
+    if (!filters.hasChildNodes()) await showFilters({}); // the tree at once, the counts when they come
+    const counted = await facetsReady;
+    if (counted?.name === "AbortError" || shown !== next) return;
+    await showFilters(counted instanceof Error ? {} : counted.facets || {});
   }
 
   update(params);
@@ -127,8 +148,7 @@ function renderPager(pager, params, result) {
 
 // filterPanel: the category tree with counts, brands to pick (any of),
 // price ranges and stock.
-async function filterPanel(params, result, names) {
-  const facets = result.facets || {};
+async function filterPanel(params, facets, currency) {
   const counts = new Map((facets.category || []).map((f) => [f.value, f.count]));
   const current = params.get("category");
   let tree = [];
@@ -153,7 +173,6 @@ async function filterPanel(params, result, names) {
   });
 
   const price = facets.price;
-  const currency = result.items[0]?.price?.currency || "EUR";
   const min = params.get("min_price"), max = params.get("max_price");
   const ranges = (price?.ranges || []).filter((r) => r.count > 0).map((r) => {
     const on = min === String(r.from) && (max || "") === (r.to === null ? "" : String(r.to));
