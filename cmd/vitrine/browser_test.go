@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // The console, as people use it: in Debian's Chromium, headless, driven
@@ -289,7 +290,7 @@ func TestConsoleInTheBrowser(t *testing.T) {
 
 		b.do("correct the currency and save", setField(`[name="variants[0].price.currency"]`, "EUR"),
 			chromedp.Click(chromedp.CSS(`form.editor button[type=submit]`)))
-		b.waitUntil("the saved product", `document.querySelector("main h1").textContent === "Edit Trail Lantern Qorvex"`)
+		b.waitUntil("the saved product", `document.querySelector("main h1")?.textContent === "Edit Trail Lantern Qorvex"`)
 
 		// Search follows the catalog's events: the product is found within seconds.
 		b.do("search the shop for it", chromedp.Navigate(s.URL+"/#/"), chromedp.WaitVisible(chromedp.CSS(".card")),
@@ -301,7 +302,17 @@ func TestConsoleInTheBrowser(t *testing.T) {
 			}
 			b.do("search again", clearField("#q"), chromedp.SendKeys(chromedp.CSS("#q"), "qorvex lantern"), chromedp.Sleep(300*time.Millisecond))
 		}
-		b.do("open it", chromedp.Click(chromedp.CSS(".card a")), chromedp.WaitVisible(chromedp.CSS("article.product h1")))
+		// From the keyboard: a suggestion, picked with the arrow keys.
+		b.do("type its name", clearField("#q"), chromedp.SendKeys(chromedp.CSS("#q"), "qorvex"))
+		b.waitUntil("it is suggested", `[...document.querySelectorAll("#suggestions li")].some(li => li.textContent === "Trail Lantern Qorvex")`)
+		b.do("pick it with the arrow keys", chromedp.SendKeys(chromedp.CSS("#q"), kb.ArrowDown))
+		if active := b.attr("#q", "aria-activedescendant"); active != "suggestion-0" {
+			t.Errorf("after ArrowDown the active suggestion is %q", active)
+		}
+		b.do("open it with Enter", chromedp.SendKeys(chromedp.CSS("#q"), kb.Enter), chromedp.WaitVisible(chromedp.CSS("article.product h1")))
+		if got := b.text("article.product h1"); got != "Trail Lantern Qorvex" {
+			t.Fatalf("Enter on the suggestion opened %q", got)
+		}
 		b.waitUntil("its picture, loaded", `(() => { const img = document.querySelector(".main-picture img"); return img && img.complete && img.naturalWidth > 0 && img.alt === "The lantern, lit"; })()`)
 		if v := b.text(".variant"); !strings.Contains(v, "12 in stock") || !strings.Contains(v, "LANTERN-1") {
 			t.Errorf("its variant shows %q", v)
@@ -315,7 +326,7 @@ func TestConsoleInTheBrowser(t *testing.T) {
 
 	t.Run("on a phone", func(t *testing.T) {
 		b.t = t
-		b.do("open the shop on a small screen", chromedp.EmulateViewport(390, 844), chromedp.Navigate(s.URL+"/#/?q=lamp"),
+		b.do("open the shop on a small screen", chromedp.EmulateViewport(390, 844), chromedp.Navigate("about:blank"), chromedp.Navigate(s.URL+"/#/?q=lamp"),
 			chromedp.WaitVisible(chromedp.CSS(".card")))
 		filtersOpen := get(b, "are the filters open", chromedp.Evaluate[bool](`document.querySelector("details.filters").open`))
 		pageWidth := get(b, "measure the page", chromedp.Evaluate[int](`document.documentElement.scrollWidth`))

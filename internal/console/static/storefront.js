@@ -251,16 +251,15 @@ export function searchBox(form, navigate, route) {
       pick(e.key === "ArrowDown" ? (active + 1) % n : (active - 1 + n) % n);
     } else if (e.key === "Escape") {
       close();
-    } else if (e.key === "Enter" && active >= 0) {
-      e.preventDefault();
-      const slug = options[active].dataset.slug;
-      close();
-      navigate(`#/p/${encodeURIComponent(slug)}`);
     }
   });
+  // Enter submits the form: it opens the suggestion picked with the arrow
+  // keys, if any, and searches for the words otherwise.
   form.addEventListener("submit", (e) => {
     e.preventDefault();
+    const picked = !list.hidden && active >= 0 ? options[active].dataset.slug : null;
     close();
+    if (picked) return navigate(`#/p/${encodeURIComponent(picked)}`);
     const params = route().path === "/" ? route().params : new URLSearchParams();
     navigate(withParams(params, { q: input.value.trim() }));
   });
