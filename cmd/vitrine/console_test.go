@@ -121,3 +121,16 @@ func TestTrafficForTheLiveChart(t *testing.T) {
 		t.Error("no time of reading")
 	}
 }
+
+// TestConsoleAssetsAreCompressed: the console's scripts and styles travel
+// compressed to a browser that accepts it, as the API's JSON does.
+func TestConsoleAssetsAreCompressed(t *testing.T) {
+	c := startCatalog(t)
+	page := expect(t, c.get("/", ""), 200)
+	for _, m := range regexp.MustCompile(`(?:src|href)="(/assets/[^"]+\.(?:js|css))"`).FindAllStringSubmatch(string(page.Body), -1) {
+		r := expect(t, c.do(call{Method: "GET", Path: m[1], Header: map[string]string{"Accept-Encoding": "gzip"}}), 200)
+		if enc := r.Header.Get("Content-Encoding"); enc != "gzip" && len(r.Body) >= 1400 {
+			t.Errorf("%s (%d bytes) is sent with Content-Encoding %q", m[1], len(r.Body), enc)
+		}
+	}
+}
