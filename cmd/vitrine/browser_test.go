@@ -292,6 +292,24 @@ func TestConsoleInTheBrowser(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`form.editor button[type=submit]`)))
 		b.waitUntil("the saved product", `document.querySelector("main h1")?.textContent === "Edit Trail Lantern Qorvex"`)
 
+		// Edited: a second variant, saved over the version the form was opened at.
+		b.do("add a variant", chromedp.Click(chromedp.Search(`//button[text()="Add a variant"]`)),
+			chromedp.SendKeys(chromedp.CSS(`[name="variants[1].sku"]`), "LANTERN-2"),
+			chromedp.SendKeys(chromedp.CSS(`[name="variants[1].options"]`), "color=red"),
+			chromedp.SendKeys(chromedp.CSS(`[name="variants[1].price.amount"]`), "36"),
+			setField(`[name="variants[1].stock"]`, "0"),
+			setField(`[name="variants[0].stock"]`, "12"),
+			chromedp.Click(chromedp.CSS(`form.editor button[type=submit]`)))
+		b.waitUntil("the edit saved", `document.querySelector("form.editor .status")?.textContent === "Saved (version 2)."`)
+
+		// A category, under an existing one.
+		b.do("add a category", chromedp.Click(chromedp.CSS(`nav.tabs a[href="#/admin/categories"]`)),
+			chromedp.WaitVisible(chromedp.CSS(".admin-tree")),
+			chromedp.SendKeys(chromedp.CSS("#f-name"), "Lanterns"),
+			chromedp.SetValue(chromedp.CSS("#f-parent"), "sports-outdoor"),
+			chromedp.Click(chromedp.CSS(`form.editor button[type=submit]`)))
+		b.waitUntil("the category in the tree", `[...document.querySelectorAll(".admin-tree code")].some(c => c.textContent === "lanterns")`)
+
 		// Search follows the catalog's events: the product is found within seconds.
 		b.do("search the shop for it", chromedp.Navigate(s.URL+"/#/"), chromedp.WaitVisible(chromedp.CSS(".card")),
 			chromedp.Click(chromedp.CSS("#q")), chromedp.SendKeys(chromedp.CSS("#q"), "qorvex lantern"))

@@ -12,7 +12,7 @@ const POLL_MS = 2000;
 const KEEP = 90; // samples in the live charts: three minutes
 
 export async function analyticsView(body, params, { navigate, expired }) {
-  const window = WINDOWS.some(([w]) => w === params.get("window")) ? params.get("window") : "1h";
+  const period = WINDOWS.some(([w]) => w === params.get("window")) ? params.get("window") : "1h";
   const pick = h("select", { id: "window" }, WINDOWS.map(([w, label]) => h("option", { value: w, selected: w === window }, label)));
   pick.addEventListener("change", () => navigate(`#/admin${query({ window: pick.value })}`));
 
@@ -44,11 +44,11 @@ export async function analyticsView(body, params, { navigate, expired }) {
     }
   };
   const names = productNames();
-  report(`/api/analytics/summary?window=${window}`, activity, (sm) => [
+  report(`/api/analytics/summary?window=${period}`, activity, (sm) => [
     h("dl", { class: "figures" }, [["Views", sm.totals.views], ["Added to cart", sm.totals.add_to_cart],
       ["Purchases", sm.totals.purchases], ["Searches", sm.totals.searches], ["Found nothing", sm.totals.zero_result_searches]]
       .map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, (v || 0).toLocaleString())))),
-    columnChart(sm.series.map((p) => timeLabel(p.minute, window)),
+    columnChart(sm.series.map((p) => timeLabel(p.minute, period)),
       [{ name: "Views", className: "s1", values: sm.series.map((p) => p.views) },
         { name: "Searches", className: "s2", values: sm.series.map((p) => p.searches) }],
       { title: `Views and searches per ${sm.bucket === "1m" ? "minute" : sm.bucket === "5m" ? "five minutes" : "hour"}` }),
@@ -60,11 +60,11 @@ export async function analyticsView(body, params, { navigate, expired }) {
       label: products[i].name, value: it.value, href: products[i].slug ? `#/p/${encodeURIComponent(products[i].slug)}` : null,
     })), { title: unit, empty: "No data in this period yet." });
   };
-  report(`/api/analytics/top-products?metric=views&window=${window}`, topViews, (r) => productBars(r, "Views"));
-  report(`/api/analytics/top-products?metric=sales&window=${window}`, topSales, (r) => productBars(r, "Units sold"));
-  report(`/api/analytics/searches?kind=top&window=${window}`, topSearches, (r) =>
+  report(`/api/analytics/top-products?metric=views&window=${period}`, topViews, (r) => productBars(r, "Views"));
+  report(`/api/analytics/top-products?metric=sales&window=${period}`, topSales, (r) => productBars(r, "Units sold"));
+  report(`/api/analytics/searches?kind=top&window=${period}`, topSearches, (r) =>
     barChart(r.items.map((it) => ({ label: it.query, value: it.count })), { title: "Top searches", empty: "No searches in this period yet." }));
-  report(`/api/analytics/searches?kind=zero-results&window=${window}`, zeroSearches, (r) =>
+  report(`/api/analytics/searches?kind=zero-results&window=${period}`, zeroSearches, (r) =>
     barChart(r.items.map((it) => ({
       label: it.query, value: it.count, className: "warn",
       note: it.unknown_words?.length ? `the catalog has no “${it.unknown_words.join("”, “")}”; a synonym would help` : null,
@@ -88,9 +88,9 @@ function productNames() {
   };
 }
 
-function timeLabel(iso, window) {
+function timeLabel(iso, period) {
   const d = new Date(iso);
-  return window === "7d" ? d.toLocaleDateString(undefined, { weekday: "short", hour: "2-digit" })
+  return period === "7d" ? d.toLocaleDateString(undefined, { weekday: "short", hour: "2-digit" })
     : d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
 }
 
