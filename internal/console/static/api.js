@@ -10,8 +10,8 @@ export class ApiError extends Error {
   }
 }
 
-// api sends a request and returns the decoded JSON body (or null), with
-// the response's headers as a second value when asked: {body, headers}.
+// request sends a request and returns {body, headers}: the decoded JSON
+// body (null when there is none) and the response's headers.
 export async function request(path, { method = "GET", body, token, headers = {}, signal } = {}) {
   const h = { Accept: "application/json", ...headers };
   if (body !== undefined) h["Content-Type"] = h["Content-Type"] || "application/json";
@@ -58,4 +58,12 @@ export function latest(fn) {
     controller = new AbortController();
     return fn(controller.signal, ...args);
   };
+}
+
+// newID returns a random id (for an Idempotency-Key or an event id).
+// crypto.randomUUID exists only on https and localhost pages; a console
+// reached over plain http elsewhere still has getRandomValues.
+export function newID() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

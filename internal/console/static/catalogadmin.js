@@ -1,5 +1,5 @@
 // Products and categories, as an administrator edits them.
-import { ApiError, get, query } from "./api.js";
+import { ApiError, get, newID, query } from "./api.js";
 import { h, priceRange, replace } from "./dom.js";
 import { clearErrors, clientError, field, showErrors } from "./forms.js";
 import { authed } from "./session.js";
@@ -98,9 +98,12 @@ async function productEditor(body, id, { navigate, expired }) {
     replace(saved);
     const { input, errors } = readProduct(form, variants, images);
     if (errors.length) return showErrors(form, clientError(errors));
+    // One press, one request: the button waits for the answer.
+    const submit = form.querySelector("button[type=submit]");
+    submit.disabled = true;
     try {
       const resp = id === "new"
-        ? await authed("/api/products", { method: "POST", body: input, headers: { "Idempotency-Key": crypto.randomUUID() } })
+        ? await authed("/api/products", { method: "POST", body: input, headers: { "Idempotency-Key": newID() } })
         : await authed(`/api/products/${product.id}`, { method: "PUT", body: input, headers: { "If-Match": `"${product.version}"` } });
       product = resp.body;
       if (id === "new") {
@@ -114,6 +117,8 @@ async function productEditor(body, id, { navigate, expired }) {
         err = { message: "Someone else changed this product since you opened it. Reload the page to see their changes.", fields: [] };
       }
       showErrors(form, err);
+    } finally {
+      submit.disabled = false;
     }
   });
   replace(body, h("h1", {}, id === "new" ? "New product" : `Edit ${product.name}`), form);

@@ -1,6 +1,6 @@
 // A product's page: its pictures, price, variants (pick the options to see
 // a variant's price and stock), description and attributes.
-import { ApiError, get, request } from "./api.js";
+import { ApiError, get, newID, request } from "./api.js";
 import { h, money, picture, priceRange, replace } from "./dom.js";
 import { categoryNames } from "./storefront.js";
 
@@ -89,6 +89,5 @@ function attributes(attrs) {
 // recordView tells analytics that a shopper looked at the product; it
 // feeds the top products. A failure costs the shopper nothing.
 function recordView(productID) {
-  const id = crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`;
-  request("/api/analytics/events", { method: "POST", body: { events: [{ id, type: "view", product_id: productID }] } }).catch(() => {});
+  request("/api/analytics/events", { method: "POST", body: { events: [{ id: newID(), type: "view", product_id: productID }] } }).catch(() => {});
 }
