@@ -42,9 +42,9 @@ function withParams(params, changes) {
   return s ? `#/?${s}` : "#/";
 }
 
-// Browsing (no words) asks for the results and the facet counts in two
-// requests: counting facets over a whole large catalog takes longer than
-// finding its first page, which the shopper can read meanwhile. A search
+// Browsing (no words) asks for the results, then the facet counts: counting
+// facets over a whole large catalog takes longer than finding its first
+// page, which the shopper can read meanwhile. A search
 // with words asks once: it matches fewer products, and each search with
 // words counts once in the analytics.
 const filterParams = (params) => ({
@@ -88,7 +88,6 @@ export function storefront(main, params) {
     if (input && document.activeElement !== input) input.value = q;
     sort.value = next.get("sort") || "relevance";
     main.setAttribute("aria-busy", "true");
-    const facetsReady = q ? null : searchFacets(next).catch((err) => err);
     let result, names;
     try {
       [result, names] = await Promise.all([searchResults(next, !!q), categoryNames().catch(() => new Map())]);
@@ -114,9 +113,11 @@ export function storefront(main, params) {
       replace(filters, await filterPanel(next, facets, currency));
       if (focused) filters.querySelector(`[data-focus-key="${CSS.escape(focused)}"]`)?.focus();
     };
-    if (!facetsReady) return showFilters(result.facets || {});
-    if (!filters.hasChildNodes()) await showFilters({}); // the tree at once, the counts when they come
-    const counted = await facetsReady;
+    if (q) return showFilters(result.facets || {});
+    // The counts are asked for once the page is shown, so that on a busy
+    // server the two do not compete; the tree shows meanwhile.
+    if (!filters.hasChildNodes()) await showFilters({});
+    const counted = await searchFacets(next).catch((err) => err);
     if (counted?.name === "AbortError" || shown !== next) return;
     await showFilters(counted instanceof Error ? {} : counted.facets || {});
   }
