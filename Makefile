@@ -1,14 +1,25 @@
 # Vitrine: the commands a developer and CI run.
 GO ?= go
 
-.PHONY: test test-go vet fmt-check build run fuzz api-lint obs-test deploy-test
+.PHONY: test test-go vet fmt-check browser build run fuzz api-lint obs-test deploy-test screenshots
 
 ## test: everything CI checks: api-lint, test-go, obs-test, deploy-test, then cluster-test
 test: api-lint test-go obs-test deploy-test cluster-test
 
-## test-go: formatting, vet, race-enabled Go tests against the local PostgreSQL, Redis and NATS
-test-go: fmt-check vet
+## test-go: formatting, vet, race-enabled Go tests against the local PostgreSQL, Redis and NATS,
+## and the console's tests in headless Chromium
+test-go: fmt-check vet browser
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+## browser: Chromium for the console's end-to-end tests (Debian's package,
+## installed when missing)
+browser:
+	@command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium; }
+
+## screenshots: the console's main pages, as the browser test sees them, into docs/screenshots
+screenshots: browser
+	mkdir -p docs/screenshots
+	VITRINE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestConsoleInTheBrowser ./cmd/vitrine
 
 vet:
 	$(GO) vet ./...

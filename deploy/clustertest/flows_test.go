@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -127,6 +128,21 @@ func testFlows(c *cluster) {
 	} else {
 		res.Body.Close()
 	}
+
+	// The console: its page and assets through the same address as the API
+	// its script calls; the live chart's counters, from the instance that answers.
+	console := c.expect(200, "GET", "/", "", nil)
+	if csp := console.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
+		t.Fatalf("the console's Content-Security-Policy: %q", csp)
+	}
+	script := regexp.MustCompile(`src="(/assets/[^"]+)"`).FindSubmatch(console.Body)
+	if script == nil {
+		t.Fatalf("the console's page loads no script: %s", console.Body)
+	}
+	for range 4 { // every product instance has the same assets
+		c.expect(200, "GET", string(script[1]), "", nil)
+	}
+	c.expect(200, "GET", "/api/ops/traffic", admin, nil)
 
 	c.expect(204, "DELETE", "/api/products/"+p.ID, admin, nil)
 	eventually(t, 5*time.Second, "every instance forgets the deleted product", func() bool {

@@ -7,14 +7,20 @@ import (
 	"time"
 
 	"github.com/vitrine-dev/vitrine/api"
+	"github.com/vitrine-dev/vitrine/internal/console"
+	"github.com/vitrine-dev/vitrine/internal/platform/authn"
 	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
 	"github.com/vitrine-dev/vitrine/internal/platform/ratelimit"
 )
 
-// initServer mounts the health routes and puts the request chain around
-// the router, once every service has mounted its routes.
+// initServer mounts the health and operations routes and the console, and
+// puts the request chain around the router, once every service has mounted
+// its routes. Every process serves the console: it is a few embedded
+// files, and a load balancer may send "/" to any instance.
 func (a *App) initServer(context.Context) error {
 	a.healthRoutes()
+	a.opsRoutes()
+	console.Routes(a.Router)
 	return a.chain()
 }
 
@@ -27,6 +33,20 @@ func (a *App) healthRoutes() {
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		httpx.WriteRawJSON(w, http.StatusOK, api.OpenAPI)
 	}))
+}
+
+// opsRoutes tell an administrator what this process serves: the console's
+// live request-rate and latency chart reads them.
+func (a *App) opsRoutes() {
+	a.Router.Handle("GET /api/ops/traffic", authn.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		traffic, err := a.metrics.Traffic(time.Now())
+		if err != nil {
+			httpx.WriteError(w, r, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		httpx.WriteJSON(w, http.StatusOK, traffic)
+	}), authn.RoleAdmin))
 }
 
 // chain builds the request chain, outer to inner.

@@ -15,11 +15,14 @@ import (
 // CompressMinSize is the smallest response body Compress compresses.
 const CompressMinSize = 1400
 
-// compressTypes are the content types Compress compresses.
-var compressTypes = []string{"application/json", "application/problem+json"}
+// compressTypes are the content types Compress compresses: the API's, and
+// the console's page and assets (sent once per release to each browser,
+// which caches them, so compressing them as they go costs little).
+var compressTypes = []string{"application/json", "application/problem+json",
+	"text/html", "text/css", "text/javascript", "image/svg+xml"}
 
 // Compress returns the compression layer, for the outside of the chain:
-// a response of a compressible type (JSON, problems) of at least
+// a response of a compressible type (JSON, problems, the console's text) of at least
 // CompressMinSize bytes is sent gzip- or zstd-encoded to a client that
 // accepts it (zstd when the client likes both equally), its entity tag
 // suffixed "-gzip" or "-zstd" (two encodings are two representations),
