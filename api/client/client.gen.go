@@ -621,6 +621,28 @@ type TokenPair struct {
 // TokenPairTokenType defines model for TokenPair.TokenType.
 type TokenPairTokenType string
 
+// Traffic defines model for Traffic.
+type Traffic struct {
+	At *time.Time `json:"at,omitempty"`
+
+	// Errors of which answered with a 5xx status
+	Errors *int `json:"errors,omitempty"`
+
+	// Gauges outbox_backlog (product), search_index_lag (search), when that service runs in this process
+	Gauges map[string]float32 `json:"gauges,omitempty"`
+
+	// Latency cumulative histogram of request durations
+	Latency []struct {
+		Count *int `json:"count,omitempty"`
+
+		// Le upper bound in seconds; null for +Inf
+		Le *float32 `json:"le,omitempty"`
+	} `json:"latency,omitempty"`
+
+	// Requests requests answered since the process started
+	Requests *int `json:"requests,omitempty"`
+}
+
 // User defines model for User.
 type User struct {
 	CreatedAt *time.Time `json:"created_at,omitempty"`
@@ -1160,6 +1182,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /api/categories/{slug} (the `ReplaceCategory` operationId).
 	ReplaceCategory(ctx context.Context, slug string, body ReplaceCategoryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTraffic This process's request counters, latency histogram and service gauges (for live charts)
+	//
+	// Cumulative since the process started, as Prometheus counters are: a client reads it twice and divides the difference by the time between to draw the request rate and latency. Behind a load balancer, the instance that answers is the one described.
+	//
+	// Corresponds with GET /api/ops/traffic (the `GetTraffic` operationId).
+	GetTraffic(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListProducts List products (keyset pagination)
 	//
@@ -1702,6 +1731,23 @@ func (c *Client) ReplaceCategoryWithBody(ctx context.Context, slug string, conte
 // Corresponds with PUT /api/categories/{slug} (the `ReplaceCategory` operationId).
 func (c *Client) ReplaceCategory(ctx context.Context, slug string, body ReplaceCategoryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewReplaceCategoryRequest(c.Server, slug, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTraffic This process's request counters, latency histogram and service gauges (for live charts)
+//
+// Cumulative since the process started, as Prometheus counters are: a client reads it twice and divides the difference by the time between to draw the request rate and latency. Behind a load balancer, the instance that answers is the one described.
+//
+// Corresponds with GET /api/ops/traffic (the `GetTraffic` operationId).
+func (c *Client) GetTraffic(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTrafficRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -2781,6 +2827,33 @@ func NewReplaceCategoryRequestWithBody(server string, slug string, contentType s
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetTrafficRequest constructs an http.Request for the GetTraffic method
+func NewGetTrafficRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/ops/traffic")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -3907,6 +3980,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /api/categories/{slug} (the `ReplaceCategory` operationId).
 	ReplaceCategoryWithResponse(ctx context.Context, slug string, body ReplaceCategoryJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplaceCategoryResponse, error)
+
+	// GetTrafficWithResponse This process's request counters, latency histogram and service gauges (for live charts)
+	//
+	// Cumulative since the process started, as Prometheus counters are: a client reads it twice and divides the difference by the time between to draw the request rate and latency. Behind a load balancer, the instance that answers is the one described.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/ops/traffic (the `GetTraffic` operationId).
+	GetTrafficWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetTrafficResponse, error)
 
 	// ListProductsWithResponse List products (keyset pagination)
 	//
@@ -6009,6 +6091,98 @@ func (r ReplaceCategoryResponse) ContentType() string {
 	return ""
 }
 
+// GetTrafficResponse200Headers the declared response headers of an HTTP 200 response for GetTraffic
+type GetTrafficResponse200Headers struct {
+	CacheControl *string
+}
+
+// GetTrafficResponse429Headers the declared response headers of an HTTP 429 response for GetTraffic
+type GetTrafficResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+// GetTrafficResponse503Headers the declared response headers of an HTTP 503 response for GetTraffic
+type GetTrafficResponse503Headers struct {
+	RetryAfter *int
+}
+
+type GetTrafficResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Traffic
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetTrafficResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetTrafficResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetTrafficResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTrafficResponse) GetJSON200() *Traffic {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetTrafficResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetTrafficResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetTrafficResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetTrafficResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTrafficResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTrafficResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTrafficResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTrafficResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListProductsResponse200Headers the declared response headers of an HTTP 200 response for ListProducts
 type ListProductsResponse200Headers struct {
 	CacheControl *string
@@ -7691,6 +7865,21 @@ func (c *ClientWithResponses) ReplaceCategoryWithResponse(ctx context.Context, s
 		return nil, err
 	}
 	return ParseReplaceCategoryResponse(rsp)
+}
+
+// GetTrafficWithResponse This process's request counters, latency histogram and service gauges (for live charts)
+//
+// Cumulative since the process started, as Prometheus counters are: a client reads it twice and divides the difference by the time between to draw the request rate and latency. Behind a load balancer, the instance that answers is the one described.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/ops/traffic (the `GetTraffic` operationId).
+func (c *ClientWithResponses) GetTrafficWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetTrafficResponse, error) {
+	rsp, err := c.GetTraffic(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTrafficResponse(rsp)
 }
 
 // ListProductsWithResponse List products (keyset pagination)
@@ -10041,6 +10230,107 @@ func ParseReplaceCategoryResponse(rsp *http.Response) (*ReplaceCategoryResponse,
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers ReplaceCategoryResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetTrafficResponse parses an HTTP response from a GetTrafficWithResponse call
+func ParseGetTrafficResponse(rsp *http.Response) (*GetTrafficResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTrafficResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Traffic
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetTrafficResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetTrafficResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetTrafficResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
