@@ -16,11 +16,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/exaring/otelpgx"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
+	"go.opentelemetry.io/otel/trace"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/tracing"
 )
 
 // Dialect names the database engine behind a DB.
@@ -38,6 +42,10 @@ type Config struct {
 	Schema      string // the service's own PostgreSQL schema, e.g. "product"
 	SQLitePath  string // the service's own SQLite file
 	MaxConns    int    // pool size; 0 picks a default
+	// Tracer, when set, traces the PostgreSQL calls made inside a trace
+	// (both pools); nil (tracing off) installs nothing. The embedded
+	// SQLite files are not traced.
+	Tracer trace.TracerProvider
 }
 
 // DB is a database/sql handle that knows its dialect.
@@ -149,6 +157,13 @@ func openPostgres(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, fmt.Errorf("sqldb: create schema %s: %w", cfg.Schema, err)
 	}
 	pcfg.RuntimeParams["search_path"] = cfg.Schema
+	if cfg.Tracer != nil {
+		// Statements are recorded with their placeholders, never their
+		// arguments (passwords' hashes, tokens' hashes).
+		tracer := otelpgx.NewTracer(otelpgx.WithTracerProvider(tracing.ChildrenOnly(cfg.Tracer)),
+			otelpgx.WithTrimSQLInSpanName(), otelpgx.WithDisableConnectionDetailsInAttributes())
+		pcfg.Tracer, rw.Tracer = tracer, tracer
+	}
 	n := cfg.MaxConns
 	if n <= 0 {
 		n = 20
