@@ -21,6 +21,7 @@ func TestCluster(t *testing.T) {
 	c.sh("seed", "2000")
 
 	t.Run("flows", func(t *testing.T) { c.t = t; testFlows(c) })
+	t.Run("tracing", func(t *testing.T) { c.t = t; testTracing(c) })
 	t.Run("scale", func(t *testing.T) { c.t = t; testScale(c) })
 	t.Run("kill -9 of a product instance", func(t *testing.T) { c.t = t; testKillProduct(c) })
 	t.Run("rolling restart", func(t *testing.T) { c.t = t; testRollingRestart(c) })
