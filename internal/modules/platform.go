@@ -73,7 +73,9 @@ func (a *App) initTokens(context.Context) error {
 		if err != nil {
 			return fmt.Errorf("auth JWKS: %w", err)
 		}
-		credentials = authn.NewRemoteCredentials(a.cfg.AuthURL)
+		remote := authn.NewRemoteCredentials(a.cfg.AuthURL)
+		remote.TraceWith(a.cfg.Tracer)
+		credentials = remote
 	case slices.Contains(a.cfg.Targets, Product) || slices.Contains(a.cfg.Targets, Analytics):
 		return errors.New("without the auth target in this process, --auth-url must name the auth service (product and analytics check tokens)")
 	}
