@@ -96,6 +96,10 @@ func startCluster(t *testing.T) *cluster {
 		"CLUSTER_NATS_ROUTE_PORT="+d+"6222", "CLUSTER_NATS_HTTP_PORT="+d+"4822", "CLUSTER_SERVICE_PORT="+d+"8000",
 		"CLUSTER_JAEGER_PORT="+d+"6686", "CLUSTER_JAEGER_OTLP_PORT="+d+"4318",
 		"CLUSTER_ADMIN_EMAIL="+adminEmail, "CLUSTER_ADMIN_PASSWORD="+adminPassword,
+		// The instances trace one request in a hundred of the fault tests'
+		// load, and every request whose caller asks for it (a sampled
+		// traceparent, as the tracing test sends), and export every second.
+		"OTEL_TRACES_SAMPLER=parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG=0.01", "OTEL_BSP_SCHEDULE_DELAY=1000",
 	)
 	c.URL, c.TLSURL = "http://127.0.0.1:"+d+"8088", "https://127.0.0.1:"+d+"8443"
 	c.jaegerURL = "http://127.0.0.1:" + d + "6686"
