@@ -8,6 +8,8 @@ package tracing
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"strings"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -19,8 +21,9 @@ import (
 // Config says where spans go and whose they are.
 type Config struct {
 	// Endpoint is the OTLP/HTTP base URL of a collector (Jaeger, an
-	// OpenTelemetry Collector), e.g. http://127.0.0.1:4318. Empty with
-	// FromEnv false turns tracing off.
+	// OpenTelemetry Collector), e.g. http://127.0.0.1:4318, read as
+	// OTEL_EXPORTER_OTLP_ENDPOINT is: spans go to its /v1/traces. Empty
+	// with FromEnv false turns tracing off.
 	Endpoint string
 	// FromEnv exports to where the standard OTEL_EXPORTER_OTLP_*
 	// variables say, when Endpoint is empty.
@@ -45,7 +48,12 @@ func Start(ctx context.Context, cfg Config) (*Provider, error) {
 	}
 	var opts []otlptracehttp.Option
 	if cfg.Endpoint != "" {
-		opts = append(opts, otlptracehttp.WithEndpointURL(cfg.Endpoint))
+		u, err := url.Parse(cfg.Endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("tracing: endpoint %q is not an http(s) URL", cfg.Endpoint)
+		}
+		u.Path = strings.TrimSuffix(u.Path, "/") + "/v1/traces"
+		opts = append(opts, otlptracehttp.WithEndpointURL(u.String()))
 	}
 	exporter, err := otlptracehttp.New(ctx, opts...)
 	if err != nil {
