@@ -60,7 +60,7 @@ func testTracing(c *cluster) {
 	if !server.childOf(parent) {
 		t.Errorf("the server span's parent is not the client's span %s: %+v", parent, server.References)
 	}
-	t.Logf("trace %s: %d spans from %v", traceID, len(tr.Spans), tr.services())
+	t.Logf("trace %s: %d spans from %v:\n%s", traceID, len(tr.Spans), tr.services(), tr)
 }
 
 // jaegerTrace reads one trace from Jaeger's query API; an unknown trace
