@@ -96,4 +96,5 @@ cluster-clean:
 CLUSTER_REPORT ?=
 cluster-test:
 	deploy/local/install-deps.sh
+	deploy/local/cluster.sh build-jaeger  # once per machine, outside the tests' time limit
 	VITRINE_CLUSTER_TEST=1 CLUSTER_REPORT=$(CLUSTER_REPORT) $(GO) test -count=1 -timeout 15m -v -run TestCluster ./deploy/clustertest

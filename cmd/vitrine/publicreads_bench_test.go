@@ -101,8 +101,9 @@ type readFixture struct {
 
 // startReadBenchApp builds the whole app on a data dir seeded with 300
 // products, waits until the search index holds the active ones, and picks
-// the fixture from the catalog.
-func startReadBenchApp(b *testing.B) (*modules.App, readFixture) {
+// the fixture from the catalog. configure, when given, changes the app's
+// configuration first.
+func startReadBenchApp(b *testing.B, configure ...func(*modules.Config)) (*modules.App, readFixture) {
 	b.Helper()
 	dir := b.TempDir()
 	runCommand(b, nil, "seed", "--data-dir", dir, "--products", "300")
@@ -112,6 +113,9 @@ func startReadBenchApp(b *testing.B) (*modules.App, readFixture) {
 	}
 	cfg := modules.Config{Targets: targets, DataDir: dir, MaxInFlight: 4096,
 		RateLimits: ratelimit.DefaultConfig(), Logger: slog.New(slog.DiscardHandler)}
+	for _, f := range configure {
+		f(&cfg)
+	}
 	app, err := modules.New(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/platform/obs"
 	"github.com/vitrine-dev/vitrine/internal/platform/ratelimit"
 	"github.com/vitrine-dev/vitrine/internal/platform/sqldb"
+	"github.com/vitrine-dev/vitrine/internal/platform/tracing"
 )
 
 // serve runs the targeted services until ctx ends, then drains: /readyz
@@ -46,6 +47,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		accessTTL       = fs.Duration("access-ttl", 15*time.Minute, "lifetime of access tokens")
 		drainDelay      = fs.Duration("drain-delay", 0, "time between failing /readyz and closing the listener, so load balancers notice")
 		shutdownTimeout = fs.Duration("shutdown-timeout", 20*time.Second, "time allowed for in-flight requests to finish")
+		otlpEndpoint    = fs.String("otlp-endpoint", "", "OTLP/HTTP URL to export traces to (e.g. http://127.0.0.1:4318); empty exports only when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set")
 	)
 	limits := ratelimit.DefaultConfig()
 	fs.TextVar(&limits.PerIP, "rate-limit-ip", limits.PerIP, "requests per client IP, signed in or not (checked before tokens), as RATE/PERIOD[:BURST] (e.g. 50/s:100), or off")
@@ -102,6 +104,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	cfg.StreamReplicas = *streamReplicas
 	cfg.CatalogStaleAfter = *staleAfter
 	cfg.PostgresReplicaURLs, cfg.ReplicaMaxLag = replicaURLs, *replicaMaxLag
+
+	tracer, err := startTracing(ctx, *otlpEndpoint, targets, getenv)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// The spans still buffered go out once the services have stopped.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tracer.Shutdown(ctx); err != nil {
+			logger.Warn("tracing: last spans not exported", "err", err)
+		}
+	}()
+	cfg.Tracer = tracer.TracerProvider()
 
 	app, err := modules.New(ctx, cfg)
 	if err != nil {
@@ -174,6 +190,24 @@ func adminServer(metrics http.Handler, logger *slog.Logger) *http.Server {
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+}
+
+// startTracing starts exporting traces when --otlp-endpoint or the
+// standard OTEL_EXPORTER_OTLP_*ENDPOINT variables name a collector, unless
+// OTEL_SDK_DISABLED is true. It returns nil (tracing off) otherwise.
+func startTracing(ctx context.Context, endpoint string, targets []string, getenv func(string) string) (*tracing.Provider, error) {
+	if strings.EqualFold(getenv("OTEL_SDK_DISABLED"), "true") {
+		return nil, nil
+	}
+	p, err := tracing.Start(ctx, tracing.Config{
+		Endpoint:    endpoint,
+		FromEnv:     getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "",
+		ServiceName: "vitrine-" + strings.Join(targets, "-"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("--otlp-endpoint: %w", err)
+	}
+	return p, nil
 }
 
 // splitList reads a comma list, dropping blanks.

@@ -45,7 +45,9 @@ type cluster struct {
 	PGURL  string
 	bin    string
 	client *http.Client
-	ports  int // the ten-thousands digit of every port (VITRINE_CLUSTER_PORTS)
+	// jaegerURL is Jaeger's query API, where every instance's spans go.
+	jaegerURL string
+	ports     int // the ten-thousands digit of every port (VITRINE_CLUSTER_PORTS)
 }
 
 // port moves a port written for the default layout (2xxxx) to this run's.
@@ -93,9 +95,15 @@ func startCluster(t *testing.T) *cluster {
 		"CLUSTER_PG_PORT="+d+"5432", "CLUSTER_REDIS_PORT="+d+"6379", "CLUSTER_NATS_PORT="+d+"4222",
 		"CLUSTER_NATS_ROUTE_PORT="+d+"6222", "CLUSTER_NATS_HTTP_PORT="+d+"4822", "CLUSTER_SERVICE_PORT="+d+"8000",
 		"CLUSTER_PROMETHEUS_PORT="+d+"9090",
+		"CLUSTER_JAEGER_PORT="+d+"6686", "CLUSTER_JAEGER_OTLP_PORT="+d+"4318",
 		"CLUSTER_ADMIN_EMAIL="+adminEmail, "CLUSTER_ADMIN_PASSWORD="+adminPassword,
+		// The instances trace one request in a hundred of the fault tests'
+		// load, and every request whose caller asks for it (a sampled
+		// traceparent, as the tracing test sends), and export every second.
+		"OTEL_TRACES_SAMPLER=parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG=0.01", "OTEL_BSP_SCHEDULE_DELAY=1000",
 	)
 	c.URL, c.TLSURL = "http://127.0.0.1:"+d+"8088", "https://127.0.0.1:"+d+"8443"
+	c.jaegerURL = "http://127.0.0.1:" + d + "6686"
 	c.ports = int(d[0] - '0')
 	c.bin = filepath.Join(dir, "bin", "vitrine")
 	c.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
@@ -112,6 +120,14 @@ func startCluster(t *testing.T) *cluster {
 			os.RemoveAll(dir)
 		}
 	})
+	// Jaeger is built once per machine and kept; its first build takes
+	// long, so it has a time limit of its own, not up's.
+	start := time.Now()
+	if out, err := c.script1(30*time.Minute, "build-jaeger"); err != nil {
+		t.Fatalf("building Jaeger: %v\n%s", err, out)
+	} else if took := time.Since(start); took > 10*time.Second {
+		t.Logf("Jaeger built in %s", took.Round(time.Second))
+	}
 	if out, err := c.script1(5*time.Minute, "up"); err != nil {
 		t.Fatalf("cluster up: %v\n%s", err, out)
 	}

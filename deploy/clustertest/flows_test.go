@@ -23,6 +23,7 @@ func TestCluster(t *testing.T) {
 
 	t.Run("flows", func(t *testing.T) { c.t = t; testFlows(c) })
 	t.Run("prometheus", func(t *testing.T) { c.t = t; testPrometheus(c) })
+	t.Run("tracing", func(t *testing.T) { c.t = t; testTracing(c) })
 	t.Run("scale", func(t *testing.T) { c.t = t; testScale(c) })
 	t.Run("replicas", func(t *testing.T) { c.t = t; testReplicas(c) })
 	t.Run("kill -9 of a product instance", func(t *testing.T) { c.t = t; testKillProduct(c) })

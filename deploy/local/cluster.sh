@@ -11,6 +11,11 @@
 #   cluster.sh start|stop|kill|restart NAME   one process (product-1, redis, nats-2, pg-primary, prometheus...)
 #   cluster.sh seed N                 N demo products
 #   cluster.sh env                    the URLs, as shell assignments
+#   cluster.sh build-jaeger           build Jaeger now (up does it once, when missing)
+#
+# Traces go to Jaeger (query API and UI on CLUSTER_JAEGER_PORT), built once
+# from the Go module proxy into ~/.cache/vitrine; CLUSTER_JAEGER=0 leaves it
+# out.
 #
 # Every process writes its pid to CLUSTER_DIR/pids/NAME.pid and its log to
 # CLUSTER_DIR/logs/NAME.log. See docs/operations.md.
@@ -34,6 +39,9 @@ CLUSTER_NATS_ROUTE_PORT=${CLUSTER_NATS_ROUTE_PORT:-16222}
 CLUSTER_NATS_HTTP_PORT=${CLUSTER_NATS_HTTP_PORT:-14822}
 CLUSTER_SERVICE_PORT=${CLUSTER_SERVICE_PORT:-18000} # product-i on +100+i, auth +200+i, search +300+i, analytics +400+i; admin +50
 CLUSTER_PROMETHEUS_PORT=${CLUSTER_PROMETHEUS_PORT:-19090}
+CLUSTER_JAEGER=${CLUSTER_JAEGER:-1}                 # 0: no Jaeger, no tracing
+CLUSTER_JAEGER_PORT=${CLUSTER_JAEGER_PORT:-16686}   # query API and UI; its gRPC API on the port before
+CLUSTER_JAEGER_OTLP_PORT=${CLUSTER_JAEGER_OTLP_PORT:-14318} # OTLP/HTTP receiver the instances export to
 CLUSTER_INSTANCES=${CLUSTER_INSTANCES:-2}
 CLUSTER_REPLICA_DELAY=${CLUSTER_REPLICA_DELAY:-}    # e.g. 1s: recovery_min_apply_delay of the replica
 CLUSTER_SERVE_ARGS=${CLUSTER_SERVE_ARGS:-}          # more flags for every "vitrine serve"
@@ -44,6 +52,10 @@ SERVICES=(auth product search analytics)
 PG_BIN=${PG_BIN:-$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)}
 VITRINE_BIN=${VITRINE_BIN:-$CLUSTER_DIR/bin/vitrine}
 HAPROXY_CFG=${HAPROXY_CFG:-$ROOT/deploy/haproxy/haproxy.cfg}
+# Jaeger's version is the one deploy/tools/go.mod pins; the binary's name
+# carries it, so a new version is built once, beside the old.
+JAEGER_VERSION=$(awk '$1 == "github.com/jaegertracing/jaeger" { print $2; exit }' "$ROOT/deploy/tools/go.mod")
+JAEGER_BIN=${JAEGER_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/vitrine/jaeger-$JAEGER_VERSION}
 
 PG_PRIMARY_PORT=$CLUSTER_PG_PORT
 PG_REPLICA_PORT=$((CLUSTER_PG_PORT + 1))
@@ -60,6 +72,8 @@ PG_REPLICA_URL="postgres://postgres@127.0.0.1:$PG_REPLICA_PORT/vitrine?connect_t
 REDIS_URL="redis://127.0.0.1:$CLUSTER_REDIS_PORT/0"
 NATS_URL="nats://127.0.0.1:$CLUSTER_NATS_PORT,nats://127.0.0.1:$((CLUSTER_NATS_PORT + 1)),nats://127.0.0.1:$((CLUSTER_NATS_PORT + 2))"
 LB_URL="http://$CLUSTER_BIND:$CLUSTER_PORT"
+JAEGER_URL="http://127.0.0.1:$CLUSTER_JAEGER_PORT"
+OTLP_URL="http://127.0.0.1:$CLUSTER_JAEGER_OTLP_PORT"
 
 log() { printf 'cluster: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
@@ -177,6 +191,26 @@ build() {
 	if [ -n "${VITRINE_BIN_PREBUILT:-}" ]; then return 0; fi
 	log "building vitrine"
 	(cd "$ROOT" && go build -o "$VITRINE_BIN" ./cmd/vitrine)
+}
+
+# build_jaeger builds Jaeger once: its dependencies are many, so the build
+# takes minutes, at the lowest priority, and is kept for every later run.
+build_jaeger() {
+	[ -x "$JAEGER_BIN" ] && return 0
+	log "building Jaeger $JAEGER_VERSION into $JAEGER_BIN (once; this takes minutes)"
+	mkdir -p "$(dirname "$JAEGER_BIN")"
+	(cd "$ROOT/deploy/tools" && nice -n 19 go build -o "$JAEGER_BIN.tmp" github.com/jaegertracing/jaeger/cmd/jaeger) &&
+		mv "$JAEGER_BIN.tmp" "$JAEGER_BIN"
+}
+
+start_jaeger() {
+	alive jaeger && return 0
+	spawn jaeger env JAEGER_OTLP_ADDR="127.0.0.1:$CLUSTER_JAEGER_OTLP_PORT" \
+		JAEGER_QUERY_ADDR="127.0.0.1:$CLUSTER_JAEGER_PORT" JAEGER_QUERY_GRPC_ADDR="127.0.0.1:$((CLUSTER_JAEGER_PORT - 1))" \
+		"$JAEGER_BIN" --config "$ROOT/deploy/local/jaeger.yaml"
+	wait_until 60 Jaeger http_ok "$JAEGER_URL/api/services" ||
+		{ tail -n 20 "$CLUSTER_DIR/logs/jaeger.log" >&2; return 1; }
+	wait_until 30 "Jaeger's OTLP receiver" tcp_open "$CLUSTER_JAEGER_OTLP_PORT"
 }
 
 make_cert() {
@@ -337,6 +371,7 @@ serve_args() {
 		--data-dir "$CLUSTER_DIR/data/$svc-$i" --postgres-url "$PG_URL" --nats-url "${CLUSTER_INSTANCE_NATS_URL:-$NATS_URL}" \
 		--redis-url "$REDIS_URL" --stream-replicas 3 --trusted-proxies 127.0.0.1/32 \
 		--drain-delay 2s --shutdown-timeout 15s
+	[ "$CLUSTER_JAEGER" = 0 ] || echo --otlp-endpoint "$OTLP_URL"
 	[ "$svc" = auth ] || echo --auth-url "$LB_URL"
 	case $svc in product | analytics) echo --postgres-replica-url "$PG_REPLICA_URL" ;; esac
 }
@@ -390,6 +425,7 @@ cmd_up() {
 	mkdir -p "$CLUSTER_DIR"/{pids,logs,nats,data,bin}
 	chmod 755 "$CLUSTER_DIR"
 	build
+	[ "$CLUSTER_JAEGER" = 0 ] || build_jaeger
 	make_cert
 	[ -s "$CLUSTER_DIR/cursor-secret" ] || openssl rand -hex 32 >"$CLUSTER_DIR/cursor-secret"
 	log "PostgreSQL primary on $PG_PRIMARY_PORT, replica on $PG_REPLICA_PORT"
@@ -400,6 +436,10 @@ cmd_up() {
 	for i in 1 2 3; do wait_until 60 "nats-$i" nats_healthy "$i"; done
 	log "Redis on $CLUSTER_REDIS_PORT"
 	start_redis
+	if [ "$CLUSTER_JAEGER" != 0 ]; then
+		log "Jaeger on $CLUSTER_JAEGER_PORT (OTLP on $CLUSTER_JAEGER_OTLP_PORT)"
+		start_jaeger
+	fi
 	log "HAProxy on $CLUSTER_PORT (TLS $CLUSTER_TLS_PORT, stats $CLUSTER_STATS_PORT)"
 	start_haproxy
 	log "Prometheus on $CLUSTER_PROMETHEUS_PORT"
@@ -425,7 +465,7 @@ cmd_down() {
 		done
 	done
 	wait
-	for name in prometheus haproxy redis nats-1 nats-2 nats-3; do stop_pid "$name" TERM 20; done
+	for name in prometheus haproxy redis nats-1 nats-2 nats-3 jaeger; do stop_pid "$name" TERM 20; done
 	stop_pg replica
 	stop_pg primary
 	rm -f "$CLUSTER_DIR"/pids/*.pid
@@ -454,6 +494,7 @@ cmd_status() {
 			redis) tcp_open "$CLUSTER_REDIS_PORT" && health=listening || health=unreachable ;;
 			haproxy) health="http://$CLUSTER_BIND:$CLUSTER_PORT https://$CLUSTER_BIND:$CLUSTER_TLS_PORT" ;;
 			prometheus) http_ok "$PROM_URL/-/ready" && health="ready, $PROM_URL/" || health=unready ;;
+			jaeger) http_ok "$JAEGER_URL/api/services" && health="$JAEGER_URL (OTLP $OTLP_URL)" || health=unreachable ;;
 			*)
 				local svc=${name%-*}
 				health="haproxy $(hap_field "$svc" "$name" status 2>/dev/null || echo ?), :$(instance_port "$svc" "${name##*-}") admin :$(instance_admin_port "$svc" "${name##*-}")" ;;
@@ -470,6 +511,7 @@ cmd_status() {
 		read replica   $PG_REPLICA_URL
 		NATS           $NATS_URL
 		Redis          $REDIS_URL
+		traces         $JAEGER_URL (Jaeger; 'make cluster-up CLUSTER_JAEGER=0' runs without)
 		logs           $CLUSTER_DIR/logs/NAME.log
 	EOF
 }
@@ -558,6 +600,8 @@ cmd_env() {
 		CLUSTER_NATS_URL=$NATS_URL
 		CLUSTER_REDIS_URL=$REDIS_URL
 		CLUSTER_VITRINE_BIN=$VITRINE_BIN
+		CLUSTER_JAEGER_URL=$JAEGER_URL
+		CLUSTER_OTLP_URL=$OTLP_URL
 	EOF
 }
 
@@ -571,5 +615,6 @@ failover) cmd_failover ;;
 start | stop | kill | restart) cmd_proc "$@" ;;
 seed) "$VITRINE_BIN" seed --postgres-url "$PG_URL" --products "${2:-1000}" ;;
 env) cmd_env ;;
-*) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2 && exit 2 ;;
+build-jaeger) build_jaeger && echo "$JAEGER_BIN" ;;
+*) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2 && exit 2 ;;
 esac

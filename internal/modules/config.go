@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/vitrine-dev/vitrine/internal/platform/authn"
 	"github.com/vitrine-dev/vitrine/internal/platform/ratelimit"
 	"github.com/vitrine-dev/vitrine/internal/platform/sqldb"
@@ -53,12 +55,16 @@ type Config struct {
 	// CatalogStaleAfter bounds how long a product instance that lost the
 	// catalog stream serves from its cache; 0 means DefaultCatalogStaleAfter.
 	CatalogStaleAfter time.Duration
+
+	// Tracer traces requests, events and the database and Redis calls
+	// made for them; nil (tracing off) installs no instrumentation at all.
+	Tracer trace.TracerProvider
 }
 
 // SQLConfig returns where service keeps its data.
 func (c Config) SQLConfig(service string) sqldb.Config {
 	if c.PostgresURL != "" {
-		return sqldb.Config{PostgresURL: c.PostgresURL, Schema: service}
+		return sqldb.Config{PostgresURL: c.PostgresURL, Schema: service, Tracer: c.Tracer}
 	}
 	return sqldb.Config{SQLitePath: filepath.Join(c.DataDir, service+".db")}
 }

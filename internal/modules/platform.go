@@ -11,11 +11,13 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/vitrine-dev/vitrine/internal/events"
 	"github.com/vitrine-dev/vitrine/internal/platform/authn"
 	"github.com/vitrine-dev/vitrine/internal/platform/bus"
+	"github.com/vitrine-dev/vitrine/internal/platform/tracing"
 )
 
 // initRedis connects to Redis when one is configured.
@@ -34,6 +36,14 @@ func (a *App) initRedis(context.Context) error {
 	redis.SetLogger(redisLogger{a.logger})
 	a.redis = redis.NewClient(opts)
 	a.closers = append(a.closers, a.redis.Close)
+	if a.cfg.Tracer != nil {
+		// Commands are traced by name only: their arguments hold cached
+		// bodies and rate-limit keys, not worth a span's size.
+		if err := redisotel.InstrumentTracing(a.redis, redisotel.WithTracerProvider(tracing.ChildrenOnly(a.cfg.Tracer)),
+			redisotel.WithDBStatement(false), redisotel.WithCallerEnabled(false)); err != nil {
+			return fmt.Errorf("redis: tracing: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -63,7 +73,9 @@ func (a *App) initTokens(context.Context) error {
 		if err != nil {
 			return fmt.Errorf("auth JWKS: %w", err)
 		}
-		credentials = authn.NewRemoteCredentials(a.cfg.AuthURL)
+		remote := authn.NewRemoteCredentials(a.cfg.AuthURL)
+		remote.TraceWith(a.cfg.Tracer)
+		credentials = remote
 	case slices.Contains(a.cfg.Targets, Product) || slices.Contains(a.cfg.Targets, Analytics):
 		return errors.New("without the auth target in this process, --auth-url must name the auth service (product and analytics check tokens)")
 	}
@@ -81,7 +93,7 @@ func (a *App) initBus(ctx context.Context) error {
 		URL: a.cfg.NATSURL, DataDir: a.cfg.DataDir, Prefix: a.cfg.Namespace,
 		Name: "vitrine-" + strings.Join(a.cfg.Targets, "-"), Logger: a.logger,
 		Streams: events.Streams(), DeadLetterPrefix: events.DeadLetterPrefix, Registerer: a.metrics.Registry,
-		Replicas: a.cfg.StreamReplicas,
+		Replicas: a.cfg.StreamReplicas, Tracer: a.cfg.Tracer,
 	})
 	if err != nil {
 		return fmt.Errorf("event stream: %w", err)

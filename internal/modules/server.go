@@ -84,6 +84,7 @@ func (a *App) chain() error {
 		httpx.Recover,
 		httpx.Edge(a.cfg.RateLimits.TrustedProxies),
 		a.Router.Name,
+		httpx.Trace(a.cfg.Tracer), // after Name (spans are named for routes), before Log (its lines name the trace)
 		httpx.Log(a.cfg.Logger, a.metrics.ObserveRequest),
 		httpx.SecurityHeaders,
 		cors, // before every refusal, so browsers can read them; answers preflights itself

@@ -106,6 +106,7 @@ func (a *App) initProduct(ctx context.Context) error {
 	a.checks["product_db"] = store.Ping
 
 	relay := outbox.New(store.DB(), a.bus, Product, a.logger)
+	relay.TraceWith(a.cfg.Tracer)
 	store.AfterWrite(relay.Kick)
 	a.metrics.Registry.MustRegister(relay.BacklogGauge())
 

@@ -11,8 +11,11 @@ import (
 	"time"
 
 	"github.com/maypok86/otter/v2"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/vitrine-dev/vitrine/internal/platform/errs"
+	"github.com/vitrine-dev/vitrine/internal/platform/tracing"
 )
 
 // CredentialPrefix starts every service credential token
@@ -113,6 +116,17 @@ func NewRemoteCredentials(baseURL string) *RemoteCredentials {
 			}),
 		}),
 	}
+}
+
+// TraceWith makes the calls to the auth service client spans of the
+// request that made them, and carries its traceparent to auth. A nil
+// provider (tracing off) leaves the client as it is.
+func (rc *RemoteCredentials) TraceWith(tp trace.TracerProvider) {
+	if tp == nil {
+		return
+	}
+	rc.client.Transport = otelhttp.NewTransport(http.DefaultTransport,
+		otelhttp.WithTracerProvider(tracing.ChildrenOnly(tp)), otelhttp.WithPropagators(tracing.Propagator))
 }
 
 // VerifyCredential answers from the cache, or asks the auth service (one

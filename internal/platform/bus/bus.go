@@ -16,6 +16,10 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/tracing"
 )
 
 // Config says which server to use.
@@ -38,6 +42,9 @@ type Config struct {
 	// Replicas is how many servers of a NATS cluster keep each stream; 0
 	// means 1. A three-node cluster with 3 survives the loss of one node.
 	Replicas int
+	// Tracer, when set, traces publishes and consumers of events that
+	// travel inside a trace; nil (tracing off) costs nothing.
+	Tracer trace.TracerProvider
 }
 
 // Stream is one stream to create.
@@ -62,6 +69,7 @@ type Bus struct {
 	undecodable *prometheus.CounterVec
 	lag         *consumerLag
 	replicas    int
+	tracer      trace.Tracer // nil when tracing is off
 }
 
 // Open connects to (or starts) the server and makes sure the streams exist.
@@ -75,6 +83,9 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 			Help: "Messages a consumer could not decode, parked on the dead-letter subject.",
 		}, []string{"stream", "consumer"})}
 	b.lag = newConsumerLag(b)
+	if cfg.Tracer != nil {
+		b.tracer = tracing.ChildrenOnly(cfg.Tracer).Tracer(tracerName)
+	}
 	if cfg.Registerer != nil {
 		for _, c := range []prometheus.Collector{b.undecodable, b.lag} {
 			if err := cfg.Registerer.Register(c); err != nil {
@@ -208,7 +219,18 @@ func (b *Bus) Publish(ctx context.Context, subject, msgID string, data []byte) e
 	if msgID != "" {
 		opts = append(opts, jetstream.WithMsgID(msgID))
 	}
-	_, err := b.js.Publish(ctx, b.subject(subject), data, opts...)
+	if b.tracer == nil {
+		_, err := b.js.Publish(ctx, b.subject(subject), data, opts...)
+		return err
+	}
+	msg := nats.NewMsg(b.subject(subject))
+	msg.Data = data
+	ctx, span := b.startPublish(ctx, subject, msgID, msg.Header)
+	defer span.End()
+	_, err := b.js.PublishMsg(ctx, msg, opts...)
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+	}
 	return err
 }
 

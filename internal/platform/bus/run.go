@@ -78,7 +78,10 @@ func Run[T any](ctx context.Context, b *Bus, c Consumer[T]) {
 			sub.StartSeq = c.From()
 		}
 		err := b.ConsumeBatches(ctx, sub, max(c.Batch, 1), func(ctx context.Context, msgs []Msg) error {
-			return c.handle(ctx, b, msgs)
+			ctx, end := b.startProcess(ctx, c.Name, msgs)
+			err := c.handle(ctx, b, msgs)
+			end(err)
+			return err
 		})
 		if err != nil {
 			b.logger.Warn("event consumer stopped; restarting", "stream", c.Stream, "consumer", c.Name, "err", err)

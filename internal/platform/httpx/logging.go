@@ -3,11 +3,14 @@ package httpx
 import (
 	"context"
 	"log/slog"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // WithRequestIDs wraps a log handler so that every line logged with the
 // context of a request (the *Context methods of slog.Logger) names the
-// request's id, unless the line names it already. Services log through the
+// request's id, unless the line names it already, and the id of the trace
+// it belongs to (trace_id) when it is traced. Services log through the
 // logger they are given; this is how their lines are tied to a request.
 func WithRequestIDs(h slog.Handler) slog.Handler { return requestIDHandler{h} }
 
@@ -23,6 +26,9 @@ func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
 		if !named {
 			r.AddAttrs(slog.String("request_id", id))
 		}
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()))
 	}
 	return h.Handler.Handle(ctx, r)
 }

@@ -15,8 +15,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/vitrine-dev/vitrine/internal/platform/sqldb"
+	"github.com/vitrine-dev/vitrine/internal/platform/tracing"
 )
 
 // Publisher sends one event and waits for the stream's acknowledgement.
@@ -33,6 +37,7 @@ type Relay struct {
 	interval time.Duration
 	batch    int
 	lockKey  int64
+	tracer   trace.Tracer // nil when tracing is off
 }
 
 // New returns a relay for the "outbox" table of db. It polls every interval
@@ -42,6 +47,15 @@ func New(db *sqldb.DB, pub Publisher, service string, logger *slog.Logger) *Rela
 	h.Write([]byte("vitrine-outbox-" + service))
 	return &Relay{db: db, pub: pub, logger: logger, kick: make(chan struct{}, 1),
 		interval: 250 * time.Millisecond, batch: 200, lockKey: int64(h.Sum64())}
+}
+
+// TraceWith makes the relay publish each event that was written inside a
+// trace under a span of that trace. A nil provider (tracing off) leaves it
+// untraced.
+func (r *Relay) TraceWith(tp trace.TracerProvider) {
+	if tp != nil {
+		r.tracer = tracing.ChildrenOnly(tp).Tracer("github.com/vitrine-dev/vitrine/internal/platform/outbox")
+	}
 }
 
 // Kick asks the relay to look at the outbox now (after a local write).
@@ -79,10 +93,11 @@ func (r *Relay) Run(ctx context.Context) {
 }
 
 type row struct {
-	seq     int64
-	id      string
-	subject string
-	payload []byte
+	seq         int64
+	id          string
+	subject     string
+	payload     []byte
+	traceparent sql.NullString
 }
 
 // Flush publishes one batch of pending events in order and deletes those the
@@ -104,10 +119,7 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 		}
 		var pubErr error
 		for _, row := range rows {
-			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			pubErr = r.pub.Publish(pctx, row.subject, row.id, row.payload)
-			cancel()
-			if pubErr != nil {
+			if pubErr = r.publish(ctx, row); pubErr != nil {
 				break
 			}
 			relayed++
@@ -131,8 +143,25 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 	return relayed, err
 }
 
+// publish sends one row, within the trace that wrote it when there is one.
+func (r *Relay) publish(ctx context.Context, row row) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if r.tracer == nil || !row.traceparent.Valid {
+		return r.pub.Publish(ctx, row.subject, row.id, row.payload)
+	}
+	ctx, span := r.tracer.Start(tracing.WithTraceparent(ctx, row.traceparent.String), "outbox relay "+row.subject,
+		trace.WithAttributes(attribute.String("outbox.id", row.id), attribute.Int64("outbox.seq", row.seq)))
+	defer span.End()
+	err := r.pub.Publish(ctx, row.subject, row.id, row.payload)
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+	}
+	return err
+}
+
 func (r *Relay) pending(ctx context.Context, tx *sql.Tx) ([]row, error) {
-	rs, err := tx.QueryContext(ctx, r.db.Q("SELECT seq, id, subject, payload FROM outbox ORDER BY seq LIMIT ?"), r.batch)
+	rs, err := tx.QueryContext(ctx, r.db.Q("SELECT seq, id, subject, payload, traceparent FROM outbox ORDER BY seq LIMIT ?"), r.batch)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +169,7 @@ func (r *Relay) pending(ctx context.Context, tx *sql.Tx) ([]row, error) {
 	var out []row
 	for rs.Next() {
 		var x row
-		if err := rs.Scan(&x.seq, &x.id, &x.subject, &x.payload); err != nil {
+		if err := rs.Scan(&x.seq, &x.id, &x.subject, &x.payload, &x.traceparent); err != nil {
 			return nil, err
 		}
 		out = append(out, x)

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vitrine-dev/vitrine/internal/platform/sqldb"
+	"github.com/vitrine-dev/vitrine/internal/platform/tracing"
 )
 
 // Event is what a store puts in its outbox: a payload and where it goes.
@@ -20,7 +21,9 @@ type Event interface {
 
 // The outbox table, created by Migrate in the service's database. The
 // statements are idempotent: databases made before the outbox owned its
-// table already have it.
+// table already have it. The owner's migrations then add a nullable
+// traceparent column (the W3C trace context of the write, or NULL when it
+// was not traced): see the product's 0003_outbox_traceparent.sql.
 var tableSQL = map[sqldb.Dialect]string{
 	sqldb.SQLite: `CREATE TABLE IF NOT EXISTS outbox (
     seq        INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -46,7 +49,7 @@ func Migrate(ctx context.Context, db *sqldb.DB) error {
 	return nil
 }
 
-const insertSQL = `INSERT INTO outbox (id, subject, payload, created_at) VALUES (?, ?, ?, ?)`
+const insertSQL = `INSERT INTO outbox (id, subject, payload, created_at, traceparent) VALUES (?, ?, ?, ?, ?)`
 
 // Writer adds events to the outbox inside a store's transaction, with one
 // prepared statement for all of them.
@@ -64,13 +67,19 @@ func Prepare(ctx context.Context, db *sqldb.DB, tx *sql.Tx) (*Writer, error) {
 }
 
 // Add writes ev, committed with the transaction; at is when it happened.
-// Its id (a UUIDv7) becomes the message id on the stream.
+// Its id (a UUIDv7) becomes the message id on the stream. When ctx is
+// traced, its trace context is kept beside the event, for the relay to
+// publish the event in the same trace.
 func (w *Writer) Add(ctx context.Context, ev Event, at time.Time) error {
 	payload, err := ev.Encode()
 	if err != nil {
 		return fmt.Errorf("outbox: encode %s: %w", ev.Subject(), err)
 	}
-	_, err = w.stmt.ExecContext(ctx, uuid.Must(uuid.NewV7()).String(), ev.Subject(), payload, at.UnixMicro())
+	var traceparent sql.NullString
+	if tp := tracing.Traceparent(ctx); tp != "" {
+		traceparent = sql.NullString{String: tp, Valid: true}
+	}
+	_, err = w.stmt.ExecContext(ctx, uuid.Must(uuid.NewV7()).String(), ev.Subject(), payload, at.UnixMicro(), traceparent)
 	return err
 }
 

@@ -17,12 +17,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/exaring/otelpgx"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/tracing"
 )
 
 // Dialect names the database engine behind a DB.
@@ -49,6 +53,10 @@ type Config struct {
 	ReplicaMaxLag time.Duration
 	Logger        *slog.Logger          // replicas joining and leaving the pool
 	Registerer    prometheus.Registerer // replicas' health and lag; nil: not exported
+	// Tracer, when set, traces the PostgreSQL calls made inside a trace
+	// (both pools); nil (tracing off) installs nothing. The embedded
+	// SQLite files are not traced.
+	Tracer trace.TracerProvider
 }
 
 // DB is a database/sql handle that knows its dialect.
@@ -227,11 +235,22 @@ func openPostgres(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, fmt.Errorf("sqldb: create schema %s: %w", cfg.Schema, err)
 	}
 	pcfg.RuntimeParams["search_path"] = cfg.Schema
+	var tracer pgx.QueryTracer
+	if cfg.Tracer != nil {
+		// Statements are recorded with their placeholders, never their
+		// arguments (passwords' hashes, tokens' hashes).
+		tracer = otelpgx.NewTracer(otelpgx.WithTracerProvider(tracing.ChildrenOnly(cfg.Tracer)),
+			otelpgx.WithTrimSQLInSpanName(), otelpgx.WithDisableConnectionDetailsInAttributes())
+	}
 	n := cfg.MaxConns
 	if n <= 0 {
 		n = 20
 	}
+	// pool opens one pool of c: reads, writes, or a replica's.
 	pool := func(c *pgx.ConnConfig) *sql.DB {
+		if tracer != nil {
+			c.Tracer = tracer
+		}
 		db := stdlib.OpenDB(*c)
 		db.SetMaxOpenConns(n)
 		db.SetMaxIdleConns(n)

@@ -40,11 +40,12 @@ func Open(ctx context.Context, cfg sqldb.Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := db.Migrate(ctx, migrations, "migrations", "product"); err != nil {
+	// The outbox table first: a migration adds a column to it.
+	if err := outbox.Migrate(ctx, db); err != nil {
 		db.Close()
 		return nil, err
 	}
-	if err := outbox.Migrate(ctx, db); err != nil {
+	if err := db.Migrate(ctx, migrations, "migrations", "product"); err != nil {
 		db.Close()
 		return nil, err
 	}
