@@ -2,6 +2,7 @@ package modules
 
 import (
 	"log/slog"
+	"net/url"
 	"path/filepath"
 	"time"
 
@@ -43,12 +44,28 @@ type Config struct {
 	// product store. It is a secret: never log it.
 	CursorSecret string
 
+	// BlobURL is where the product service keeps pictures (file:// or
+	// s3://); empty means DataDir/blobs.
+	BlobURL string
+
 	// StreamReplicas is how many servers of a NATS cluster keep each
 	// stream; 0 means 1.
 	StreamReplicas int
 	// CatalogStaleAfter bounds how long a product instance that lost the
 	// catalog stream serves from its cache; 0 means DefaultCatalogStaleAfter.
 	CatalogStaleAfter time.Duration
+}
+
+// BlobStoreURL returns where the product service keeps pictures.
+func (c Config) BlobStoreURL() (string, error) {
+	if c.BlobURL != "" {
+		return c.BlobURL, nil
+	}
+	dir, err := filepath.Abs(filepath.Join(c.DataDir, "blobs"))
+	if err != nil {
+		return "", err
+	}
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(dir)}).String(), nil
 }
 
 // SQLConfig returns where service keeps its data.

@@ -9,6 +9,7 @@ import (
 	"github.com/vitrine-dev/vitrine/api"
 	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
 	"github.com/vitrine-dev/vitrine/internal/platform/ratelimit"
+	"github.com/vitrine-dev/vitrine/internal/product/producthttp"
 )
 
 // initServer mounts the health routes and puts the request chain around
@@ -67,7 +68,7 @@ func (a *App) chain() error {
 		cors, // before every refusal, so browsers can read them; answers preflights itself
 		httpx.LimitPerClient(a.cfg.MaxInFlightPerClient),
 		ratelimit.ByAddress(limiter, a.cfg.RateLimits, a.cfg.Logger),
-		httpx.BufferBody(a.cfg.BodyTimeout),
+		httpx.BufferBody(a.cfg.BodyTimeout, producthttp.StreamsBody),
 		httpx.Shed(a.cfg.MaxInFlight),
 		httpx.TextQuery,
 		a.authenticate,
