@@ -1,14 +1,21 @@
 # Vitrine: the commands a developer and CI run.
 GO ?= go
 
-.PHONY: test test-go vet fmt-check build run fuzz obs-test deploy-test
+.PHONY: test test-go vet fmt-check build run fuzz obs-test deploy-test s3-server
 
 ## test: everything CI checks: test-go, obs-test, deploy-test, then cluster-test
 test: test-go obs-test deploy-test cluster-test
 
 ## test-go: formatting, vet, race-enabled Go tests against the local PostgreSQL, Redis and NATS
-test-go: fmt-check vet
+## (and an S3-compatible server the tests start, built by s3-server)
+test-go: fmt-check vet s3-server
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+## s3-server: build the S3-compatible server (Versity's S3 gateway) that the
+## picture store's tests start, into ~/.cache/vitrine/bin; about 4.5 minutes
+## on a fresh machine, nothing when it is built
+s3-server:
+	deploy/local/install-s3.sh
 
 vet:
 	$(GO) vet ./...
