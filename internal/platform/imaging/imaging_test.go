@@ -24,7 +24,7 @@ func picture(w, h int) *image.RGBA {
 	return img
 }
 
-func encodePNG(t *testing.T, img image.Image) []byte {
+func encodePNG(t testing.TB, img image.Image) []byte {
 	var b bytes.Buffer
 	if err := png.Encode(&b, img); err != nil {
 		t.Fatal(err)
@@ -108,4 +108,28 @@ func TestProcessRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzProcess: whatever the bytes, Process returns a picture or one of
+// its errors; it never panics, and never decodes past its budget.
+func FuzzProcess(f *testing.F) {
+	var j bytes.Buffer
+	jpeg.Encode(&j, picture(20, 10), nil)
+	f.Add(j.Bytes())
+	f.Add(encodePNG(f, picture(10, 20)))
+	f.Add(bomb(50_000, 50_000))
+	f.Add([]byte("GIF89a"))
+	small := imaging.Limits{MaxPixels: 64 * 64, MaxSide: 64}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		res, err := imaging.Process(data, small)
+		if err != nil {
+			if !errors.Is(err, imaging.ErrUnsupported) && !errors.Is(err, imaging.ErrTooLarge) && !errors.Is(err, imaging.ErrUndecodable) {
+				t.Fatalf("unexpected error kind: %v", err)
+			}
+			return
+		}
+		if res.Width*res.Height > small.MaxPixels || len(res.Variants) != len(imaging.Variants) {
+			t.Fatalf("accepted %d×%d with %d sizes", res.Width, res.Height, len(res.Variants))
+		}
+	})
 }
