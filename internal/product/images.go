@@ -99,9 +99,9 @@ func imageKey(img Image) string {
 	return img.URL
 }
 
-// images is the service's picture handling: where files go, and how many
+// uploads is the service's picture handling: where files go, and how many
 // pictures may be decoded at once (each may take ~100 MB).
-type images struct {
+type uploads struct {
 	blobs  *blobstore.Store
 	limits imaging.Limits
 	logger *slog.Logger
@@ -116,15 +116,15 @@ func (s *Service) UseImages(blobs *blobstore.Store, logger *slog.Logger) error {
 	if !ok {
 		return errors.New("product: the store keeps no pictures")
 	}
-	s.images = &images{blobs: blobs, limits: imaging.DefaultLimits, logger: logger, store: is, slots: make(chan struct{}, 2)}
+	s.uploads = &uploads{blobs: blobs, limits: imaging.DefaultLimits, logger: logger, store: is, slots: make(chan struct{}, 2)}
 	return nil
 }
 
-func (s *Service) imagesOrErr() (*images, error) {
-	if s.images == nil {
+func (s *Service) imagesOrErr() (*uploads, error) {
+	if s.uploads == nil {
 		return nil, errs.New(errs.KindUnavailable, "this instance stores no pictures")
 	}
-	return s.images, nil
+	return s.uploads, nil
 }
 
 // AddImage stores picture data (its sizes made) and appends it to the
@@ -194,7 +194,7 @@ func canAdd(images []Image, hash string) error {
 }
 
 // process decodes and resizes data, at most two pictures at once.
-func (im *images) process(ctx context.Context, data []byte) (*imaging.Result, error) {
+func (im *uploads) process(ctx context.Context, data []byte) (*imaging.Result, error) {
 	select {
 	case im.slots <- struct{}{}:
 		defer func() { <-im.slots }()
@@ -214,7 +214,7 @@ func (im *images) process(ctx context.Context, data []byte) (*imaging.Result, er
 	return res, err
 }
 
-func (im *images) putFiles(ctx context.Context, hash string, original []byte, res *imaging.Result) error {
+func (im *uploads) putFiles(ctx context.Context, hash string, original []byte, res *imaging.Result) error {
 	if err := im.blobs.Put(ctx, ImageKey(hash, OriginalFile), res.ContentType, original); err != nil {
 		return err
 	}
@@ -228,7 +228,7 @@ func (im *images) putFiles(ctx context.Context, hash string, original []byte, re
 
 // release hands a picture whose upload failed to the sweeper. It runs on
 // its own deadline: the request's may be what ended the upload.
-func (im *images) release(hash string) {
+func (im *uploads) release(hash string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := im.store.ReleaseImage(ctx, hash); err != nil {

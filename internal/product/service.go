@@ -28,7 +28,7 @@ const (
 // Service holds the catalog's rules on top of a Store.
 type Service struct {
 	store        Store
-	images       *images // nil until UseImages
+	uploads      *uploads // nil until UseImages
 	cursorSecret []byte
 	now          func() time.Time
 }
