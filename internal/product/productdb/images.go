@@ -41,20 +41,7 @@ func (s *Store) ImagesToDelete(ctx context.Context, staleBefore time.Time, limit
 		query += ` UNION SELECT hash FROM images WHERE released_at IS NULL AND touched_at < ? AND ` + unreferenced
 		args = append(args, staleBefore.UnixMicro())
 	}
-	rows, err := s.db.QueryContext(ctx, s.db.Q(query+` LIMIT ?`), append(args, limit)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var h string
-		if err := rows.Scan(&h); err != nil {
-			return nil, err
-		}
-		out = append(out, h)
-	}
-	return out, rows.Err()
+	return s.hashes(ctx, s.db, query+` LIMIT ?`, append(args, limit)...)
 }
 
 // DeleteImage deletes the row of a picture that is still free to delete
@@ -167,8 +154,9 @@ func imageFieldError(kind errs.Kind, images []product.Image, hash, detail string
 	return e
 }
 
-func (s *Store) hashes(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, s.db.Q(query), args...)
+// hashes runs a query of one column of picture hashes.
+func (s *Store) hashes(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, s.db.Q(query), args...)
 	if err != nil {
 		return nil, err
 	}
