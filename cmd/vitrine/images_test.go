@@ -330,6 +330,21 @@ func TestProductImagesOnS3(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(c.dataDir, "blobs")); !os.IsNotExist(err) {
 		t.Fatalf("pictures went to the data directory too (%v)", err)
 	}
+
+	// The store is down when the product is deleted: its pictures cannot
+	// be, and nothing is lost; the event is redelivered until they are.
+	srv.Stop()
 	expect(t, c.do(call{Method: "DELETE", Path: "/api/products/" + p.ID, Token: c.admin}), 204)
-	eventually(t, 10*time.Second, "the picture deleted from S3", func() bool { return c.fetch(t, img.Original, nil).Status == 404 })
+	c.fetch(t, img.Original, nil).expectProblem(t, 503)
+	eventually(t, 10*time.Second, "a failed deletion, to be redelivered", func() bool {
+		log := c.stderr.String()
+		return strings.Contains(log, "will redeliver") && strings.Contains(log, "images: delete "+img.Hash)
+	})
+	srv.Restart()
+	eventually(t, 15*time.Second, "the picture deleted from S3 once it is back", func() bool {
+		return c.fetch(t, img.Original, nil).Status == 404
+	})
+	for _, file := range []string{img.Thumbnail, img.Card, img.URL} {
+		c.fetch(t, file, nil).expectProblem(t, 404)
+	}
 }

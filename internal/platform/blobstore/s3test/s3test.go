@@ -31,6 +31,14 @@ const (
 // Server is a running S3 gateway.
 type Server struct {
 	Endpoint string // http://127.0.0.1:port
+
+	t       testing.TB
+	bin     string
+	root    string // the posix backend's directory: one directory a bucket
+	addr    string
+	cmd     *exec.Cmd
+	exited  chan error
+	logPath string
 }
 
 // BlobURL is the blob store URL of bucket on s.
@@ -59,50 +67,67 @@ func binary(t testing.TB) string {
 // variables for the test.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin := binary(t)
-	root := t.TempDir()
-	port := freePort(t)
-	cmd := exec.Command(bin, "--access", AccessKey, "--secret", SecretKey, "--region", Region,
-		"--port", "127.0.0.1:"+strconv.Itoa(port), "--quiet", "posix", root)
-	logPath := filepath.Join(t.TempDir(), "versitygw.log")
-	logFile, err := os.Create(logPath)
+	s := &Server{t: t, bin: binary(t), root: t.TempDir(), addr: "127.0.0.1:" + strconv.Itoa(freePort(t)),
+		logPath: filepath.Join(t.TempDir(), "versitygw.log")}
+	s.Endpoint = "http://" + s.addr
+	s.run()
+	t.Cleanup(s.Stop)
+	t.Setenv("AWS_ACCESS_KEY_ID", AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", SecretKey)
+	t.Setenv("AWS_REGION", Region)
+	return s
+}
+
+// run starts the gateway and waits until it listens.
+func (s *Server) run() {
+	t := s.t
+	t.Helper()
+	logFile, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
+	cmd := exec.Command(s.bin, "--access", AccessKey, "--secret", SecretKey, "--region", Region,
+		"--port", s.addr, "--quiet", "posix", s.root)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("s3test: start %s: %v", bin, err)
+		logFile.Close()
+		t.Fatalf("s3test: start %s: %v", s.bin, err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait(); logFile.Close() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	})
-	addr := "127.0.0.1:" + strconv.Itoa(port)
+	s.cmd, s.exited = cmd, exited
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		conn, err := net.DialTimeout("tcp", s.addr, 200*time.Millisecond)
 		if err == nil {
 			conn.Close()
-			break
+			return
 		}
 		select {
 		case err := <-exited:
-			log, _ := os.ReadFile(logPath)
+			log, _ := os.ReadFile(s.logPath)
 			t.Fatalf("s3test: the S3 server exited (%v):\n%s", err, log)
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("s3test: the S3 server did not listen on %s within 15 s", addr)
+			t.Fatalf("s3test: the S3 server did not listen on %s within 15 s", s.addr)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Setenv("AWS_ACCESS_KEY_ID", AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", SecretKey)
-	t.Setenv("AWS_REGION", Region)
-	return &Server{Endpoint: "http://" + addr}
 }
+
+// Stop kills the gateway; its buckets stay for Restart.
+func (s *Server) Stop() {
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	<-s.exited
+	s.cmd = nil
+}
+
+// Restart starts a stopped gateway again, on the same port and buckets.
+func (s *Server) Restart() { s.t.Helper(); s.run() }
 
 // CreateBucket makes a bucket on s.
 func (s *Server) CreateBucket(t testing.TB, name string) {
