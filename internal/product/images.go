@@ -128,9 +128,11 @@ func (s *Service) imagesOrErr() (*uploads, error) {
 }
 
 // AddImage stores picture data (its sizes made) and appends it to the
-// product with alt text. The files are written before the product names
-// them, so a product never shows a picture that is not there; a picture
-// that never reaches its product is deleted by the sweeper.
+// product with alt text. The picture is recorded as pending first (a
+// sweep deleting the same picture finishes before, or leaves it alone),
+// then its files are written, then the product names it: a product never
+// shows a picture that is not there, and one that never reaches its
+// product is released, or deleted as stale by the hourly sweep.
 func (s *Service) AddImage(ctx context.Context, id string, expected Expected, data []byte, alt string) (*Product, error) {
 	im, err := s.imagesOrErr()
 	if err != nil {
@@ -170,13 +172,6 @@ func (s *Service) AddImage(ctx context.Context, id string, expected Expected, da
 	if err != nil {
 		im.release(hash)
 		return nil, err
-	}
-	// A sweep that took this picture's released row just before the
-	// upload recorded it may have removed the files since: put them back.
-	if ok, err := im.blobs.Exists(ctx, ImageKey(hash, OriginalFile)); err == nil && !ok {
-		if err := im.putFiles(ctx, hash, data, res); err != nil {
-			return nil, err
-		}
 	}
 	return p, nil
 }
