@@ -159,6 +159,10 @@ func TestProductImages(t *testing.T) {
 	if orig.Header.Get("Content-Type") != "image/png" || !bytes.Equal(orig.Body, pngBytes(t, 2000, 1000, 10)) {
 		t.Fatalf("original: %s, %d bytes", orig.Header.Get("Content-Type"), len(orig.Body))
 	}
+	part := c.fetch(t, up.Original, map[string]string{"Range": "bytes=0-7", "Accept-Encoding": "gzip, zstd"})
+	if part.Status != http.StatusPartialContent || string(part.Body) != "\x89PNG\r\n\x1a\n" {
+		t.Fatalf("a range of the original: %d, %q", part.Status, part.Body)
+	}
 	c.fetch(t, "/images/"+up.Hash+"/huge.jpg", nil).expectProblem(t, 404)
 	c.fetch(t, "/images/..%2F..%2Fproduct.db/original", nil).expectProblem(t, 404)
 	c.fetch(t, "/images/"+strings.Repeat("0", 64)+"/full.jpg", nil).expectProblem(t, 404)
