@@ -95,6 +95,13 @@ func testImages(t *testing.T, s product.Store) {
 	if got := toDelete(time.Now().Add(time.Hour)); !slices.Equal(got, []string{hashA, hashC}) {
 		t.Fatalf("with stale uploads: %v, want A and C", got)
 	}
+	noFiles := func(context.Context) error { return nil }
+	if ok, _ := is.DeleteImage(ctx, hashC, time.Time{}, noFiles); ok {
+		t.Fatal("deleted an upload under way")
+	}
+	if ok, err := is.DeleteImage(ctx, hashC, time.Now().Add(time.Hour), noFiles); !ok || err != nil {
+		t.Fatalf("a stale upload: deleted %v, %v", ok, err)
+	}
 
 	// A product cannot name a picture never uploaded.
 	ghost := newProduct(3, "Acme", "", 100)
