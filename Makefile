@@ -1,14 +1,15 @@
 # Vitrine: the commands a developer and CI run.
 GO ?= go
 
-.PHONY: test test-go vet fmt-check browser build run fuzz api-lint obs-test deploy-test screenshots
+.PHONY: test test-go vet fmt-check browser build run fuzz api-lint obs-test deploy-test screenshots s3-server
 
 ## test: everything CI checks: api-lint, test-go, obs-test, deploy-test, then cluster-test
 test: api-lint test-go obs-test deploy-test cluster-test
 
 ## test-go: formatting, vet, race-enabled Go tests against the local PostgreSQL, Redis and NATS,
-## and the console's tests in headless Chromium
-test-go: fmt-check vet browser
+## the console's tests in headless Chromium, and an S3-compatible server the
+## tests start (built by s3-server)
+test-go: fmt-check vet browser s3-server
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 ## browser: Chromium for the console's end-to-end tests (Debian's package,
@@ -20,6 +21,12 @@ browser:
 screenshots: browser
 	mkdir -p docs/screenshots
 	VITRINE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestConsoleInTheBrowser ./cmd/vitrine
+
+## s3-server: build the S3-compatible server (Versity's S3 gateway) that the
+## picture store's tests start, into ~/.cache/vitrine/bin; about 4.5 minutes
+## on a fresh machine, nothing when it is built
+s3-server:
+	deploy/local/install-s3.sh
 
 vet:
 	$(GO) vet ./...
@@ -71,6 +78,7 @@ fuzz:
 	$(GO) test ./internal/product -run '^$$' -fuzz FuzzDecodeCursor -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/product/producthttp -run '^$$' -fuzz FuzzDecodeProductInput -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/platform/httpx -run '^$$' -fuzz FuzzCheckJSONText -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/platform/imaging -run '^$$' -fuzz FuzzProcess -fuzztime $(FUZZTIME)
 	$(GO) test ./cmd/vitrine -run '^$$' -fuzz FuzzTextInput -fuzztime $(FUZZTIME)
 
 ## cluster-up, cluster-down, cluster-status, cluster-scale SERVICE=product N=3,

@@ -354,6 +354,30 @@ func (e SearchProductsParamsSort) Valid() bool {
 	}
 }
 
+// Defines values for GetImageParamsFile.
+const (
+	GetImageParamsFileCardJpg      GetImageParamsFile = "card.jpg"
+	GetImageParamsFileFullJpg      GetImageParamsFile = "full.jpg"
+	GetImageParamsFileOriginal     GetImageParamsFile = "original"
+	GetImageParamsFileThumbnailJpg GetImageParamsFile = "thumbnail.jpg"
+)
+
+// Valid indicates whether the value is a known member of the GetImageParamsFile enum.
+func (e GetImageParamsFile) Valid() bool {
+	switch e {
+	case GetImageParamsFileCardJpg:
+		return true
+	case GetImageParamsFileFullJpg:
+		return true
+	case GetImageParamsFileOriginal:
+		return true
+	case GetImageParamsFileThumbnailJpg:
+		return true
+	default:
+		return false
+	}
+}
+
 // Category defines model for Category.
 type Category struct {
 	Children []Category `json:"children,omitempty"`
@@ -419,10 +443,39 @@ type Credentials struct {
 	Password string `json:"password"`
 }
 
-// Image defines model for Image.
+// Image A picture of a product, in display order. A linked picture is any http(s) URL (url and alt only). An uploaded one (POST /api/products/{id}/images) is named by hash, the SHA-256 of its original, and served by Vitrine in three sizes at stable paths; when a product is written back with it, only hash and alt count and the URLs are derived again.
 type Image struct {
 	Alt *string `json:"alt,omitempty"`
-	URL string  `json:"url"`
+
+	// Card uploaded pictures only, set by the server: /images/{hash}/card.jpg, at most 480 pixels on a side
+	Card *string `json:"card,omitempty"`
+
+	// Hash uploaded pictures only: SHA-256 of the original, lower-case hex
+	Hash *string `json:"hash,omitempty"`
+
+	// Original uploaded pictures only, set by the server: /images/{hash}/original, as uploaded (JPEG or PNG)
+	Original *string `json:"original,omitempty"`
+
+	// Thumbnail uploaded pictures only, set by the server: /images/{hash}/thumbnail.jpg, at most 160 pixels on a side
+	Thumbnail *string `json:"thumbnail,omitempty"`
+
+	// URL a linked picture's absolute URL, or an uploaded picture's full size (/images/{hash}/full.jpg, at most 1600 pixels on a side)
+	URL *string `json:"url,omitempty"`
+}
+
+// ImageOrder defines model for ImageOrder.
+type ImageOrder struct {
+	// Order every image of the product once, in the new order: an uploaded picture by its hash, a linked one by its URL
+	Order []string `json:"order"`
+}
+
+// ImageUpload defines model for ImageUpload.
+type ImageUpload struct {
+	// Alt text for those who cannot see the picture
+	Alt *string `json:"alt,omitempty"`
+
+	// Image the picture, JPEG or PNG as its content says (not its name or part type), at most 20 MiB and 25 megapixels (10,000 pixels on a side)
+	Image openapi_types.File `json:"image"`
 }
 
 // IngestResult defines model for IngestResult.
@@ -504,13 +557,16 @@ type Product struct {
 	SalesCount int `json:"sales_count"`
 
 	// Slug derived from the name when absent
-	Slug      string        `json:"slug"`
-	Status    ProductStatus `json:"status"`
-	Tags      []string      `json:"tags"`
-	UpdatedAt time.Time     `json:"updated_at"`
-	Variants  []Variant     `json:"variants"`
-	Version   int           `json:"version"`
-	ViewCount int           `json:"view_count"`
+	Slug   string        `json:"slug"`
+	Status ProductStatus `json:"status"`
+	Tags   []string      `json:"tags"`
+
+	// Thumbnail the first image's thumbnail (its URL when it is linked rather than uploaded); absent without images
+	Thumbnail *string   `json:"thumbnail,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Variants  []Variant `json:"variants"`
+	Version   int       `json:"version"`
+	ViewCount int       `json:"view_count"`
 }
 
 // ProductStatus defines model for Product.Status.
@@ -585,6 +641,9 @@ type SearchResult struct {
 		Name       string                 `json:"name"`
 		Price      map[string]interface{} `json:"price"`
 		Slug       string                 `json:"slug"`
+
+		// Thumbnail the first image's thumbnail URL (its URL when linked rather than uploaded), or empty
+		Thumbnail *string `json:"thumbnail,omitempty"`
 	} `json:"items"`
 	Page    int `json:"page"`
 	PerPage int `json:"per_page"`
@@ -844,6 +903,27 @@ type ReplaceProductParams struct {
 	IfMatch *string `json:"If-Match,omitempty"`
 }
 
+// UploadProductImageParams defines parameters for UploadProductImage.
+type UploadProductImageParams struct {
+	// Alt alt text, with a raw picture body
+	Alt *string `form:"alt,omitempty" json:"alt,omitempty"`
+
+	// IfMatch entity tag of the version the client last saw; a stale one gives 412
+	IfMatch *string `json:"If-Match,omitempty"`
+}
+
+// ReorderProductImagesParams defines parameters for ReorderProductImages.
+type ReorderProductImagesParams struct {
+	// IfMatch entity tag of the version the client last saw; a stale one gives 412
+	IfMatch *string `json:"If-Match,omitempty"`
+}
+
+// DeleteProductImageParams defines parameters for DeleteProductImage.
+type DeleteProductImageParams struct {
+	// IfMatch entity tag of the version the client last saw; a stale one gives 412
+	IfMatch *string `json:"If-Match,omitempty"`
+}
+
 // SearchProductsParams defines parameters for SearchProducts.
 type SearchProductsParams struct {
 	// Q words; typos are tolerated and the last word may be a prefix
@@ -892,6 +972,9 @@ type SuggestProductsParams struct {
 	IfNoneMatch *string `json:"If-None-Match,omitempty"`
 }
 
+// GetImageParamsFile defines parameters for GetImage.
+type GetImageParamsFile string
+
 // SendEventsJSONRequestBody defines body for SendEvents for application/json ContentType.
 type SendEventsJSONRequestBody SendEventsJSONBody
 
@@ -927,6 +1010,12 @@ type PatchProductApplicationMergePatchPlusJSONRequestBody = PatchProductApplicat
 
 // ReplaceProductJSONRequestBody defines body for ReplaceProduct for application/json ContentType.
 type ReplaceProductJSONRequestBody = ProductInput
+
+// UploadProductImageMultipartRequestBody defines body for UploadProductImage for multipart/form-data ContentType.
+type UploadProductImageMultipartRequestBody = ImageUpload
+
+// ReorderProductImagesJSONRequestBody defines body for ReorderProductImages for application/json ContentType.
+type ReorderProductImagesJSONRequestBody = ImageOrder
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -1259,6 +1348,40 @@ type ClientInterface interface {
 	// Corresponds with PUT /api/products/{id} (the `ReplaceProduct` operationId).
 	ReplaceProduct(ctx context.Context, id openapi_types.UUID, params *ReplaceProductParams, body ReplaceProductJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// UploadProductImageWithBody Upload a picture of a product
+	//
+	// Stores the picture and its sizes (thumbnail, card, full: JPEG, fitted in 160, 480 and 1600 pixel squares, never enlarged) and appends it to the product's images. Send a multipart/form-data form with the fields image and alt, or the picture itself as the body (alt in the query). The content decides the type: JPEG and PNG are accepted, anything else is 415 whatever its name or Content-Type says. The dimensions are read from the header and checked before decoding: more than 25 megapixels, or 10,000 pixels on a side, is 422, and so is a file that cannot be decoded; a body over 20 MiB is 413. Each problem names the field (image or alt). A picture is addressed by the SHA-256 of its original, so the same picture uploaded for two products is stored once.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/products/{id}/images (the `UploadProductImage` operationId).
+	UploadProductImageWithBody(ctx context.Context, id openapi_types.UUID, params *UploadProductImageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReorderProductImagesWithBody Reorder a product's images
+	//
+	// The order names every image of the product once: an uploaded picture by its hash, a linked one by its URL. The first image gives the product its thumbnail.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/products/{id}/images (the `ReorderProductImages` operationId).
+	ReorderProductImagesWithBody(ctx context.Context, id openapi_types.UUID, params *ReorderProductImagesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReorderProductImages Reorder a product's images
+	//
+	// The order names every image of the product once: an uploaded picture by its hash, a linked one by its URL. The first image gives the product its thumbnail.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/products/{id}/images (the `ReorderProductImages` operationId).
+	ReorderProductImages(ctx context.Context, id openapi_types.UUID, params *ReorderProductImagesParams, body ReorderProductImagesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteProductImage Remove an uploaded picture from a product
+	//
+	// The picture's files are deleted, through the event stream, once no product holds it any more; a picture another product shares stays.
+	//
+	// Corresponds with DELETE /api/products/{id}/images/{hash} (the `DeleteProductImage` operationId).
+	DeleteProductImage(ctx context.Context, id openapi_types.UUID, hash string, params *DeleteProductImageParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// SearchProducts Full-text search with filters, facets and highlights
 	//
 	// Corresponds with GET /api/search (the `SearchProducts` operationId).
@@ -1278,6 +1401,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /healthz (the `GetLiveness` operationId).
 	GetLiveness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetImage A product picture's file
+	//
+	// The content at a hash never changes, so the response may be cached for good (Cache-Control: public, max-age=31536000, immutable), by a browser or a CDN in front. Range requests and If-None-Match are answered.
+	//
+	// Corresponds with GET /images/{hash}/{file} (the `GetImage` operationId).
+	GetImage(ctx context.Context, hash string, file GetImageParamsFile, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetOpenAPI This document
 	//
@@ -1937,6 +2067,80 @@ func (c *Client) ReplaceProduct(ctx context.Context, id openapi_types.UUID, para
 	return c.Client.Do(req)
 }
 
+// UploadProductImageWithBody Upload a picture of a product
+//
+// Stores the picture and its sizes (thumbnail, card, full: JPEG, fitted in 160, 480 and 1600 pixel squares, never enlarged) and appends it to the product's images. Send a multipart/form-data form with the fields image and alt, or the picture itself as the body (alt in the query). The content decides the type: JPEG and PNG are accepted, anything else is 415 whatever its name or Content-Type says. The dimensions are read from the header and checked before decoding: more than 25 megapixels, or 10,000 pixels on a side, is 422, and so is a file that cannot be decoded; a body over 20 MiB is 413. Each problem names the field (image or alt). A picture is addressed by the SHA-256 of its original, so the same picture uploaded for two products is stored once.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/products/{id}/images (the `UploadProductImage` operationId).
+func (c *Client) UploadProductImageWithBody(ctx context.Context, id openapi_types.UUID, params *UploadProductImageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUploadProductImageRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReorderProductImagesWithBody Reorder a product's images
+//
+// The order names every image of the product once: an uploaded picture by its hash, a linked one by its URL. The first image gives the product its thumbnail.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/products/{id}/images (the `ReorderProductImages` operationId).
+func (c *Client) ReorderProductImagesWithBody(ctx context.Context, id openapi_types.UUID, params *ReorderProductImagesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReorderProductImagesRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReorderProductImages Reorder a product's images
+//
+// The order names every image of the product once: an uploaded picture by its hash, a linked one by its URL. The first image gives the product its thumbnail.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/products/{id}/images (the `ReorderProductImages` operationId).
+func (c *Client) ReorderProductImages(ctx context.Context, id openapi_types.UUID, params *ReorderProductImagesParams, body ReorderProductImagesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReorderProductImagesRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteProductImage Remove an uploaded picture from a product
+//
+// The picture's files are deleted, through the event stream, once no product holds it any more; a picture another product shares stays.
+//
+// Corresponds with DELETE /api/products/{id}/images/{hash} (the `DeleteProductImage` operationId).
+func (c *Client) DeleteProductImage(ctx context.Context, id openapi_types.UUID, hash string, params *DeleteProductImageParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteProductImageRequest(c.Server, id, hash, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // SearchProducts Full-text search with filters, facets and highlights
 //
 // Corresponds with GET /api/search (the `SearchProducts` operationId).
@@ -1987,6 +2191,23 @@ func (c *Client) SuggestProducts(ctx context.Context, params *SuggestProductsPar
 // Corresponds with GET /healthz (the `GetLiveness` operationId).
 func (c *Client) GetLiveness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetLivenessRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetImage A product picture's file
+//
+// The content at a hash never changes, so the response may be cached for good (Cache-Control: public, max-age=31536000, immutable), by a browser or a CDN in front. Range requests and If-None-Match are answered.
+//
+// Corresponds with GET /images/{hash}/{file} (the `GetImage` operationId).
+func (c *Client) GetImage(ctx context.Context, hash string, file GetImageParamsFile, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetImageRequest(c.Server, hash, file)
 	if err != nil {
 		return nil, err
 	}
@@ -3380,6 +3601,202 @@ func NewReplaceProductRequestWithBody(server string, id openapi_types.UUID, para
 	return req, nil
 }
 
+// NewUploadProductImageRequestWithBody constructs an http.Request for the UploadProductImage method, with any body, and a specified content type
+func NewUploadProductImageRequestWithBody(server string, id openapi_types.UUID, params *UploadProductImageParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/products/%s/images", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Alt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "alt", *params.Alt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewReorderProductImagesRequest calls the generic ReorderProductImages builder with application/json body
+func NewReorderProductImagesRequest(server string, id openapi_types.UUID, params *ReorderProductImagesParams, body ReorderProductImagesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReorderProductImagesRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewReorderProductImagesRequestWithBody constructs an http.Request for the ReorderProductImages method, with any body, and a specified content type
+func NewReorderProductImagesRequestWithBody(server string, id openapi_types.UUID, params *ReorderProductImagesParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/products/%s/images", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDeleteProductImageRequest constructs an http.Request for the DeleteProductImage method
+func NewDeleteProductImageRequest(server string, id openapi_types.UUID, hash string, params *DeleteProductImageParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "hash", hash, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/products/%s/images/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewSearchProductsRequest constructs an http.Request for the SearchProducts method
 func NewSearchProductsRequest(server string, params *SearchProductsParams) (*http.Request, error) {
 	var err error
@@ -3663,6 +4080,47 @@ func NewGetLivenessRequest(server string) (*http.Request, error) {
 	}
 
 	operationPath := fmt.Sprintf("/healthz")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetImageRequest constructs an http.Request for the GetImage method
+func NewGetImageRequest(server string, hash string, file GetImageParamsFile) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "hash", hash, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "file", file, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/images/%s/%s", pathParam0, pathParam1)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -4067,6 +4525,42 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /api/products/{id} (the `ReplaceProduct` operationId).
 	ReplaceProductWithResponse(ctx context.Context, id openapi_types.UUID, params *ReplaceProductParams, body ReplaceProductJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplaceProductResponse, error)
 
+	// UploadProductImageWithBodyWithResponse Upload a picture of a product
+	//
+	// Stores the picture and its sizes (thumbnail, card, full: JPEG, fitted in 160, 480 and 1600 pixel squares, never enlarged) and appends it to the product's images. Send a multipart/form-data form with the fields image and alt, or the picture itself as the body (alt in the query). The content decides the type: JPEG and PNG are accepted, anything else is 415 whatever its name or Content-Type says. The dimensions are read from the header and checked before decoding: more than 25 megapixels, or 10,000 pixels on a side, is 422, and so is a file that cannot be decoded; a body over 20 MiB is 413. Each problem names the field (image or alt). A picture is addressed by the SHA-256 of its original, so the same picture uploaded for two products is stored once.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/products/{id}/images (the `UploadProductImage` operationId).
+	UploadProductImageWithBodyWithResponse(ctx context.Context, id openapi_types.UUID, params *UploadProductImageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadProductImageResponse, error)
+
+	// ReorderProductImagesWithBodyWithResponse Reorder a product's images
+	//
+	// The order names every image of the product once: an uploaded picture by its hash, a linked one by its URL. The first image gives the product its thumbnail.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/products/{id}/images (the `ReorderProductImages` operationId).
+	ReorderProductImagesWithBodyWithResponse(ctx context.Context, id openapi_types.UUID, params *ReorderProductImagesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReorderProductImagesResponse, error)
+
+	// ReorderProductImagesWithResponse Reorder a product's images
+	//
+	// The order names every image of the product once: an uploaded picture by its hash, a linked one by its URL. The first image gives the product its thumbnail.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/products/{id}/images (the `ReorderProductImages` operationId).
+	ReorderProductImagesWithResponse(ctx context.Context, id openapi_types.UUID, params *ReorderProductImagesParams, body ReorderProductImagesJSONRequestBody, reqEditors ...RequestEditorFn) (*ReorderProductImagesResponse, error)
+
+	// DeleteProductImageWithResponse Remove an uploaded picture from a product
+	//
+	// The picture's files are deleted, through the event stream, once no product holds it any more; a picture another product shares stays.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/products/{id}/images/{hash} (the `DeleteProductImage` operationId).
+	DeleteProductImageWithResponse(ctx context.Context, id openapi_types.UUID, hash string, params *DeleteProductImageParams, reqEditors ...RequestEditorFn) (*DeleteProductImageResponse, error)
+
 	// SearchProductsWithResponse Full-text search with filters, facets and highlights
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -4094,6 +4588,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /healthz (the `GetLiveness` operationId).
 	GetLivenessWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetLivenessResponse, error)
+
+	// GetImageWithResponse A product picture's file
+	//
+	// The content at a hash never changes, so the response may be cached for good (Cache-Control: public, max-age=31536000, immutable), by a browser or a CDN in front. Range requests and If-None-Match are answered.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /images/{hash}/{file} (the `GetImage` operationId).
+	GetImageWithResponse(ctx context.Context, hash string, file GetImageParamsFile, reqEditors ...RequestEditorFn) (*GetImageResponse, error)
 
 	// GetOpenAPIWithResponse This document
 	//
@@ -6997,6 +7500,402 @@ func (r ReplaceProductResponse) ContentType() string {
 	return ""
 }
 
+// UploadProductImageResponse201Headers the declared response headers of an HTTP 201 response for UploadProductImage
+type UploadProductImageResponse201Headers struct {
+	ETag     *string
+	Location *string
+}
+
+// UploadProductImageResponse429Headers the declared response headers of an HTTP 429 response for UploadProductImage
+type UploadProductImageResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+// UploadProductImageResponse503Headers the declared response headers of an HTTP 503 response for UploadProductImage
+type UploadProductImageResponse503Headers struct {
+	RetryAfter *int
+}
+
+type UploadProductImageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Product
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *Conflict
+	// ApplicationProblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationProblemJSON412 *PreconditionFailed
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *TooLarge
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMedia
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *Unprocessable
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *UploadProductImageResponse201Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UploadProductImageResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UploadProductImageResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r UploadProductImageResponse) GetJSON201() *Product {
+	return r.JSON201
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UploadProductImageResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UploadProductImageResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UploadProductImageResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UploadProductImageResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UploadProductImageResponse) GetApplicationProblemJSON409() *Conflict {
+	return r.ApplicationProblemJSON409
+}
+
+// GetApplicationProblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UploadProductImageResponse) GetApplicationProblemJSON412() *PreconditionFailed {
+	return r.ApplicationProblemJSON412
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UploadProductImageResponse) GetApplicationProblemJSON413() *TooLarge {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UploadProductImageResponse) GetApplicationProblemJSON415() *UnsupportedMedia {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UploadProductImageResponse) GetApplicationProblemJSON422() *Unprocessable {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r UploadProductImageResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UploadProductImageResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UploadProductImageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UploadProductImageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UploadProductImageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UploadProductImageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ReorderProductImagesResponse200Headers the declared response headers of an HTTP 200 response for ReorderProductImages
+type ReorderProductImagesResponse200Headers struct {
+	ETag *string
+}
+
+// ReorderProductImagesResponse408Headers the declared response headers of an HTTP 408 response for ReorderProductImages
+type ReorderProductImagesResponse408Headers struct {
+	Connection *string
+}
+
+// ReorderProductImagesResponse429Headers the declared response headers of an HTTP 429 response for ReorderProductImages
+type ReorderProductImagesResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+// ReorderProductImagesResponse503Headers the declared response headers of an HTTP 503 response for ReorderProductImages
+type ReorderProductImagesResponse503Headers struct {
+	RetryAfter *int
+}
+
+type ReorderProductImagesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Product
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON408 the response for an HTTP 408 `application/problem+json` response
+	ApplicationProblemJSON408 *RequestTimeout
+	// ApplicationProblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationProblemJSON412 *PreconditionFailed
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *TooLarge
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMedia
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ReorderProductImagesResponse200Headers
+	// Headers408 the parsed response headers for an HTTP 408 response
+	Headers408 *ReorderProductImagesResponse408Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ReorderProductImagesResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ReorderProductImagesResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReorderProductImagesResponse) GetJSON200() *Product {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReorderProductImagesResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReorderProductImagesResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ReorderProductImagesResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ReorderProductImagesResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON408 returns the response for an HTTP 408 `application/problem+json` response
+func (r ReorderProductImagesResponse) GetApplicationProblemJSON408() *RequestTimeout {
+	return r.ApplicationProblemJSON408
+}
+
+// GetApplicationProblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r ReorderProductImagesResponse) GetApplicationProblemJSON412() *PreconditionFailed {
+	return r.ApplicationProblemJSON412
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ReorderProductImagesResponse) GetApplicationProblemJSON413() *TooLarge {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ReorderProductImagesResponse) GetApplicationProblemJSON415() *UnsupportedMedia {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ReorderProductImagesResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ReorderProductImagesResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ReorderProductImagesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReorderProductImagesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReorderProductImagesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReorderProductImagesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteProductImageResponse200Headers the declared response headers of an HTTP 200 response for DeleteProductImage
+type DeleteProductImageResponse200Headers struct {
+	ETag *string
+}
+
+// DeleteProductImageResponse429Headers the declared response headers of an HTTP 429 response for DeleteProductImage
+type DeleteProductImageResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+// DeleteProductImageResponse503Headers the declared response headers of an HTTP 503 response for DeleteProductImage
+type DeleteProductImageResponse503Headers struct {
+	RetryAfter *int
+}
+
+type DeleteProductImageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Product
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationProblemJSON412 *PreconditionFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DeleteProductImageResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteProductImageResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteProductImageResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteProductImageResponse) GetJSON200() *Product {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteProductImageResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteProductImageResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteProductImageResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteProductImageResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DeleteProductImageResponse) GetApplicationProblemJSON412() *PreconditionFailed {
+	return r.ApplicationProblemJSON412
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r DeleteProductImageResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteProductImageResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteProductImageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteProductImageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteProductImageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteProductImageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // SearchProductsResponse200Headers the declared response headers of an HTTP 200 response for SearchProducts
 type SearchProductsResponse200Headers struct {
 	CacheControl *string
@@ -7347,6 +8246,85 @@ func (r GetLivenessResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetLivenessResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetImageResponse200Headers the declared response headers of an HTTP 200 response for GetImage
+type GetImageResponse200Headers struct {
+	CacheControl *string
+	ETag         *string
+}
+
+// GetImageResponse429Headers the declared response headers of an HTTP 429 response for GetImage
+type GetImageResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+// GetImageResponse503Headers the declared response headers of an HTTP 503 response for GetImage
+type GetImageResponse503Headers struct {
+	RetryAfter *int
+}
+
+type GetImageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetImageResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetImageResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetImageResponse503Headers
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetImageResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetImageResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetImageResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetImageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetImageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetImageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetImageResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8025,6 +9003,66 @@ func (c *ClientWithResponses) ReplaceProductWithResponse(ctx context.Context, id
 	return ParseReplaceProductResponse(rsp)
 }
 
+// UploadProductImageWithBodyWithResponse Upload a picture of a product
+//
+// Stores the picture and its sizes (thumbnail, card, full: JPEG, fitted in 160, 480 and 1600 pixel squares, never enlarged) and appends it to the product's images. Send a multipart/form-data form with the fields image and alt, or the picture itself as the body (alt in the query). The content decides the type: JPEG and PNG are accepted, anything else is 415 whatever its name or Content-Type says. The dimensions are read from the header and checked before decoding: more than 25 megapixels, or 10,000 pixels on a side, is 422, and so is a file that cannot be decoded; a body over 20 MiB is 413. Each problem names the field (image or alt). A picture is addressed by the SHA-256 of its original, so the same picture uploaded for two products is stored once.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/products/{id}/images (the `UploadProductImage` operationId).
+func (c *ClientWithResponses) UploadProductImageWithBodyWithResponse(ctx context.Context, id openapi_types.UUID, params *UploadProductImageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadProductImageResponse, error) {
+	rsp, err := c.UploadProductImageWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUploadProductImageResponse(rsp)
+}
+
+// ReorderProductImagesWithBodyWithResponse Reorder a product's images
+//
+// The order names every image of the product once: an uploaded picture by its hash, a linked one by its URL. The first image gives the product its thumbnail.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/products/{id}/images (the `ReorderProductImages` operationId).
+func (c *ClientWithResponses) ReorderProductImagesWithBodyWithResponse(ctx context.Context, id openapi_types.UUID, params *ReorderProductImagesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReorderProductImagesResponse, error) {
+	rsp, err := c.ReorderProductImagesWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReorderProductImagesResponse(rsp)
+}
+
+// ReorderProductImagesWithResponse Reorder a product's images
+//
+// The order names every image of the product once: an uploaded picture by its hash, a linked one by its URL. The first image gives the product its thumbnail.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/products/{id}/images (the `ReorderProductImages` operationId).
+func (c *ClientWithResponses) ReorderProductImagesWithResponse(ctx context.Context, id openapi_types.UUID, params *ReorderProductImagesParams, body ReorderProductImagesJSONRequestBody, reqEditors ...RequestEditorFn) (*ReorderProductImagesResponse, error) {
+	rsp, err := c.ReorderProductImages(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReorderProductImagesResponse(rsp)
+}
+
+// DeleteProductImageWithResponse Remove an uploaded picture from a product
+//
+// The picture's files are deleted, through the event stream, once no product holds it any more; a picture another product shares stays.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/products/{id}/images/{hash} (the `DeleteProductImage` operationId).
+func (c *ClientWithResponses) DeleteProductImageWithResponse(ctx context.Context, id openapi_types.UUID, hash string, params *DeleteProductImageParams, reqEditors ...RequestEditorFn) (*DeleteProductImageResponse, error) {
+	rsp, err := c.DeleteProductImage(ctx, id, hash, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteProductImageResponse(rsp)
+}
+
 // SearchProductsWithResponse Full-text search with filters, facets and highlights
 //
 // Returns a wrapper object for the known response body format(s).
@@ -8075,6 +9113,21 @@ func (c *ClientWithResponses) GetLivenessWithResponse(ctx context.Context, reqEd
 		return nil, err
 	}
 	return ParseGetLivenessResponse(rsp)
+}
+
+// GetImageWithResponse A product picture's file
+//
+// The content at a hash never changes, so the response may be cached for good (Cache-Control: public, max-age=31536000, immutable), by a browser or a CDN in front. Range requests and If-None-Match are answered.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /images/{hash}/{file} (the `GetImage` operationId).
+func (c *ClientWithResponses) GetImageWithResponse(ctx context.Context, hash string, file GetImageParamsFile, reqEditors ...RequestEditorFn) (*GetImageResponse, error) {
+	rsp, err := c.GetImage(ctx, hash, file, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetImageResponse(rsp)
 }
 
 // GetOpenAPIWithResponse This document
@@ -11267,6 +12320,438 @@ func ParseReplaceProductResponse(rsp *http.Response) (*ReplaceProductResponse, e
 	return response, nil
 }
 
+// ParseUploadProductImageResponse parses an HTTP response from a UploadProductImageWithResponse call
+func ParseUploadProductImageResponse(rsp *http.Response) (*UploadProductImageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UploadProductImageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Product
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMedia
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers UploadProductImageResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 429:
+		var headers UploadProductImageResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers UploadProductImageResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseReorderProductImagesResponse parses an HTTP response from a ReorderProductImagesWithResponse call
+func ParseReorderProductImagesResponse(rsp *http.Response) (*ReorderProductImagesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReorderProductImagesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Product
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMedia
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ReorderProductImagesResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 408:
+		var headers ReorderProductImagesResponse408Headers
+		if values := rsp.Header.Values("Connection"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Connection", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Connection = &value
+		}
+		response.Headers408 = &headers
+	case rsp.StatusCode == 429:
+		var headers ReorderProductImagesResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ReorderProductImagesResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteProductImageResponse parses an HTTP response from a DeleteProductImageWithResponse call
+func ParseDeleteProductImageResponse(rsp *http.Response) (*DeleteProductImageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteProductImageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Product
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DeleteProductImageResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers DeleteProductImageResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteProductImageResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseSearchProductsResponse parses an HTTP response from a SearchProductsWithResponse call
 func ParseSearchProductsResponse(rsp *http.Response) (*SearchProductsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -11644,6 +13129,109 @@ func ParseGetLivenessResponse(rsp *http.Response) (*GetLivenessResponse, error) 
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetLivenessResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetImageResponse parses an HTTP response from a GetImageWithResponse call
+func ParseGetImageResponse(rsp *http.Response) (*GetImageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetImageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 206:
+		break // No content-type
+
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case rsp.StatusCode == 416:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetImageResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetImageResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetImageResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

@@ -37,6 +37,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		staleAfter      = fs.Duration("catalog-stale-after", modules.DefaultCatalogStaleAfter, "how long a product instance that lost the event stream keeps serving from its cache before it reads from the database")
 		namespace       = fs.String("namespace", "", "prefix of stream names, subjects and Redis keys, so deployments can share a NATS and a Redis server")
 		redisURL        = fs.String("redis-url", "", "Redis URL for the shared cache; empty keeps the cache in-process")
+		blobURL         = fs.String("blob-url", "", "where product pictures are kept: file:///a/dir, or s3://bucket?endpoint=…&region=…&use_path_style=true for any S3-compatible store (credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); empty keeps them under --data-dir/blobs")
 		synonyms        = fs.String("synonyms", "", "search synonyms file: lines like \"tv, television\" or \"sofa => couch\"")
 		cursorSecret    = fs.String("cursor-secret", "", "secret (at least 32 bytes) that signs listing cursors, the same on every product instance; empty keeps a generated one in the product store")
 		adminAddr       = fs.String("admin-addr", "", "private address for /metrics and pprof (e.g. 127.0.0.1:6060); empty disables it")
@@ -101,6 +102,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	cfg.MaxInFlightPerClient, cfg.BodyTimeout, cfg.CORSOrigins = *perClient, *bodyTimeout, splitList(*corsOrigins)
 	cfg.LoginBackoff = backoff
 	cfg.CursorSecret = *cursorSecret
+	cfg.BlobURL = *blobURL
 	cfg.StreamReplicas = *streamReplicas
 	cfg.CatalogStaleAfter = *staleAfter
 	cfg.PostgresReplicaURLs, cfg.ReplicaMaxLag = replicaURLs, *replicaMaxLag

@@ -1,7 +1,11 @@
 package clustertest
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"image"
+	"image/png"
 	"net/http"
 	"os"
 	"os/exec"
@@ -77,6 +81,7 @@ func testFlows(c *cluster) {
 		}
 		return true
 	})
+	testPicture(c, admin, p.ID)
 	var page struct{ Items []struct{ ID string } }
 	c.expect(200, "GET", "/api/products?limit=5", "", nil).json(t, &page)
 	if len(page.Items) != 5 {
@@ -251,5 +256,37 @@ func testScale(c *cluster) {
 	}
 	if _, err := os.Stat(filepath.Join(c.dir, "pids", "product-3.pid")); err == nil {
 		c.t.Errorf("product-3 is still running after scaling down")
+	}
+}
+
+// testPicture: a picture uploaded through HAProxy to one product instance
+// is served by every one of them, as they share the cluster's S3 store.
+func testPicture(c *cluster, admin, productID string) {
+	t := c.t
+	var pic bytes.Buffer
+	if err := png.Encode(&pic, image.NewGray(image.Rect(0, 0, 320, 200))); err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest("POST", c.URL+"/api/products/"+productID+"/images?alt=kettle", bytes.NewReader(pic.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "image/png")
+	req.Header.Set("Authorization", "Bearer "+admin)
+	res, err := c.client.Do(req)
+	if err != nil {
+		t.Fatalf("upload: %v", err)
+	}
+	var got struct{ Images []struct{ Thumbnail string } }
+	err = json.NewDecoder(res.Body).Decode(&got)
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated || err != nil || len(got.Images) != 1 {
+		t.Fatalf("upload: status %d, %d images (%v)", res.StatusCode, len(got.Images), err)
+	}
+	for range 4 {
+		r := c.expect(200, "GET", got.Images[0].Thumbnail, "", nil)
+		if r.Header.Get("Content-Type") != "image/jpeg" {
+			t.Fatalf("thumbnail through HAProxy: %v", r.Header)
+		}
 	}
 }

@@ -411,7 +411,7 @@ func TestIngressRoutesEveryAPIPathToTheServiceThatServesIt(t *testing.T) {
 	}
 	// Who serves what, as the services' routes.go say.
 	owner := func(path string) string {
-		for prefix, svc := range map[string]string{"/api/products": "product", "/api/categories": "product", "/openapi.json": "product",
+		for prefix, svc := range map[string]string{"/api/products": "product", "/api/categories": "product", "/openapi.json": "product", "/images/": "product",
 			"/api/auth/": "auth", "/.well-known/": "auth", "/api/search": "search", "/api/analytics/": "analytics"} {
 			if strings.HasPrefix(path, prefix) {
 				return svc

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # A whole Vitrine cluster on one machine: a PostgreSQL primary and a
-# streaming replica, a three-node NATS JetStream cluster, Redis, N instances
-# of each service, HAProxy in front and Prometheus scraping every instance,
-# all on ports of their own under CLUSTER_DIR, so the machine's own
-# PostgreSQL, Redis and NATS are never touched.
+# streaming replica, a three-node NATS JetStream cluster, Redis, an
+# S3-compatible store for product pictures (Versity's S3 gateway), N
+# instances of each service, HAProxy in front and Prometheus scraping every
+# instance, all on ports of their own under CLUSTER_DIR, so the machine's
+# own PostgreSQL, Redis and NATS are never touched.
 #
 #   cluster.sh up | down | status | clean
 #   cluster.sh scale SERVICE N        add or remove instances while serving
 #   cluster.sh failover               stop the primary, promote the replica
-#   cluster.sh start|stop|kill|restart NAME   one process (product-1, redis, nats-2, pg-primary, prometheus...)
+#   cluster.sh start|stop|kill|restart NAME   one process (product-1, redis, s3, nats-2, pg-primary, prometheus...)
 #   cluster.sh seed N                 N demo products
 #   cluster.sh env                    the URLs, as shell assignments
 #   cluster.sh build-jaeger           build Jaeger now (up does it once, when missing)
@@ -34,6 +35,7 @@ export CLUSTER_API_PORT=${CLUSTER_API_PORT:-8405}
 export CLUSTER_TLS_PEM=$CLUSTER_DIR/tls/cluster.pem
 CLUSTER_PG_PORT=${CLUSTER_PG_PORT:-15432}           # the replica listens on the next port
 CLUSTER_REDIS_PORT=${CLUSTER_REDIS_PORT:-16379}
+CLUSTER_S3_PORT=${CLUSTER_S3_PORT:-19000}
 CLUSTER_NATS_PORT=${CLUSTER_NATS_PORT:-14222}       # nats-1..3 on this port and the next two
 CLUSTER_NATS_ROUTE_PORT=${CLUSTER_NATS_ROUTE_PORT:-16222}
 CLUSTER_NATS_HTTP_PORT=${CLUSTER_NATS_HTTP_PORT:-14822}
@@ -70,6 +72,12 @@ PG_URL="postgres://postgres@127.0.0.1:$PG_PRIMARY_PORT,127.0.0.1:$PG_REPLICA_POR
 # is the primary, and reads from it are simply current.
 PG_REPLICA_URL="postgres://postgres@127.0.0.1:$PG_REPLICA_PORT/vitrine?connect_timeout=2&sslmode=disable"
 REDIS_URL="redis://127.0.0.1:$CLUSTER_REDIS_PORT/0"
+# Product pictures, shared by every product instance. The gateway's
+# credentials are local to the cluster.
+S3_BUCKET=vitrine-images
+S3_ACCESS_KEY=vitrine-cluster
+S3_SECRET_KEY=vitrine-cluster-secret
+BLOB_URL="s3://$S3_BUCKET?endpoint=http://127.0.0.1:$CLUSTER_S3_PORT&region=us-east-1&use_path_style=true"
 NATS_URL="nats://127.0.0.1:$CLUSTER_NATS_PORT,nats://127.0.0.1:$((CLUSTER_NATS_PORT + 1)),nats://127.0.0.1:$((CLUSTER_NATS_PORT + 2))"
 LB_URL="http://$CLUSTER_BIND:$CLUSTER_PORT"
 JAEGER_URL="http://127.0.0.1:$CLUSTER_JAEGER_PORT"
@@ -310,6 +318,17 @@ start_redis() {
 	wait_until 20 Redis tcp_open "$CLUSTER_REDIS_PORT"
 }
 
+# start_s3: the S3 gateway over CLUSTER_DIR/s3, whose directories are its
+# buckets. deploy/local/install-s3.sh builds it once (a few minutes).
+start_s3() {
+	alive s3 && return 0
+	"$ROOT/deploy/local/install-s3.sh" || die "the S3 gateway could not be built (deploy/local/install-s3.sh)"
+	mkdir -p "$CLUSTER_DIR/s3/$S3_BUCKET"
+	spawn s3 "${VITRINE_CACHE:-$HOME/.cache/vitrine}/bin/versitygw" --access "$S3_ACCESS_KEY" --secret "$S3_SECRET_KEY" \
+		--port "127.0.0.1:$CLUSTER_S3_PORT" --quiet posix "$CLUSTER_DIR/s3"
+	wait_until 20 "the S3 gateway" tcp_open "$CLUSTER_S3_PORT"
+}
+
 start_haproxy() {
 	alive haproxy && return 0
 	command -v haproxy >/dev/null || "$ROOT/deploy/local/install-deps.sh" ||
@@ -374,6 +393,8 @@ serve_args() {
 	[ "$CLUSTER_JAEGER" = 0 ] || echo --otlp-endpoint "$OTLP_URL"
 	[ "$svc" = auth ] || echo --auth-url "$LB_URL"
 	case $svc in product | analytics) echo --postgres-replica-url "$PG_REPLICA_URL" ;; esac
+	[ "$svc" = product ] && echo --blob-url "$BLOB_URL"
+	return 0
 }
 
 start_instance() { # SERVICE I
@@ -384,6 +405,7 @@ start_instance() { # SERVICE I
 		mkdir -p "$CLUSTER_DIR/data/$name"
 		# shellcheck disable=SC2046,SC2086 # word splitting wanted
 		spawn "$name" env VITRINE_CURSOR_SECRET="$(cat "$CLUSTER_DIR/cursor-secret")" \
+			AWS_ACCESS_KEY_ID="$S3_ACCESS_KEY" AWS_SECRET_ACCESS_KEY="$S3_SECRET_KEY" \
 			"$VITRINE_BIN" $(serve_args "$svc" "$i") $CLUSTER_SERVE_ARGS
 		wait_until 60 "$name to answer /readyz" http_ok "http://127.0.0.1:$port/readyz" ||
 			{ tail -n 20 "$CLUSTER_DIR/logs/$name.log" >&2; return 1; }
@@ -440,6 +462,8 @@ cmd_up() {
 		log "Jaeger on $CLUSTER_JAEGER_PORT (OTLP on $CLUSTER_JAEGER_OTLP_PORT)"
 		start_jaeger
 	fi
+	log "S3 (pictures) on $CLUSTER_S3_PORT"
+	start_s3
 	log "HAProxy on $CLUSTER_PORT (TLS $CLUSTER_TLS_PORT, stats $CLUSTER_STATS_PORT)"
 	start_haproxy
 	log "Prometheus on $CLUSTER_PROMETHEUS_PORT"
@@ -465,7 +489,7 @@ cmd_down() {
 		done
 	done
 	wait
-	for name in prometheus haproxy redis nats-1 nats-2 nats-3 jaeger; do stop_pid "$name" TERM 20; done
+	for name in prometheus haproxy redis s3 nats-1 nats-2 nats-3 jaeger; do stop_pid "$name" TERM 20; done
 	stop_pg replica
 	stop_pg primary
 	rm -f "$CLUSTER_DIR"/pids/*.pid
@@ -492,6 +516,7 @@ cmd_status() {
 					"SELECT CASE WHEN pg_is_in_recovery() THEN 'replica, '||coalesce(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::text, '?')||' bytes received not yet applied' ELSE 'primary (read-write)' END" 2>/dev/null || echo unreachable) ;;
 			nats-*) nats_healthy "${name#nats-}" && health=healthy || health=unhealthy ;;
 			redis) tcp_open "$CLUSTER_REDIS_PORT" && health=listening || health=unreachable ;;
+			s3) tcp_open "$CLUSTER_S3_PORT" && health=listening || health=unreachable ;;
 			haproxy) health="http://$CLUSTER_BIND:$CLUSTER_PORT https://$CLUSTER_BIND:$CLUSTER_TLS_PORT" ;;
 			prometheus) http_ok "$PROM_URL/-/ready" && health="ready, $PROM_URL/" || health=unready ;;
 			jaeger) http_ok "$JAEGER_URL/api/services" && health="$JAEGER_URL (OTLP $OTLP_URL)" || health=unreachable ;;
@@ -512,6 +537,7 @@ cmd_status() {
 		NATS           $NATS_URL
 		Redis          $REDIS_URL
 		traces         $JAEGER_URL (Jaeger; 'make cluster-up CLUSTER_JAEGER=0' runs without)
+		pictures       $BLOB_URL
 		logs           $CLUSTER_DIR/logs/NAME.log
 	EOF
 }
@@ -567,6 +593,13 @@ cmd_proc() {
 		kill) stop_pid redis KILL 5 ;;
 		restart) start_redis ;;
 		esac ;;
+	s3)
+		case $action in
+		start) start_s3 ;;
+		stop | restart) stop_pid s3 TERM 20 ;;&
+		kill) stop_pid s3 KILL 5 ;;
+		restart) start_s3 ;;
+		esac ;;
 	haproxy)
 		die "haproxy keeps its server slots in memory: use 'down' and 'up' to restart it" ;;
 	prometheus)
@@ -599,6 +632,7 @@ cmd_env() {
 		CLUSTER_POSTGRES_REPLICA_URL='$PG_REPLICA_URL'
 		CLUSTER_NATS_URL=$NATS_URL
 		CLUSTER_REDIS_URL=$REDIS_URL
+		CLUSTER_BLOB_URL='$BLOB_URL'
 		CLUSTER_VITRINE_BIN=$VITRINE_BIN
 		CLUSTER_JAEGER_URL=$JAEGER_URL
 		CLUSTER_OTLP_URL=$OTLP_URL

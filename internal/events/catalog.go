@@ -19,10 +19,29 @@ type PriceRange struct {
 	Currency string `json:"currency"`
 }
 
-// Image is one picture of a product, in display order.
+// Image is one picture of a product, in display order. A linked picture
+// is a URL held elsewhere; an uploaded one is named by the SHA-256 of its
+// original (Hash), and the product service serves it in every size.
 type Image struct {
-	URL string `json:"url"`
-	Alt string `json:"alt"`
+	URL       string `json:"url"` // the full size
+	Alt       string `json:"alt"`
+	Hash      string `json:"hash,omitempty"`      // uploaded pictures only
+	Card      string `json:"card,omitempty"`      // uploaded pictures only
+	Thumbnail string `json:"thumbnail,omitempty"` // uploaded pictures only
+	Original  string `json:"original,omitempty"`  // uploaded pictures only
+}
+
+// Thumbnail returns the URL of the small picture that listings and search
+// results show: the first image's thumbnail, or the first image itself
+// when it is linked rather than uploaded; "" without images.
+func Thumbnail(images []Image) string {
+	if len(images) == 0 {
+		return ""
+	}
+	if images[0].Thumbnail != "" {
+		return images[0].Thumbnail
+	}
+	return images[0].URL
 }
 
 // Variant is one purchasable form of a product (size, colour...).
@@ -63,6 +82,7 @@ type Product struct {
 	Attributes  map[string]string `json:"attributes"`
 	Status      string            `json:"status"`
 	Images      []Image           `json:"images"`
+	Thumbnail   string            `json:"thumbnail,omitempty"` // Thumbnail(Images)
 	Variants    []Variant         `json:"variants"`
 	Price       PriceRange        `json:"price"`
 	InStock     bool              `json:"in_stock"`

@@ -2,6 +2,7 @@ package modules
 
 import (
 	"log/slog"
+	"net/url"
 	"path/filepath"
 	"time"
 
@@ -49,6 +50,10 @@ type Config struct {
 	// product store. It is a secret: never log it.
 	CursorSecret string
 
+	// BlobURL is where the product service keeps pictures (file:// or
+	// s3://); empty means DataDir/blobs.
+	BlobURL string
+
 	// StreamReplicas is how many servers of a NATS cluster keep each
 	// stream; 0 means 1.
 	StreamReplicas int
@@ -59,6 +64,18 @@ type Config struct {
 	// Tracer traces requests, events and the database and Redis calls
 	// made for them; nil (tracing off) installs no instrumentation at all.
 	Tracer trace.TracerProvider
+}
+
+// BlobStoreURL returns where the product service keeps pictures.
+func (c Config) BlobStoreURL() (string, error) {
+	if c.BlobURL != "" {
+		return c.BlobURL, nil
+	}
+	dir, err := filepath.Abs(filepath.Join(c.DataDir, "blobs"))
+	if err != nil {
+		return "", err
+	}
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(dir)}).String(), nil
 }
 
 // SQLConfig returns where service keeps its data.

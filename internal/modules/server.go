@@ -11,6 +11,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/platform/authn"
 	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
 	"github.com/vitrine-dev/vitrine/internal/platform/ratelimit"
+	"github.com/vitrine-dev/vitrine/internal/product/producthttp"
 )
 
 // initServer mounts the health and operations routes and the console, and
@@ -90,7 +91,7 @@ func (a *App) chain() error {
 		cors, // before every refusal, so browsers can read them; answers preflights itself
 		httpx.LimitPerClient(a.cfg.MaxInFlightPerClient),
 		ratelimit.ByAddress(limiter, a.cfg.RateLimits, a.cfg.Logger),
-		httpx.BufferBody(a.cfg.BodyTimeout),
+		httpx.BufferBody(a.cfg.BodyTimeout, producthttp.StreamsBody),
 		httpx.Shed(a.cfg.MaxInFlight),
 		httpx.TextQuery,
 		a.authenticate,

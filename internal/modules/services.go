@@ -17,6 +17,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/auth/authdb"
 	"github.com/vitrine-dev/vitrine/internal/auth/authhttp"
 	"github.com/vitrine-dev/vitrine/internal/events"
+	"github.com/vitrine-dev/vitrine/internal/platform/blobstore"
 	"github.com/vitrine-dev/vitrine/internal/platform/cache"
 	"github.com/vitrine-dev/vitrine/internal/platform/outbox"
 	"github.com/vitrine-dev/vitrine/internal/platform/ratelimit"
@@ -104,6 +105,9 @@ func (a *App) initProduct(ctx context.Context) error {
 	}
 	store.UseClock(svc.Now)
 	a.checks["product_db"] = store.Ping
+	if err := a.productImages(ctx, svc); err != nil {
+		return err
+	}
 
 	relay := outbox.New(store.DB(), a.bus, Product, a.logger)
 	relay.TraceWith(a.cfg.Tracer)
@@ -134,6 +138,26 @@ func (a *App) sqlConfigWithReplicas(service string) sqldb.Config {
 		c.Logger, c.Registerer = a.logger, a.metrics.Registry
 	}
 	return c
+}
+
+// productImages opens the blob store that keeps product pictures. Without
+// it the catalog still answers, so it is a soft check of readiness.
+func (a *App) productImages(ctx context.Context, svc *product.Service) error {
+	blobURL, err := a.cfg.BlobStoreURL()
+	if err != nil {
+		return fmt.Errorf("--blob-url: %w", err)
+	}
+	blobs, err := blobstore.Open(ctx, blobURL)
+	if err != nil {
+		return fmt.Errorf("--blob-url: %w", err)
+	}
+	a.closers = append(a.closers, blobs.Close)
+	if err := svc.UseImages(blobs, a.logger); err != nil {
+		return err
+	}
+	a.softChecks["blob_store"] = blobs.Ping
+	a.background = append(a.background, func(ctx context.Context) { productevents.SweepStaleUploads(ctx, svc, a.logger) })
+	return nil
 }
 
 // productReadCache keys cached listings by the catalog stream's position;

@@ -82,8 +82,12 @@ func (p *Product) apply(in Input) {
 	p.Derive()
 }
 
-// Derive computes price and in_stock from the variants.
-func (p *Product) Derive() { p.Price, p.InStock = events.Derive(p.Variants) }
+// Derive computes price and in_stock from the variants, and the thumbnail
+// from the images.
+func (p *Product) Derive() {
+	p.Price, p.InStock = events.Derive(p.Variants)
+	p.Thumbnail = events.Thumbnail(p.Images)
+}
 
 func nonNil[T any](s []T) []T {
 	if s == nil {

@@ -28,6 +28,7 @@ const (
 // Service holds the catalog's rules on top of a Store.
 type Service struct {
 	store        Store
+	uploads      *uploads // nil until UseImages
 	cursorSecret []byte
 	now          func() time.Time
 }

@@ -75,6 +75,13 @@ func (in *Input) normalize() {
 	for i := range in.Variants {
 		in.Variants[i].Price.Currency = strings.ToUpper(strings.TrimSpace(in.Variants[i].Price.Currency))
 	}
+	// The URLs of an uploaded picture are the server's, derived from its
+	// hash: what a client sends back with it is replaced.
+	for i, img := range in.Images {
+		if img.Hash != "" && ValidImageHash(img.Hash) {
+			in.Images[i] = uploadedImage(img.Hash, img.Alt)
+		}
+	}
 }
 
 // Validate checks in against the product rules and reports every field at fault.
@@ -102,8 +109,15 @@ func (in *Input) Validate() error {
 	}
 	v.Check(len(in.Images) <= MaxImages, "images", "must hold at most %d images", MaxImages)
 	for i, img := range in.Images {
-		v.Check(validImageURL(img.URL), fmt.Sprintf("images[%d].url", i), "must be an absolute http or https URL of at most %d characters", MaxURLLen)
-		v.Check(utf8.RuneCountInString(img.Alt) <= MaxAltLen, fmt.Sprintf("images[%d].alt", i), "must be at most %d characters", MaxAltLen)
+		at := fmt.Sprintf("images[%d]", i)
+		if img.Hash != "" {
+			v.Check(ValidImageHash(img.Hash), at+".hash", "must be the SHA-256 (64 lower-case hex digits) of an uploaded picture")
+			v.Check(!slices.ContainsFunc(in.Images[:i], func(o Image) bool { return o.Hash == img.Hash }), at+".hash", "names a picture the product already has")
+		} else {
+			v.Check(validImageURL(img.URL), at+".url", "must be an absolute http or https URL of at most %d characters", MaxURLLen)
+			v.Check(img.Card == "" && img.Thumbnail == "" && img.Original == "", at, "only an uploaded picture (with a hash) has card, thumbnail and original sizes")
+		}
+		v.Check(utf8.RuneCountInString(img.Alt) <= MaxAltLen, at+".alt", "must be at most %d characters", MaxAltLen)
 	}
 	in.validateVariants(&v)
 	return v.Err()

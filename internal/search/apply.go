@@ -329,6 +329,7 @@ func documentOf(ev *events.ProductChanged) *document {
 	if len(p.Images) > 0 {
 		d.Image = p.Images[0].URL
 	}
+	d.Thumbnail = events.Thumbnail(p.Images)
 	if d.CreatedAt.IsZero() {
 		d.CreatedAt = ev.At
 	}

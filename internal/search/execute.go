@@ -39,6 +39,9 @@ type Item struct {
 	Price    Price  `json:"price"`
 	InStock  bool   `json:"in_stock"`
 	Image    string `json:"image"` // the first image's URL, or ""
+	// Thumbnail is the first image's small size (its URL when it is
+	// linked, not uploaded), or "".
+	Thumbnail string `json:"thumbnail"`
 	// Highlights holds, per field (name, description), the fragments where
 	// the query matched, HTML-escaped with matches in <mark> tags.
 	Highlights map[string][]string `json:"highlights"`
@@ -335,7 +338,7 @@ func (s *Service) itemOf(hit *search.DocumentMatch, terms map[string]bool) (Item
 	item := Item{
 		ID: d.ID, Slug: d.Slug, Name: d.Name, Brand: d.Brand, Category: d.Category,
 		Price:   Price{Min: d.PriceMin, Max: d.PriceMax, Currency: d.Currency},
-		InStock: d.InStock, Image: d.Image, Highlights: map[string][]string{},
+		InStock: d.InStock, Image: d.Image, Thumbnail: d.Thumbnail, Highlights: map[string][]string{},
 	}
 	for field, text := range map[string]string{"name": d.Name, "description": d.Description} {
 		if h, ok := s.highlight(text, terms); ok {

@@ -22,7 +22,7 @@ import (
 // schemaVersion names the shape of the index (mapping, analyzers, stored
 // document). An index written under another version is recreated empty, so
 // the caller replays the catalog stream into the new shape.
-const schemaVersion = "vitrine-search-5"
+const schemaVersion = "vitrine-search-6"
 
 // Analyzers defined in the index mapping.
 const (
@@ -147,8 +147,9 @@ type document struct {
 	Brand    string   `json:"brand"`
 	Category string   `json:"category"`
 	Tags     []string `json:"tags"`
-	// Shown: the first image.
-	Image string `json:"image"`
+	// Shown: the first image, and its small size.
+	Image     string `json:"image"`
+	Thumbnail string `json:"thumbnail,omitempty"`
 	// The publisher's price range (the lowest price filters, sorts and
 	// facets) and stock.
 	PriceMin int64  `json:"price_min"`

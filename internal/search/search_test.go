@@ -159,7 +159,7 @@ func TestItemShape(t *testing.T) {
 	want := search.Item{ID: st.SonyHeadphones, Slug: "sony-wh-1000xm5-wireless-noise-cancelling-headphones",
 		Name: "Sony WH-1000XM5 Wireless Noise Cancelling Headphones", Brand: "Sony", Category: "headphones",
 		Price: search.Price{Min: 34999, Max: 36999, Currency: "EUR"}, InStock: true,
-		Image: "https://img.example/p-sony-wh.jpg"}
+		Image: "https://img.example/p-sony-wh.jpg", Thumbnail: "https://img.example/p-sony-wh.jpg"}
 	it.Highlights = nil
 	if got, _ := json.Marshal(it); string(got) != mustJSON(want) {
 		t.Fatalf("item\n got %s\nwant %s", got, mustJSON(want))

@@ -66,10 +66,15 @@ func LimitPerClient(limit int) Middleware {
 // Handlers read the buffered copy and keep their own limits: a body larger
 // than MaxBodyBytes is passed on cut at MaxBodyBytes+1 bytes, enough for
 // their MaxBytesReader to answer 413, and its connection is not reused.
-func BufferBody(timeout time.Duration) Middleware {
+//
+// Requests for which streamed returns true (large uploads, refused unless
+// the caller may make them) are passed on unread: their handler checks
+// the caller first, then reads the body under its own limit and the
+// server's ReadTimeout. streamed may be nil.
+func BufferBody(timeout time.Duration, streamed func(*http.Request) bool) Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Body == nil || r.Body == http.NoBody {
+			if r.Body == nil || r.Body == http.NoBody || (streamed != nil && streamed(r)) {
 				next.ServeHTTP(w, r)
 				return
 			}

@@ -61,7 +61,7 @@ func TestBufferBodyKeepsHandlerLimits(t *testing.T) {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
-	}), BufferBody(0)))
+	}), BufferBody(0, nil)))
 	defer srv.Close()
 
 	post := func(body []byte) *http.Response {

@@ -23,7 +23,7 @@ type Event interface {
 // statements are idempotent: databases made before the outbox owned its
 // table already have it. The owner's migrations then add a nullable
 // traceparent column (the W3C trace context of the write, or NULL when it
-// was not traced): see the product's 0003_outbox_traceparent.sql.
+// was not traced): see the product's 0004_outbox_traceparent.sql.
 var tableSQL = map[sqldb.Dialect]string{
 	sqldb.SQLite: `CREATE TABLE IF NOT EXISTS outbox (
     seq        INTEGER PRIMARY KEY AUTOINCREMENT,

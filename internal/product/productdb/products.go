@@ -51,6 +51,7 @@ func scanProduct(row scanner) (*product.Product, error) {
 	p.CreatedAt = time.UnixMicro(created).UTC()
 	p.UpdatedAt = time.UnixMicro(updated).UTC()
 	p.Description, p.Tags, p.Attributes, p.Images, p.Variants = b.Description, b.Tags, b.Attributes, b.Images, b.Variants
+	p.Thumbnail = events.Thumbnail(p.Images)
 	return &p, nil
 }
 
@@ -166,6 +167,13 @@ func (s *Store) insertProducts(ctx context.Context, tx *sql.Tx, ps []*product.Pr
 				return writeError(err, p)
 			}
 		}
+		// A new product holds no picture yet: only one naming uploaded
+		// pictures costs a look-up.
+		if hasUploaded(p.Images) {
+			if err := s.holdImages(ctx, tx, p.ID, p.Images); err != nil {
+				return err
+			}
+		}
 		if err := outboxw.Add(ctx, s.productEvent(events.OpUpsert, p), s.now()); err != nil {
 			return err
 		}
@@ -210,6 +218,10 @@ func (s *Store) checkSKUs(ctx context.Context, tx *sql.Tx, p *product.Product) e
 		return skuConflict(taken...)
 	}
 	return nil
+}
+
+func hasUploaded(images []product.Image) bool {
+	return slices.ContainsFunc(images, func(img product.Image) bool { return img.Hash != "" })
 }
 
 func skuConflict(skus ...string) error {
@@ -285,6 +297,9 @@ func (s *Store) UpdateProduct(ctx context.Context, p *product.Product, expectVer
 		if err := s.replaceSKUs(ctx, tx, p); err != nil {
 			return err
 		}
+		if err := s.holdImages(ctx, tx, p.ID, p.Images); err != nil {
+			return err
+		}
 		return s.emit(ctx, tx, s.productEvent(events.OpUpsert, p))
 	})
 }
@@ -293,6 +308,11 @@ func (s *Store) UpdateProduct(ctx context.Context, p *product.Product, expectVer
 func (s *Store) DeleteProduct(ctx context.Context, id string, expectVersion int64) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, s.db.Q(`DELETE FROM product_skus WHERE product_id = ?`), id); err != nil {
+			return err
+		}
+		// Its pictures are released here and deleted by the image sweeper,
+		// which the product's delete event wakes.
+		if err := s.holdImages(ctx, tx, id, nil); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, s.db.Q(`DELETE FROM products WHERE id = ? AND version = ?`), id, expectVersion)

@@ -37,6 +37,7 @@ func TestStoreContract(t *testing.T) {
 			t.Run("Idempotency", func(t *testing.T) { testIdempotency(t, open(t)) })
 			t.Run("StatsAndBestsellers", func(t *testing.T) { testStats(t, open(t)) })
 			t.Run("OutboxRecordsEveryWrite", func(t *testing.T) { testOutbox(t, open(t), d) })
+			t.Run("Images", func(t *testing.T) { testImages(t, open(t)) })
 		})
 	}
 }

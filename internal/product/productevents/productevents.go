@@ -6,11 +6,17 @@
 //     about the product or category, once reads from replicas wait for
 //     the change (sqldb.DB.NoteWrites);
 //   - product statistics from analytics (one instance each): record sales
-//     and views, for the bestsellers listing and sort=-sales.
+//     and views, for the bestsellers listing and sort=-sales;
+//   - product events (one instance each): delete the pictures that no
+//     product holds any more. A product's delete (or an upsert that let
+//     go of a picture) released them in the same transaction; a failed
+//     deletion is redelivered, so no file is left behind.
 package productevents
 
 import (
 	"context"
+	"log/slog"
+	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/events"
 	"github.com/vitrine-dev/vitrine/internal/platform/bus"
@@ -52,6 +58,20 @@ func Consumers(svc *product.Service, cache Cache, reads Reads) []bus.Runner {
 				return nil
 			},
 		},
+		bus.Consumer[events.ProductChanged]{
+			Name:     "product-images",
+			Shared:   true,
+			Stream:   events.CatalogStream,
+			Subjects: []string{events.ProductSubjectPrefix + ">"},
+			Batch:    100,
+			Decode:   bus.Data(events.DecodeProductChanged),
+			// Any product event may have released pictures, and the sweep
+			// finds them all: one sweep serves a whole batch.
+			Handle: func(ctx context.Context, _ []bus.Event[events.ProductChanged]) error {
+				_, err := svc.SweepImages(ctx, time.Time{})
+				return err
+			},
+		},
 		bus.Consumer[events.ProductStats]{
 			Name:     "product-stats",
 			Shared:   true,
@@ -66,5 +86,25 @@ func Consumers(svc *product.Service, cache Cache, reads Reads) []bus.Runner {
 				return nil
 			}),
 		},
+	}
+}
+
+// SweepStaleUploads deletes, every hour until ctx ends, the pictures whose
+// upload never reached its product (a process that stopped half-way).
+func SweepStaleUploads(ctx context.Context, svc *product.Service, logger *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := svc.SweepImages(ctx, svc.Now().Add(-product.StaleUploadAfter))
+		if err != nil {
+			logger.Warn("images: the hourly sweep stopped; the next one goes on", "err", err)
+		} else if n > 0 {
+			logger.Info("images: deleted unfinished uploads", "count", n)
+		}
 	}
 }

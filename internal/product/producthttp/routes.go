@@ -3,6 +3,7 @@ package producthttp
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/vitrine-dev/vitrine/internal/platform/authn"
 	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
@@ -22,10 +23,26 @@ func Routes(rt *httpx.Router, svc *product.Service, rc *ReadCache) {
 	rt.Handle("PUT /api/products/{id}", admin(replaceProduct(svc, rc)))
 	rt.Handle("PATCH /api/products/{id}", admin(patchProduct(svc, rc)))
 	rt.Handle("DELETE /api/products/{id}", admin(deleteProduct(svc, rc)))
+	rt.Handle("POST /api/products/{id}/images", admin(uploadImage(svc, rc)))
+	rt.Handle("PUT /api/products/{id}/images", admin(reorderImages(svc, rc)))
+	rt.Handle("DELETE /api/products/{id}/images/{hash}", admin(deleteImage(svc, rc)))
+	rt.Handle("GET /images/{hash}/{file}", serveImage(svc))
 
 	rt.Handle("GET /api/categories", listCategories(svc, rc))
 	rt.Handle("GET /api/categories/{slug}", getCategory(svc, rc))
 	rt.Handle("POST /api/categories", admin(createCategory(svc, rc)))
 	rt.Handle("PUT /api/categories/{slug}", admin(updateCategory(svc, rc)))
 	rt.Handle("DELETE /api/categories/{slug}", admin(deleteCategory(svc, rc)))
+}
+
+// StreamsBody reports whether r is a picture upload, whose body (up to
+// product.MaxImageBytes) the handler reads itself, after checking that the
+// caller is an admin, instead of the server buffering it first.
+func StreamsBody(r *http.Request) bool {
+	if r.Method != http.MethodPost {
+		return false
+	}
+	id, ok := strings.CutPrefix(r.URL.Path, "/api/products/")
+	id, ok2 := strings.CutSuffix(id, "/images")
+	return ok && ok2 && id != "" && !strings.Contains(id, "/")
 }
