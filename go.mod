@@ -12,6 +12,7 @@ require (
 
 require (
 	github.com/dlclark/regexp2 v1.12.0 // indirect
+	github.com/kylelemons/godebug v1.1.0 // indirect
 	github.com/test-go/testify v1.1.4 // indirect
 )
 
