@@ -7,6 +7,7 @@ import (
 
 	"github.com/vitrine-dev/vitrine/internal/platform/authn"
 	"github.com/vitrine-dev/vitrine/internal/platform/ratelimit"
+	"github.com/vitrine-dev/vitrine/internal/platform/resilience"
 	"github.com/vitrine-dev/vitrine/internal/platform/sqldb"
 )
 
@@ -49,6 +50,11 @@ type Config struct {
 	// CatalogStaleAfter bounds how long a product instance that lost the
 	// catalog stream serves from its cache; 0 means DefaultCatalogStaleAfter.
 	CatalogStaleAfter time.Duration
+
+	// Breakers is the policy of the circuit breakers around every remote
+	// call (Redis, the bus, the auth service); the zero value takes
+	// resilience.DefaultPolicy.
+	Breakers resilience.Policy
 }
 
 // SQLConfig returns where service keeps its data.
@@ -71,5 +77,8 @@ func (c *Config) setDefaults() {
 	}
 	if c.AccessTTL <= 0 {
 		c.AccessTTL = authn.DefaultAccessTTL
+	}
+	if c.Breakers == (resilience.Policy{}) {
+		c.Breakers = resilience.DefaultPolicy()
 	}
 }

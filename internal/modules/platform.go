@@ -59,11 +59,11 @@ func (a *App) initTokens(context.Context) error {
 	case a.auth != nil:
 		keyfunc, credentials = a.auth.Keyfunc(), a.auth
 	case a.cfg.AuthURL != "":
-		keyfunc, err = authn.RemoteKeyfunc(a.bg, strings.TrimRight(a.cfg.AuthURL, "/")+"/.well-known/jwks.json", a.logger)
+		keyfunc, err = authn.RemoteKeyfunc(a.bg, strings.TrimRight(a.cfg.AuthURL, "/")+"/.well-known/jwks.json", a.logger, a.breakers)
 		if err != nil {
 			return fmt.Errorf("auth JWKS: %w", err)
 		}
-		credentials = authn.NewRemoteCredentials(a.cfg.AuthURL)
+		credentials = authn.NewRemoteCredentials(a.cfg.AuthURL, a.breakers)
 	case slices.Contains(a.cfg.Targets, Product) || slices.Contains(a.cfg.Targets, Analytics):
 		return errors.New("without the auth target in this process, --auth-url must name the auth service (product and analytics check tokens)")
 	}
@@ -81,7 +81,7 @@ func (a *App) initBus(ctx context.Context) error {
 		URL: a.cfg.NATSURL, DataDir: a.cfg.DataDir, Prefix: a.cfg.Namespace,
 		Name: "vitrine-" + strings.Join(a.cfg.Targets, "-"), Logger: a.logger,
 		Streams: events.Streams(), DeadLetterPrefix: events.DeadLetterPrefix, Registerer: a.metrics.Registry,
-		Replicas: a.cfg.StreamReplicas,
+		Replicas: a.cfg.StreamReplicas, Breakers: a.breakers,
 	})
 	if err != nil {
 		return fmt.Errorf("event stream: %w", err)

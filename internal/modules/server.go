@@ -35,7 +35,7 @@ func (a *App) chain() error {
 	var limiter ratelimit.Limiter = ratelimit.NewMemory(0)
 	if a.redis != nil {
 		limiter = ratelimit.NewRedis(a.redis, ratelimit.RedisConfig{Prefix: "vitrine:" + a.cfg.Namespace + ":",
-			Fallback: limiter, Logger: a.cfg.Logger})
+			Fallback: limiter, Breakers: a.breakers, Logger: a.cfg.Logger})
 	}
 	if a.cfg.RateLimits.LoginPaths == nil && a.cfg.RateLimits.Exempt == nil {
 		d := ratelimit.DefaultConfig()

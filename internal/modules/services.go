@@ -73,7 +73,7 @@ func (a *App) loginThrottle() (ratelimit.Backoff, error) {
 	var throttle ratelimit.Backoff = ratelimit.NewMemoryBackoff(policy, 0)
 	if a.redis != nil {
 		throttle = ratelimit.NewRedisBackoff(a.redis, policy, ratelimit.RedisBackoffConfig{
-			Prefix: "vitrine:" + a.cfg.Namespace + ":", Fallback: throttle, Logger: a.logger})
+			Prefix: "vitrine:" + a.cfg.Namespace + ":", Fallback: throttle, Breakers: a.breakers, Logger: a.logger})
 	}
 	return throttle, nil
 }
@@ -131,7 +131,7 @@ func (a *App) productReadCache(ctx context.Context) (*producthttp.ReadCache, err
 	}
 	return producthttp.NewReadCache(cache.New(cache.Config{
 		Redis: a.redis, Prefix: "vitrine:" + a.cfg.Namespace + ":product:" + strconv.FormatInt(created.UnixNano(), 36) + ":",
-		Logger: a.logger, Registerer: a.metrics.Registry,
+		Breakers: a.breakers, Logger: a.logger, Registerer: a.metrics.Registry,
 	}), seq), nil
 }
 
