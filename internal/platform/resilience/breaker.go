@@ -54,9 +54,6 @@ func NewBreakers(policy Policy, logger *slog.Logger) *Breakers {
 	return &Breakers{policy: policy, logger: logger, all: map[string]*Breaker{}}
 }
 
-// Policy returns the set's policy.
-func (s *Breakers) Policy() Policy { return s.policy }
-
 // Option adapts one breaker to what it guards.
 type Option func(*Breaker)
 
@@ -122,26 +119,21 @@ func (s *Breakers) Breaker(name string, opts ...Option) *Breaker {
 	return b
 }
 
-// Name returns the breaker's name.
-func (b *Breaker) Name() string { return b.name }
-
-// Timeout returns the deadline of the breaker's calls.
-func (b *Breaker) Timeout() time.Duration { return b.timeout }
-
 // State returns the breaker's state now.
 func (b *Breaker) State() State { return stateOf(b.cb.State()) }
 
 // Do calls call with a context bounded by the breaker's deadline, unless
 // the breaker is open (then it returns ErrOpen at once). call must honour
 // its context. An error counts against the remote side unless it is
-// benign, or the caller's own ctx ended (the caller gave up: no news about
-// the remote side).
+// benign, or the caller cancelled ctx (it gave up: no news about the
+// remote side). A deadline of the caller's that passes first does count:
+// the remote side was slower than its callers can wait.
 func (b *Breaker) Do(ctx context.Context, call func(context.Context) error) error {
 	_, err := b.cb.Execute(func() (struct{}, error) {
 		callCtx, cancel := context.WithTimeout(ctx, b.timeout)
 		defer cancel()
 		err := call(callCtx)
-		if err != nil && ctx.Err() != nil {
+		if err != nil && errors.Is(ctx.Err(), context.Canceled) {
 			return struct{}{}, callerGone{err}
 		}
 		return struct{}{}, err

@@ -153,6 +153,17 @@ func TestCallersGivingUpAndBenignErrorsDoNotOpenTheBreaker(t *testing.T) {
 	if b.State() != resilience.Closed {
 		t.Fatalf("state %s: callers that gave up and benign answers opened the breaker", b.State())
 	}
+	// A caller's deadline shorter than the breaker's is still the remote
+	// side's slowness.
+	b = set.Breaker("slow")
+	for range 4 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+		_ = b.Do(ctx, func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() })
+		cancel()
+	}
+	if b.State() != resilience.Open {
+		t.Fatalf("state %s after 4 calls that outlasted their callers' deadlines, want open", b.State())
+	}
 }
 
 func TestBreakerStateMetricAndLog(t *testing.T) {
