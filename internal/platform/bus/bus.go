@@ -79,7 +79,7 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 	if cfg.Breakers == nil {
 		cfg.Breakers = resilience.NewBreakers(resilience.DefaultPolicy(), cfg.Logger)
 	}
-	b := &Bus{publish: cfg.Breakers.Breaker("nats-publish"),prefix: cfg.Prefix, logger: cfg.Logger, streams: cfg.Streams, dlqPrefix: cfg.DeadLetterPrefix, replicas: cfg.Replicas,
+	b := &Bus{publish: cfg.Breakers.Breaker("nats-publish"), prefix: cfg.Prefix, logger: cfg.Logger, streams: cfg.Streams, dlqPrefix: cfg.DeadLetterPrefix, replicas: cfg.Replicas,
 		undecodable: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vitrine_events_undecodable_total",
 			Help: "Messages a consumer could not decode, parked on the dead-letter subject.",
