@@ -9,6 +9,7 @@ import (
 
 	"github.com/vitrine-dev/vitrine/internal/modules"
 	"github.com/vitrine-dev/vitrine/internal/platform/flagenv"
+	"github.com/vitrine-dev/vitrine/internal/platform/resilience"
 )
 
 // storeFlags are the flags that say where data lives, shared by every
@@ -27,6 +28,16 @@ func (f *storeFlags) register(fs *flag.FlagSet) {
 
 func (f *storeFlags) config(targets []string) modules.Config {
 	return modules.Config{Targets: targets, DataDir: f.dataDir, PostgresURL: f.postgresURL}
+}
+
+// registerBreakerFlags sets p to the default policy of the circuit breakers
+// and lets --breaker-* flags change it.
+func registerBreakerFlags(fs *flag.FlagSet, p *resilience.Policy) {
+	*p = resilience.DefaultPolicy()
+	fs.DurationVar(&p.Timeout, "breaker-timeout", p.Timeout, "deadline of one call to Redis, the event stream or the auth service (Redis on a request's path keeps its shorter 50ms)")
+	fs.Float64Var(&p.FailureRatio, "breaker-failure-ratio", p.FailureRatio, "share of failed calls (0 to 1) at which a circuit breaker opens and stops calling")
+	fs.IntVar(&p.MinRequests, "breaker-min-requests", p.MinRequests, "calls a breaker must count, in its 10s window, before their failures can open it")
+	fs.DurationVar(&p.OpenFor, "breaker-open-for", p.OpenFor, "how long an open breaker refuses calls before it lets one through to try again (half-open)")
 }
 
 // parse fills fs from the environment (VITRINE_<FLAG_NAME>), then from args,

@@ -20,6 +20,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/platform/ratelimit"
 	"github.com/vitrine-dev/vitrine/internal/platform/sqldb"
 	"github.com/vitrine-dev/vitrine/internal/platform/tracing"
+	"github.com/vitrine-dev/vitrine/internal/platform/resilience"
 )
 
 // serve runs the targeted services until ctx ends, then drains: /readyz
@@ -62,6 +63,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.IntVar(&backoff.After, "login-throttle-after", backoff.After, "failed logins in a row on one account, from any address, before it must wait")
 	fs.DurationVar(&backoff.Wait, "login-throttle-wait", backoff.Wait, "first wait of a throttled account; each further failure doubles it")
 	fs.DurationVar(&backoff.MaxWait, "login-throttle-max", backoff.MaxWait, "longest wait of a throttled account")
+	var breakers resilience.Policy
+	registerBreakerFlags(fs, &breakers)
 	authURLInsecure := fs.Bool("auth-url-insecure", false, "allow a plain http:// --auth-url to a host other than loopback (tokens' keys then travel unprotected)")
 	sf.register(fs)
 	if err := parse(fs, args, getenv, stderr); err != nil {
@@ -84,6 +87,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if err := backoff.Validate(); err != nil {
 		return fmt.Errorf("--login-throttle-*: %w", err)
+	}
+	if err := breakers.Validate(); err != nil {
+		return err
 	}
 	if *authURL != "" {
 		if err := authn.CheckAuthURL(*authURL, *authURLInsecure); err != nil {
@@ -120,6 +126,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}()
 	cfg.Tracer = tracer.TracerProvider()
+	cfg.Breakers = breakers
 
 	app, err := modules.New(ctx, cfg)
 	if err != nil {

@@ -36,6 +36,7 @@ func TestCluster(t *testing.T) {
 	t.Run("Redis stopped for 30s", func(t *testing.T) { c.t = t; testRedisStopped(c) })
 	t.Run("NATS node killed, then NATS stopped for 30s", func(t *testing.T) { c.t = t; testNATS(c) })
 	t.Run("instance cut off from NATS", func(t *testing.T) { c.t = t; testCutOff(c) })
+	t.Run("overload", func(t *testing.T) { c.t = t; testOverload(c) })
 	// Last: the cluster runs on the promoted replica afterwards.
 	t.Run("PostgreSQL failover", func(t *testing.T) { c.t = t; testFailover(c) })
 }

@@ -226,6 +226,22 @@ func TestComposeHAProxyRoutesAsTheLocalClusterToEveryInstance(t *testing.T) {
 	if l, c := routing(local["frontend public"]), routing(compose["frontend public"]); !slices.Equal(l, c) {
 		t.Errorf("compose routes differently from the local cluster:\nlocal   %q\ncompose %q", l, c)
 	}
+	// Load shedding: every backend refuses at once past the same queue.
+	for _, svc := range services {
+		shed := func(section []string) []string {
+			var out []string
+			for _, line := range section {
+				if strings.HasPrefix(line, "http-request return status 503 ") {
+					out = append(out, line)
+				}
+			}
+			return out
+		}
+		l, c := shed(local["backend "+svc]), shed(compose["backend "+svc])
+		if len(l) != 1 || !slices.Equal(l, c) {
+			t.Errorf("backend %s: the shedding rules differ, or there is none:\nlocal   %q\ncompose %q", svc, l, c)
+		}
+	}
 	mounted := false
 	for _, v := range p.Services["haproxy"].Volumes {
 		mounted = mounted || v.Source == filepath.Join(absRoot(t), "deploy/compose/haproxy.cfg")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vitrine-dev/vitrine/internal/platform/authn"
 	"github.com/vitrine-dev/vitrine/internal/platform/ratelimit"
+	"github.com/vitrine-dev/vitrine/internal/platform/resilience"
 	"github.com/vitrine-dev/vitrine/internal/platform/sqldb"
 )
 
@@ -64,6 +65,11 @@ type Config struct {
 	// Tracer traces requests, events and the database and Redis calls
 	// made for them; nil (tracing off) installs no instrumentation at all.
 	Tracer trace.TracerProvider
+
+	// Breakers is the policy of the circuit breakers around every remote
+	// call (Redis, the bus, the auth service); the zero value takes
+	// resilience.DefaultPolicy.
+	Breakers resilience.Policy
 }
 
 // BlobStoreURL returns where the product service keeps pictures.
@@ -98,5 +104,8 @@ func (c *Config) setDefaults() {
 	}
 	if c.AccessTTL <= 0 {
 		c.AccessTTL = authn.DefaultAccessTTL
+	}
+	if c.Breakers == (resilience.Policy{}) {
+		c.Breakers = resilience.DefaultPolicy()
 	}
 }

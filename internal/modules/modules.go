@@ -31,6 +31,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/platform/bus"
 	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
 	"github.com/vitrine-dev/vitrine/internal/platform/obs"
+	"github.com/vitrine-dev/vitrine/internal/platform/resilience"
 	"github.com/vitrine-dev/vitrine/internal/platform/sqldb"
 	"github.com/vitrine-dev/vitrine/internal/product/productdb"
 )
@@ -121,6 +122,7 @@ type App struct {
 	logger  *slog.Logger
 	metrics *obs.Metrics
 	// What the modules hand each other.
+	breakers     *resilience.Breakers // every remote call's breaker comes from here
 	redis        *redis.Client
 	auth         *auth.Service
 	authenticate func(http.Handler) http.Handler
@@ -146,9 +148,14 @@ type App struct {
 // Background work (relays, consumers, key rotation...) runs until Close.
 func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	cfg.setDefaults()
+	if err := cfg.Breakers.Validate(); err != nil {
+		return nil, err
+	}
 	bg, cancel := context.WithCancel(context.Background())
 	a := &App{Router: httpx.NewRouter(), cfg: cfg, logger: cfg.Logger, metrics: obs.NewMetrics(),
-		checks: map[string]func(context.Context) error{}, softChecks: map[string]func(context.Context) error{}, bg: bg, cancel: cancel}
+		checks: map[string]func(context.Context) error{}, softChecks: map[string]func(context.Context) error{}, bg: bg, cancel: cancel,
+		breakers: resilience.NewBreakers(cfg.Breakers, cfg.Logger)}
+	a.metrics.Registry.MustRegister(a.breakers)
 	defer func() {
 		if err != nil {
 			a.Close()

@@ -69,11 +69,11 @@ func (a *App) initTokens(context.Context) error {
 	case a.auth != nil:
 		keyfunc, credentials = a.auth.Keyfunc(), a.auth
 	case a.cfg.AuthURL != "":
-		keyfunc, err = authn.RemoteKeyfunc(a.bg, strings.TrimRight(a.cfg.AuthURL, "/")+"/.well-known/jwks.json", a.logger)
+		keyfunc, err = authn.RemoteKeyfunc(a.bg, strings.TrimRight(a.cfg.AuthURL, "/")+"/.well-known/jwks.json", a.logger, a.breakers)
 		if err != nil {
 			return fmt.Errorf("auth JWKS: %w", err)
 		}
-		remote := authn.NewRemoteCredentials(a.cfg.AuthURL)
+		remote := authn.NewRemoteCredentials(a.cfg.AuthURL, a.breakers)
 		remote.TraceWith(a.cfg.Tracer)
 		credentials = remote
 	case slices.Contains(a.cfg.Targets, Product) || slices.Contains(a.cfg.Targets, Analytics):
@@ -93,7 +93,7 @@ func (a *App) initBus(ctx context.Context) error {
 		URL: a.cfg.NATSURL, DataDir: a.cfg.DataDir, Prefix: a.cfg.Namespace,
 		Name: "vitrine-" + strings.Join(a.cfg.Targets, "-"), Logger: a.logger,
 		Streams: events.Streams(), DeadLetterPrefix: events.DeadLetterPrefix, Registerer: a.metrics.Registry,
-		Replicas: a.cfg.StreamReplicas, Tracer: a.cfg.Tracer,
+		Replicas: a.cfg.StreamReplicas, Tracer: a.cfg.Tracer, Breakers: a.breakers,
 	})
 	if err != nil {
 		return fmt.Errorf("event stream: %w", err)

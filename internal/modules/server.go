@@ -55,10 +55,8 @@ func (a *App) chain() error {
 	// Rate limits are shared through Redis when there is one.
 	var limiter ratelimit.Limiter = ratelimit.NewMemory(0)
 	if a.redis != nil {
-		shared := ratelimit.NewRedis(a.redis, ratelimit.RedisConfig{Prefix: "vitrine:" + a.cfg.Namespace + ":",
-			Fallback: limiter, Logger: a.cfg.Logger})
-		a.metrics.Registry.MustRegister(shared.BreakerGauge())
-		limiter = shared
+		limiter = ratelimit.NewRedis(a.redis, ratelimit.RedisConfig{Prefix: "vitrine:" + a.cfg.Namespace + ":",
+			Fallback: limiter, Breakers: a.breakers, Logger: a.cfg.Logger})
 	}
 	if a.cfg.RateLimits.LoginPaths == nil && a.cfg.RateLimits.Exempt == nil {
 		d := ratelimit.DefaultConfig()

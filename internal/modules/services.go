@@ -74,10 +74,8 @@ func (a *App) loginThrottle() (ratelimit.Backoff, error) {
 	}
 	var throttle ratelimit.Backoff = ratelimit.NewMemoryBackoff(policy, 0)
 	if a.redis != nil {
-		shared := ratelimit.NewRedisBackoff(a.redis, policy, ratelimit.RedisBackoffConfig{
-			Prefix: "vitrine:" + a.cfg.Namespace + ":", Fallback: throttle, Logger: a.logger})
-		a.metrics.Registry.MustRegister(shared.BreakerGauge())
-		throttle = shared
+		throttle = ratelimit.NewRedisBackoff(a.redis, policy, ratelimit.RedisBackoffConfig{
+			Prefix: "vitrine:" + a.cfg.Namespace + ":", Fallback: throttle, Breakers: a.breakers, Logger: a.logger})
 	}
 	return throttle, nil
 }
@@ -170,7 +168,7 @@ func (a *App) productReadCache(ctx context.Context) (*producthttp.ReadCache, err
 	}
 	return producthttp.NewReadCache(cache.New(cache.Config{
 		Redis: a.redis, Prefix: "vitrine:" + a.cfg.Namespace + ":product:" + strconv.FormatInt(created.UnixNano(), 36) + ":",
-		Logger: a.logger, Registerer: a.metrics.Registry,
+		Breakers: a.breakers, Logger: a.logger, Registerer: a.metrics.Registry,
 	}), seq), nil
 }
 

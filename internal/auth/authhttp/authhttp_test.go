@@ -509,7 +509,7 @@ func TestJWKSWithRemoteKeyfunc(t *testing.T) {
 		t.Fatalf("JWK %v", k)
 	}
 
-	keyfunc, err := authn.RemoteKeyfunc(t.Context(), a.url+"/.well-known/jwks.json", nil)
+	keyfunc, err := authn.RemoteKeyfunc(t.Context(), a.url+"/.well-known/jwks.json", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

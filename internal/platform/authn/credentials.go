@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/vitrine-dev/vitrine/internal/platform/errs"
 	"github.com/vitrine-dev/vitrine/internal/platform/tracing"
+	"github.com/vitrine-dev/vitrine/internal/platform/resilience"
 )
 
 // CredentialPrefix starts every service credential token
@@ -89,17 +91,25 @@ type verdict struct {
 // caches the answers briefly, keyed by the token's SHA-256 so that no
 // secret stays in memory.
 type RemoteCredentials struct {
-	url    string
-	client *http.Client
-	cache  *otter.Cache[[32]byte, verdict]
+	url     string
+	client  *http.Client
+	cache   *otter.Cache[[32]byte, verdict]
+	breaker *resilience.Breaker
 }
 
 var _ CredentialVerifier = (*RemoteCredentials)(nil)
 
-// NewRemoteCredentials returns a verifier asking the auth service at baseURL.
-func NewRemoteCredentials(baseURL string) *RemoteCredentials {
+// NewRemoteCredentials returns a verifier asking the auth service at
+// baseURL, through the breaker "auth-credentials" of breakers (a set with
+// the default policy when nil): while the auth service is down, unknown
+// credentials are answered 503 at once rather than after a deadline each.
+func NewRemoteCredentials(baseURL string, breakers *resilience.Breakers) *RemoteCredentials {
+	if breakers == nil {
+		breakers = resilience.NewBreakers(resilience.DefaultPolicy(), nil)
+	}
 	return &RemoteCredentials{
-		url: strings.TrimRight(baseURL, "/") + "/api/auth/credentials/self",
+		breaker: breakers.Breaker("auth-credentials", resilience.Deadline(credentialCallTimeout)),
+		url:     strings.TrimRight(baseURL, "/") + "/api/auth/credentials/self",
 		// A redirect would carry the credential to wherever the auth
 		// service (or whoever answers in its name) points: never follow one;
 		// its 3xx is then an unexpected answer, not a verdict.
@@ -136,7 +146,16 @@ func (rc *RemoteCredentials) VerifyCredential(ctx context.Context, token string)
 		return Principal{}, ErrInvalidCredential
 	}
 	v, err := rc.cache.Get(ctx, sha256.Sum256([]byte(token)), otter.LoaderFunc[[32]byte, verdict](
-		func(ctx context.Context, _ [32]byte) (verdict, error) { return rc.ask(ctx, token) }))
+		func(ctx context.Context, _ [32]byte) (v verdict, err error) {
+			err = rc.breaker.Do(ctx, func(ctx context.Context) error {
+				v, err = rc.ask(ctx, token)
+				return err
+			})
+			if errors.Is(err, resilience.ErrOpen) {
+				err = errs.Wrap(errs.KindUnavailable, err, "the auth service could not check the credential; retry shortly")
+			}
+			return v, err
+		}))
 	if err != nil {
 		return Principal{}, err
 	}
@@ -150,8 +169,6 @@ func (rc *RemoteCredentials) VerifyCredential(ctx context.Context, token string)
 // become verdicts; anything else is an error, not cached, so an outage of
 // auth does not turn good credentials away for long.
 func (rc *RemoteCredentials) ask(ctx context.Context, token string) (verdict, error) {
-	ctx, cancel := context.WithTimeout(ctx, credentialCallTimeout)
-	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rc.url, nil)
 	if err != nil {
 		return verdict{}, err

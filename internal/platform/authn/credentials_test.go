@@ -46,7 +46,7 @@ func TestRemoteCredentials(t *testing.T) {
 	fake := &fakeAuth{}
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
-	rc := authn.NewRemoteCredentials(srv.URL + "/")
+	rc := authn.NewRemoteCredentials(srv.URL+"/", nil)
 	ctx := context.Background()
 
 	p, err := rc.VerifyCredential(ctx, goodCredential)
@@ -71,7 +71,7 @@ func TestRemoteCredentials(t *testing.T) {
 	}
 
 	// An auth service that fails is not a verdict: 503, and asked again next time.
-	rc = authn.NewRemoteCredentials(srv.URL)
+	rc = authn.NewRemoteCredentials(srv.URL, nil)
 	fake.status.Store(http.StatusInternalServerError)
 	if _, err := rc.VerifyCredential(ctx, goodCredential); !errs.Is(err, errs.KindUnavailable) {
 		t.Fatalf("auth failing: %v", err)
@@ -81,7 +81,7 @@ func TestRemoteCredentials(t *testing.T) {
 		t.Fatalf("auth back: %v", err)
 	}
 	srv.Close()
-	if _, err := authn.NewRemoteCredentials(srv.URL).VerifyCredential(ctx, goodCredential); !errs.Is(err, errs.KindUnavailable) {
+	if _, err := authn.NewRemoteCredentials(srv.URL, nil).VerifyCredential(ctx, goodCredential); !errs.Is(err, errs.KindUnavailable) {
 		t.Fatalf("auth gone: %v", err)
 	}
 }
@@ -97,8 +97,8 @@ func TestAuthenticateRecognisesCredentials(t *testing.T) {
 		p, _ := authn.FromContext(r.Context())
 		_, _ = w.Write([]byte(p.CredentialName + "|" + p.UserID))
 	})
-	open := authn.Authenticate(f.verifier, authn.NewRemoteCredentials(srv.URL))(whoami)
-	admin := authn.Authenticate(f.verifier, authn.NewRemoteCredentials(srv.URL))(authn.Require(whoami, authn.RoleAdmin, authn.RoleCustomer))
+	open := authn.Authenticate(f.verifier, authn.NewRemoteCredentials(srv.URL, nil))(whoami)
+	admin := authn.Authenticate(f.verifier, authn.NewRemoteCredentials(srv.URL, nil))(authn.Require(whoami, authn.RoleAdmin, authn.RoleCustomer))
 	noCreds := authn.Authenticate(f.verifier, nil)(whoami)
 	for _, tc := range []struct {
 		name  string
@@ -146,7 +146,7 @@ func TestRemoteCredentialsDoNotFollowRedirects(t *testing.T) {
 		http.Redirect(w, r, target.URL+r.URL.Path, http.StatusFound)
 	}))
 	defer redirecting.Close()
-	_, err := authn.NewRemoteCredentials(redirecting.URL).VerifyCredential(context.Background(), goodCredential)
+	_, err := authn.NewRemoteCredentials(redirecting.URL, nil).VerifyCredential(context.Background(), goodCredential)
 	if !errs.Is(err, errs.KindUnavailable) || elsewhere.Load() != 0 {
 		t.Fatalf("redirected check: %v, %d requests reached the redirect's target", err, elsewhere.Load())
 	}

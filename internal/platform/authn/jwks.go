@@ -1,6 +1,7 @@
 package authn
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,8 @@ import (
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/time/rate"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/resilience"
 )
 
 // JWKSRefreshInterval is how often RemoteKeyfunc refetches the key set even
@@ -34,19 +37,31 @@ const JWKSRefreshInterval = time.Minute
 // next unknown kid retries. Failed fetches are logged to logger
 // (slog.Default() when nil). The background refresh stops when ctx ends.
 //
+// Each fetch goes through the breaker "auth-jwks" of breakers (a set with
+// the default policy when nil), within its deadline, and a failed fetch is
+// tried again twice with jitter (a GET is safe to repeat). While the auth
+// service is down the breaker opens: verifiers keep the keys they know and
+// stop asking until it is time to try again.
+//
 // The key set decides whose tokens are believed, so it is fetched with
 // care: a redirect is refused rather than followed (a compromised or
 // misrouted answer must not point the verifier at keys of someone else's
 // choosing), and a body over MaxJWKSBytes is an error, not a memory bill.
-func RemoteKeyfunc(ctx context.Context, jwksURL string, logger *slog.Logger) (jwt.Keyfunc, error) {
+func RemoteKeyfunc(ctx context.Context, jwksURL string, logger *slog.Logger, breakers *resilience.Breakers) (jwt.Keyfunc, error) {
 	const timeout = 5 * time.Second
 	if logger == nil {
 		logger = slog.Default()
 	}
+	if breakers == nil {
+		breakers = resilience.NewBreakers(resilience.DefaultPolicy(), logger)
+	}
 	kf, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{jwksURL}, keyfunc.Override{
 		Client: &http.Client{
-			Timeout:   timeout,
-			Transport: maxBodyTransport{next: http.DefaultTransport, max: MaxJWKSBytes},
+			Timeout: timeout,
+			Transport: guardedTransport{
+				next:    maxBodyTransport{next: http.DefaultTransport, max: MaxJWKSBytes},
+				breaker: breakers.Breaker("auth-jwks"),
+			},
 			CheckRedirect: func(req *http.Request, _ []*http.Request) error {
 				return fmt.Errorf("%w to %s", ErrJWKSRedirect, req.URL.Redacted())
 			},
@@ -89,6 +104,47 @@ var (
 	ErrJWKSRedirect = errors.New("authn: the JWKS endpoint redirected; redirects are not followed")
 	ErrJWKSTooLarge = fmt.Errorf("authn: the JWKS is larger than %d bytes", MaxJWKSBytes)
 )
+
+// guardedTransport fetches through a breaker, reading the (small) body
+// whole within the breaker's deadline, and tries a failed GET again with
+// jitter. An answer of 500 or more is a failure of the remote side.
+type guardedTransport struct {
+	next    http.RoundTripper
+	breaker *resilience.Breaker
+}
+
+func (t guardedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	attempts := 1
+	if req.Method == http.MethodGet {
+		attempts = 3
+	}
+	var res *http.Response
+	err := resilience.Retry(req.Context(), attempts, 200*time.Millisecond, func(ctx context.Context) error {
+		return t.breaker.Do(ctx, func(ctx context.Context) error {
+			r, err := t.next.RoundTrip(req.Clone(ctx))
+			if err != nil {
+				return err
+			}
+			defer r.Body.Close()
+			body, err := io.ReadAll(r.Body)
+			switch {
+			case errors.Is(err, ErrJWKSTooLarge):
+				return resilience.Permanent(err)
+			case err != nil:
+				return err
+			case r.StatusCode >= 500:
+				return fmt.Errorf("authn: %s answered %s", req.URL.Redacted(), r.Status)
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			res = r
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
 
 // maxBodyTransport fails the reading of a response body past max bytes.
 type maxBodyTransport struct {

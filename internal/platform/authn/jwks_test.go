@@ -58,7 +58,7 @@ func jwksServer(t *testing.T, body []byte, withLength bool) (*httptest.Server, *
 func remoteVerifier(t *testing.T, url string) (*authn.Verifier, *logBuffer) {
 	t.Helper()
 	logs := &logBuffer{}
-	kf, err := authn.RemoteKeyfunc(t.Context(), url, slog.New(slog.NewTextHandler(logs, nil)))
+	kf, err := authn.RemoteKeyfunc(t.Context(), url, slog.New(slog.NewTextHandler(logs, nil)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

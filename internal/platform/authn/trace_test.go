@@ -28,7 +28,7 @@ func TestRemoteCredentialsCarryTheTrace(t *testing.T) {
 	defer srv.Close()
 	spans := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
-	rc := authn.NewRemoteCredentials(srv.URL)
+	rc := authn.NewRemoteCredentials(srv.URL, nil)
 	rc.TraceWith(tp)
 
 	ctx, request := tp.Tracer("test").Start(context.Background(), "request")

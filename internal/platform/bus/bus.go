@@ -20,6 +20,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/vitrine-dev/vitrine/internal/platform/tracing"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/resilience"
 )
 
 // Config says which server to use.
@@ -45,6 +47,12 @@ type Config struct {
 	// Tracer, when set, traces publishes and consumers of events that
 	// travel inside a trace; nil (tracing off) costs nothing.
 	Tracer trace.TracerProvider
+
+	// Breakers makes the breaker in front of publishing, "nats-publish":
+	// while the stream does not acknowledge, publishers are refused at
+	// once instead of each waiting for the deadline. Nil makes one with
+	// the default policy.
+	Breakers *resilience.Breakers
 }
 
 // Stream is one stream to create.
@@ -70,6 +78,7 @@ type Bus struct {
 	lag         *consumerLag
 	replicas    int
 	tracer      trace.Tracer // nil when tracing is off
+	publish     *resilience.Breaker
 }
 
 // Open connects to (or starts) the server and makes sure the streams exist.
@@ -77,7 +86,10 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	b := &Bus{prefix: cfg.Prefix, logger: cfg.Logger, streams: cfg.Streams, dlqPrefix: cfg.DeadLetterPrefix, replicas: cfg.Replicas,
+	if cfg.Breakers == nil {
+		cfg.Breakers = resilience.NewBreakers(resilience.DefaultPolicy(), cfg.Logger)
+	}
+	b := &Bus{publish: cfg.Breakers.Breaker("nats-publish"), prefix: cfg.Prefix, logger: cfg.Logger, streams: cfg.Streams, dlqPrefix: cfg.DeadLetterPrefix, replicas: cfg.Replicas,
 		undecodable: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vitrine_events_undecodable_total",
 			Help: "Messages a consumer could not decode, parked on the dead-letter subject.",
@@ -211,28 +223,48 @@ func (b *Bus) ensureStreams(ctx context.Context) error {
 	return nil
 }
 
-// Publish sends data on subject and waits for the stream's ack. msgID, when
-// set, deduplicates: a second publish with the same id is dropped by the
-// server (within the stream's duplicate window).
+// Publish sends data on subject and waits for the stream's ack, within the
+// breaker's deadline. msgID, when set, deduplicates: a second publish with
+// the same id is dropped by the server (within the stream's duplicate
+// window), which makes the publish safe to retry: it is, a few times with
+// jitter, while ctx lasts. While the breaker is open Publish fails at once
+// with an error wrapping resilience.ErrOpen.
 func (b *Bus) Publish(ctx context.Context, subject, msgID string, data []byte) error {
 	var opts []jetstream.PublishOpt
 	if msgID != "" {
 		opts = append(opts, jetstream.WithMsgID(msgID))
 	}
-	if b.tracer == nil {
+	send := func(ctx context.Context) error {
 		_, err := b.js.Publish(ctx, b.subject(subject), data, opts...)
 		return err
 	}
-	msg := nats.NewMsg(b.subject(subject))
-	msg.Data = data
-	ctx, span := b.startPublish(ctx, subject, msgID, msg.Header)
-	defer span.End()
-	_, err := b.js.PublishMsg(ctx, msg, opts...)
-	if err != nil {
-		span.SetStatus(codes.Error, err.Error())
+	if b.tracer != nil {
+		send = func(ctx context.Context) error {
+			msg := nats.NewMsg(b.subject(subject))
+			msg.Data = data
+			ctx, span := b.startPublish(ctx, subject, msgID, msg.Header)
+			defer span.End()
+			_, err := b.js.PublishMsg(ctx, msg, opts...)
+			if err != nil {
+				span.SetStatus(codes.Error, err.Error())
+			}
+			return err
+		}
 	}
-	return err
+	publish := func(ctx context.Context) error { return b.publish.Do(ctx, send) }
+	if msgID == "" {
+		return publish(ctx)
+	}
+	return resilience.Retry(ctx, publishAttempts, publishRetryBase, publish)
 }
+
+// A publish with a message id is tried this many times, waiting up to
+// publishRetryBase, then twice that, between tries: enough to ride over a
+// stream leader's election in a NATS cluster.
+const (
+	publishAttempts  = 3
+	publishRetryBase = 200 * time.Millisecond
+)
 
 // LastSeq returns the last sequence number of a stream.
 func (b *Bus) LastSeq(ctx context.Context, stream string) (uint64, error) {

@@ -1,8 +1,8 @@
 // Package cache is the two-tier, cache-aside cache: L1 is a bounded
 // in-process cache (otter), L2 an optional Redis shared by every instance.
 // Concurrent misses of one key cause one load. Redis sits behind a circuit
-// breaker with short deadlines: when it is down or slow the cache keeps
-// answering from L1 and the loader (the database).
+// breaker (package resilience) with a short deadline: when it is down or
+// slow the cache keeps answering from L1 and the loader (the database).
 package cache
 
 import (
@@ -14,9 +14,8 @@ import (
 	"github.com/maypok86/otter/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
-	"github.com/sony/gobreaker/v2"
 
-	"github.com/vitrine-dev/vitrine/internal/platform/obs"
+	"github.com/vitrine-dev/vitrine/internal/platform/resilience"
 )
 
 // Config tunes a cache.
@@ -25,22 +24,19 @@ type Config struct {
 	L1MaxTTL     time.Duration // L1 keeps an entry at most this long; default 1 minute
 	Redis        *redis.Client // nil: L1 only
 	Prefix       string        // namespace of the keys in Redis
-	RedisTimeout time.Duration // deadline of one Redis call; default 50ms
-	// Breaker: opens when at least BreakerMinRequests calls in a window of
-	// 10 s failed at BreakerFailureRatio or more; tries Redis again after
-	// BreakerOpenFor.
-	BreakerMinRequests  uint32
-	BreakerFailureRatio float64
-	BreakerOpenFor      time.Duration
-	Logger              *slog.Logger
-	Registerer          prometheus.Registerer
+	RedisTimeout time.Duration // deadline of one Redis call; default 50ms, at most the breakers' Timeout
+	// Breakers makes the breaker in front of Redis, named "redis-cache";
+	// nil makes one with the default policy, logging to Logger.
+	Breakers   *resilience.Breakers
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
 }
 
 // Cache is safe for concurrent use.
 type Cache struct {
 	l1      *otter.Cache[string, entry]
 	redis   *redis.Client
-	breaker *gobreaker.CircuitBreaker[[]byte]
+	breaker *resilience.Breaker
 	cfg     Config
 	metrics *metrics
 }
@@ -70,17 +66,11 @@ func New(cfg Config) *Cache {
 	if cfg.RedisTimeout == 0 {
 		cfg.RedisTimeout = 50 * time.Millisecond
 	}
-	if cfg.BreakerMinRequests == 0 {
-		cfg.BreakerMinRequests = 10
-	}
-	if cfg.BreakerFailureRatio == 0 {
-		cfg.BreakerFailureRatio = 0.5
-	}
-	if cfg.BreakerOpenFor == 0 {
-		cfg.BreakerOpenFor = 30 * time.Second
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Breakers == nil {
+		cfg.Breakers = resilience.NewBreakers(resilience.DefaultPolicy(), cfg.Logger)
 	}
 	c := &Cache{cfg: cfg, redis: cfg.Redis, metrics: newMetrics(cfg.Registerer)}
 	c.l1 = otter.Must(&otter.Options[string, entry]{
@@ -99,24 +89,9 @@ func New(cfg Config) *Cache {
 		}),
 	})
 	if c.redis != nil {
-		c.breaker = gobreaker.NewCircuitBreaker[[]byte](gobreaker.Settings{
-			Name:        "redis-cache",
-			MaxRequests: 1,
-			Interval:    10 * time.Second,
-			Timeout:     cfg.BreakerOpenFor,
-			ReadyToTrip: func(n gobreaker.Counts) bool {
-				return n.Requests >= cfg.BreakerMinRequests &&
-					float64(n.TotalFailures)/float64(n.Requests) >= cfg.BreakerFailureRatio
-			},
-			IsSuccessful: func(err error) bool { return err == nil || errors.Is(err, errL2Miss) },
-			OnStateChange: func(name string, from, to gobreaker.State) {
-				cfg.Logger.Warn("cache: Redis circuit breaker", "from", from.String(), "to", to.String())
-				c.metrics.breakerOpen.Set(map[bool]float64{true: 1, false: 0}[to != gobreaker.StateClosed])
-			},
-		})
-		if cfg.Registerer != nil {
-			cfg.Registerer.MustRegister(obs.BreakerState(c.breaker))
-		}
+		// A miss is an answer of a healthy Redis, not a failure.
+		c.breaker = cfg.Breakers.Breaker("redis-cache", resilience.Deadline(cfg.RedisTimeout),
+			resilience.Benign(func(err error) bool { return errors.Is(err, errL2Miss) }))
 	}
 	return c
 }
@@ -198,10 +173,10 @@ func (c *Cache) Delete(ctx context.Context, keys ...string) {
 	for i, k := range keys {
 		full[i] = c.cfg.Prefix + k
 	}
-	_, _ = c.breaker.Execute(func() ([]byte, error) {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.RedisTimeout)
-		defer cancel()
-		return nil, c.redis.Del(ctx, full...).Err()
+	// An invalidation must reach Redis even when the request that caused
+	// it is over.
+	_ = c.breaker.Do(context.WithoutCancel(ctx), func(ctx context.Context) error {
+		return c.redis.Del(ctx, full...).Err()
 	})
 }
 
@@ -216,14 +191,14 @@ func (c *Cache) getL2(ctx context.Context, key string) ([]byte, bool) {
 	if c.redis == nil {
 		return nil, false
 	}
-	data, err := c.breaker.Execute(func() ([]byte, error) {
-		ctx, cancel := context.WithTimeout(ctx, c.cfg.RedisTimeout)
-		defer cancel()
-		data, err := c.redis.Get(ctx, c.cfg.Prefix+key).Bytes()
+	var data []byte
+	err := c.breaker.Do(ctx, func(ctx context.Context) error {
+		var err error
+		data, err = c.redis.Get(ctx, c.cfg.Prefix+key).Bytes()
 		if errors.Is(err, redis.Nil) {
-			return nil, errL2Miss
+			return errL2Miss
 		}
-		return data, err
+		return err
 	})
 	if err != nil {
 		if !errors.Is(err, errL2Miss) {
@@ -238,10 +213,8 @@ func (c *Cache) setL2(ctx context.Context, key string, data []byte, ttl time.Dur
 	if c.redis == nil {
 		return
 	}
-	_, err := c.breaker.Execute(func() ([]byte, error) {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.RedisTimeout)
-		defer cancel()
-		return nil, c.redis.Set(ctx, c.cfg.Prefix+key, data, ttl).Err()
+	err := c.breaker.Do(context.WithoutCancel(ctx), func(ctx context.Context) error {
+		return c.redis.Set(ctx, c.cfg.Prefix+key, data, ttl).Err()
 	})
 	if err != nil {
 		c.metrics.l2Errors.Inc()
@@ -250,13 +223,12 @@ func (c *Cache) setL2(ctx context.Context, key string, data []byte, ttl time.Dur
 
 // RedisAvailable reports whether L2 is configured and its breaker closed.
 func (c *Cache) RedisAvailable() bool {
-	return c.redis != nil && c.breaker.State() == gobreaker.StateClosed
+	return c.redis != nil && c.breaker.State() == resilience.Closed
 }
 
 type metrics struct {
 	hitL1, hitL2, misses prometheus.Counter
 	l2Errors             prometheus.Counter
-	breakerOpen          prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -270,12 +242,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		l2Errors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "vitrine_cache_redis_errors_total", Help: "Failed or refused Redis cache calls.",
 		}),
-		breakerOpen: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "vitrine_cache_redis_breaker_open", Help: "1 while the Redis circuit breaker is not closed.",
-		}),
 	}
 	if reg != nil {
-		reg.MustRegister(requests, m.l2Errors, m.breakerOpen)
+		reg.MustRegister(requests, m.l2Errors)
 	}
 	return m
 }

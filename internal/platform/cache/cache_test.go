@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/vitrine-dev/vitrine/internal/platform/cache"
 	"github.com/vitrine-dev/vitrine/internal/platform/redistest"
+	"github.com/vitrine-dev/vitrine/internal/platform/resilience"
 )
 
 // liveRedis returns a client of the local Redis; the test fails without it.
@@ -147,7 +149,10 @@ func testDegraded(t *testing.T, addr string) {
 	rdb := redis.NewClient(&redis.Options{Addr: addr, DialTimeout: 100 * time.Millisecond, ReadTimeout: 50 * time.Millisecond,
 		WriteTimeout: 50 * time.Millisecond, PoolTimeout: 50 * time.Millisecond, MaxRetries: 0})
 	defer rdb.Close()
-	c := cache.New(cache.Config{Redis: rdb, Prefix: prefix(), RedisTimeout: 50 * time.Millisecond, BreakerOpenFor: time.Minute})
+	policy := resilience.DefaultPolicy()
+	policy.OpenFor = time.Minute
+	c := cache.New(cache.Config{Redis: rdb, Prefix: prefix(), RedisTimeout: 50 * time.Millisecond,
+		Breakers: resilience.NewBreakers(policy, slog.New(slog.DiscardHandler))})
 	db := &loader{value: "from-db"}
 	start := time.Now()
 	for i := 0; i < 40; i++ {

@@ -7,10 +7,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/vitrine-dev/vitrine/internal/platform/obs"
+	"github.com/vitrine-dev/vitrine/internal/platform/resilience"
 )
 
 // Backoff throttles one key (an account, say) after repeated failures,
@@ -173,7 +172,9 @@ type RedisBackoffConfig struct {
 	// Fallback answers while Redis fails; a MemoryBackoff with the same
 	// policy by default. Its counts are per instance meanwhile.
 	Fallback Backoff
-	OpenFor  time.Duration // how long the breaker stays open
+	// Breakers makes the breaker in front of Redis, "redis-backoff"; nil
+	// makes one with the default policy.
+	Breakers *resilience.Breakers
 	Logger   *slog.Logger
 }
 
@@ -226,19 +227,19 @@ func NewRedisBackoff(client redis.UniversalClient, policy BackoffPolicy, cfg Red
 	if cfg.Fallback == nil {
 		cfg.Fallback = NewMemoryBackoff(policy, 0)
 	}
-	if cfg.OpenFor <= 0 {
-		cfg.OpenFor = DefaultOpenFor
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Breakers == nil {
+		cfg.Breakers = resilience.NewBreakers(resilience.DefaultPolicy(), cfg.Logger)
 	}
 	return &RedisBackoff{
 		client:   client,
 		policy:   policy,
 		prefix:   cfg.Prefix + "backoff:",
 		fallback: cfg.Fallback,
-		guard: newRedisGuard[int64]("backoff-redis", "backoff", "counting attempts locally",
-			cfg.Timeout, cfg.OpenFor, DefaultMaxInFlight, DefaultLogEvery, cfg.Logger),
+		guard: newRedisGuard[int64](cfg.Breakers.Breaker("redis-backoff", resilience.Deadline(cfg.Timeout)),
+			"backoff", "counting attempts locally", DefaultMaxInFlight, DefaultLogEvery, cfg.Logger),
 	}
 }
 
@@ -266,10 +267,6 @@ func (b *RedisBackoff) Reset(ctx context.Context, key string) {
 
 // Degraded reports whether calls are going to the fallback.
 func (b *RedisBackoff) Degraded() bool { return b.guard.degraded() }
-
-// BreakerGauge exports the state of the breaker in front of Redis
-// (vitrine_breaker_state{breaker="backoff-redis"}), for a registry.
-func (b *RedisBackoff) BreakerGauge() prometheus.Collector { return obs.BreakerState(b.guard.breaker) }
 
 var (
 	_ Backoff = (*MemoryBackoff)(nil)

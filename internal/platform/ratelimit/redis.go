@@ -9,18 +9,15 @@ import (
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
-	"github.com/sony/gobreaker/v2"
 
-	"github.com/vitrine-dev/vitrine/internal/platform/obs"
+	"github.com/vitrine-dev/vitrine/internal/platform/resilience"
 )
 
 // Defaults of RedisConfig.
 const (
 	DefaultRedisPrefix  = "vitrine:"
 	DefaultRedisTimeout = 50 * time.Millisecond
-	DefaultOpenFor      = 30 * time.Second
 	DefaultLogEvery     = time.Minute
 	DefaultMaxInFlight  = 1024
 )
@@ -32,14 +29,16 @@ type RedisConfig struct {
 	Prefix string
 	// Timeout bounds each call to Redis, whatever the client's own
 	// timeouts: a request never waits longer for its rate-limit decision.
+	// The breakers' policy Timeout, when shorter, wins.
 	Timeout time.Duration
 	// Fallback answers while Redis fails; by default an in-memory limiter
 	// with DefaultMaxKeys. Its limits are per instance, so with N
 	// instances a client may get up to N times its budget meanwhile.
 	Fallback Limiter
-	// OpenFor is how long the circuit breaker stays open (every call goes
-	// to the fallback without trying Redis) before it tries Redis again.
-	OpenFor time.Duration
+	// Breakers makes the circuit breaker in front of Redis, named
+	// "redis-ratelimit": while it is open every call goes to the fallback
+	// without trying Redis. Nil makes one with the default policy.
+	Breakers *resilience.Breakers
 	// MaxInFlight caps the calls to Redis under way at once; past it,
 	// calls go to the fallback (and count as Redis failures).
 	MaxInFlight int
@@ -66,10 +65,6 @@ type Redis struct {
 // errBusy reports that MaxInFlight calls to Redis are already under way.
 var errBusy = errors.New("ratelimit: too many Redis calls in flight")
 
-// errCallerGone reports that the caller's context ended before Redis
-// answered; it says nothing about Redis's health.
-var errCallerGone = errors.New("ratelimit: caller gave up")
-
 // NewRedis returns a limiter on client (a *redis.Client, *redis.ClusterClient
 // or *redis.Ring). It does not own client and never closes it.
 func NewRedis(client redis.UniversalClient, cfg RedisConfig) *Redis {
@@ -82,9 +77,6 @@ func NewRedis(client redis.UniversalClient, cfg RedisConfig) *Redis {
 	if cfg.Fallback == nil {
 		cfg.Fallback = NewMemory(0)
 	}
-	if cfg.OpenFor <= 0 {
-		cfg.OpenFor = DefaultOpenFor
-	}
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = DefaultMaxInFlight
 	}
@@ -94,12 +86,15 @@ func NewRedis(client redis.UniversalClient, cfg RedisConfig) *Redis {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Breakers == nil {
+		cfg.Breakers = resilience.NewBreakers(resilience.DefaultPolicy(), cfg.Logger)
+	}
 	return &Redis{
 		rate:     redis_rate.NewLimiter(client),
 		prefix:   cfg.Prefix,
 		fallback: cfg.Fallback,
-		guard: newRedisGuard[*redis_rate.Result]("ratelimit-redis", "rate limiter", "applying local limits",
-			cfg.Timeout, cfg.OpenFor, cfg.MaxInFlight, cfg.LogEvery, cfg.Logger),
+		guard: newRedisGuard[*redis_rate.Result](cfg.Breakers.Breaker("redis-ratelimit", resilience.Deadline(cfg.Timeout)),
+			"rate limiter", "applying local limits", cfg.MaxInFlight, cfg.LogEvery, cfg.Logger),
 	}
 }
 
@@ -133,16 +128,12 @@ func (r *Redis) Allow(ctx context.Context, key string, limit Limit) (Result, err
 // Redis (the breaker is open or half-open).
 func (r *Redis) Degraded() bool { return r.guard.degraded() }
 
-// BreakerGauge exports the state of the breaker in front of Redis
-// (vitrine_breaker_state{breaker="ratelimit-redis"}), for a registry.
-func (r *Redis) BreakerGauge() prometheus.Collector { return obs.BreakerState(r.guard.breaker) }
-
 // redisGuard stands in front of every call a part of this package makes to
-// Redis: a circuit breaker, a deadline, a cap on calls in flight, and a
-// warning when a call falls back, at most once per interval.
+// Redis: a circuit breaker (which also sets the call's deadline), a cap on
+// calls in flight, and a warning when a call falls back, at most once per
+// interval.
 type redisGuard[T any] struct {
-	breaker  *gobreaker.CircuitBreaker[T]
-	timeout  time.Duration
+	breaker  *resilience.Breaker
 	inflight chan struct{}
 	logger   *slog.Logger
 	quiet    *logThrottle
@@ -150,10 +141,9 @@ type redisGuard[T any] struct {
 	instead  string // what the caller does when Redis fails
 }
 
-func newRedisGuard[T any](name, what, instead string, timeout, openFor time.Duration, maxInFlight int, logEvery time.Duration, logger *slog.Logger) *redisGuard[T] {
+func newRedisGuard[T any](breaker *resilience.Breaker, what, instead string, maxInFlight int, logEvery time.Duration, logger *slog.Logger) *redisGuard[T] {
 	return &redisGuard[T]{
-		breaker:  newRedisBreaker[T](name, what, openFor, logger),
-		timeout:  timeout,
+		breaker:  breaker,
 		inflight: make(chan struct{}, maxInFlight),
 		logger:   logger,
 		quiet:    &logThrottle{every: logEvery},
@@ -162,11 +152,17 @@ func newRedisGuard[T any](name, what, instead string, timeout, openFor time.Dura
 	}
 }
 
-// do runs fn, a call to Redis, behind the breaker and within the timeout.
-// An error means the caller falls back; it has been logged.
+// do runs fn, a call to Redis, behind the breaker and within its deadline.
+// An error means the caller falls back; it has been logged, unless the
+// caller gave up (no news about Redis).
 func (g *redisGuard[T]) do(ctx context.Context, fn func(context.Context) (T, error)) (T, error) {
-	v, err := g.breaker.Execute(func() (T, error) { return callWithin(ctx, g.inflight, g.timeout, fn) })
-	if err != nil {
+	var v T
+	err := g.breaker.Do(ctx, func(ctx context.Context) error {
+		var err error
+		v, err = callWithin(ctx, g.inflight, fn)
+		return err
+	})
+	if err != nil && ctx.Err() == nil {
 		g.logFallback(ctx, err)
 	}
 	return v, err
@@ -174,34 +170,28 @@ func (g *redisGuard[T]) do(ctx context.Context, fn func(context.Context) (T, err
 
 // degraded reports whether calls are going to the fallback (the breaker is
 // open or half-open).
-func (g *redisGuard[T]) degraded() bool { return g.breaker.State() != gobreaker.StateClosed }
+func (g *redisGuard[T]) degraded() bool { return g.breaker.State() != resilience.Closed }
 
-// logFallback logs that a call fell back, at most once per interval; a
-// caller that gave up is no news about Redis.
+// logFallback logs that a call fell back, at most once per interval.
 func (g *redisGuard[T]) logFallback(ctx context.Context, err error) {
-	if errors.Is(err, errCallerGone) {
-		return
-	}
 	if unlogged, ok := g.quiet.allow(); ok {
 		g.logger.LogAttrs(ctx, slog.LevelWarn, g.what+": Redis unavailable, "+g.instead,
 			slog.String("err", err.Error()), slog.Int64("unlogged_since_last", unlogged))
 	}
 }
 
-// callWithin runs fn, a call to Redis, within timeout and while fewer than
-// cap(inflight) calls are under way. fn runs on its own goroutine so that
-// the deadline holds even when the client ignores context deadlines
-// (go-redis does unless ContextTimeoutEnabled is set): an abandoned call
-// keeps its in-flight slot until the client gives up.
-func callWithin[T any](ctx context.Context, inflight chan struct{}, timeout time.Duration, fn func(context.Context) (T, error)) (T, error) {
+// callWithin runs fn, a call to Redis, until ctx's deadline and while
+// fewer than cap(inflight) calls are under way. fn runs on its own
+// goroutine so that the deadline holds even when the client ignores
+// context deadlines (go-redis does unless ContextTimeoutEnabled is set):
+// an abandoned call keeps its in-flight slot until the client gives up.
+func callWithin[T any](ctx context.Context, inflight chan struct{}, fn func(context.Context) (T, error)) (T, error) {
 	var zero T
 	select {
 	case inflight <- struct{}{}:
 	default:
 		return zero, errBusy
 	}
-	callCtx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	type outcome struct {
 		res T
 		err error
@@ -209,20 +199,14 @@ func callWithin[T any](ctx context.Context, inflight chan struct{}, timeout time
 	done := make(chan outcome, 1)
 	go func() {
 		defer func() { <-inflight }()
-		res, err := fn(callCtx)
+		res, err := fn(ctx)
 		done <- outcome{res, err}
 	}()
 	select {
 	case o := <-done:
-		if o.err != nil && ctx.Err() != nil {
-			return zero, fmt.Errorf("%w: %w", errCallerGone, o.err)
-		}
 		return o.res, o.err
-	case <-callCtx.Done():
-		if ctx.Err() != nil {
-			return zero, fmt.Errorf("%w: %w", errCallerGone, ctx.Err())
-		}
-		return zero, fmt.Errorf("ratelimit: Redis did not answer within %s: %w", timeout, callCtx.Err())
+	case <-ctx.Done():
+		return zero, fmt.Errorf("ratelimit: Redis did not answer in time: %w", ctx.Err())
 	}
 }
 
@@ -243,30 +227,4 @@ func (t *logThrottle) allow() (unlogged int64, ok bool) {
 		return 0, false
 	}
 	return t.skipped.Swap(0), true
-}
-
-// newRedisBreaker is the circuit breaker in front of Redis, for the rate
-// limiter and the login backoff alike: it opens after 5 failures in a row,
-// or half of at least 20 calls in 10 s, stays open for openFor, and lets
-// 3 calls through to test Redis again. A caller that gave up is not a
-// Redis failure. State changes are logged as what's.
-func newRedisBreaker[T any](name, what string, openFor time.Duration, logger *slog.Logger) *gobreaker.CircuitBreaker[T] {
-	return gobreaker.NewCircuitBreaker[T](gobreaker.Settings{
-		Name:        name,
-		MaxRequests: 3,
-		Interval:    10 * time.Second,
-		Timeout:     openFor,
-		ReadyToTrip: func(c gobreaker.Counts) bool {
-			return c.ConsecutiveFailures >= 5 || (c.Requests >= 20 && c.TotalFailures*2 >= c.Requests)
-		},
-		IsExcluded: func(err error) bool { return errors.Is(err, errCallerGone) },
-		OnStateChange: func(name string, from, to gobreaker.State) {
-			level := slog.LevelWarn
-			if to == gobreaker.StateClosed {
-				level = slog.LevelInfo
-			}
-			logger.Log(context.Background(), level, what+": Redis circuit breaker changed state",
-				slog.String("breaker", name), slog.String("from", from.String()), slog.String("to", to.String()))
-		},
-	})
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/vitrine-dev/vitrine/internal/platform/redistest"
+	"github.com/vitrine-dev/vitrine/internal/platform/resilience"
 )
 
 func newRedisClient(t testing.TB) *redis.Client { return redistest.Client(t) }
@@ -145,7 +146,8 @@ func TestRedisThatNeverAnswersFallsBackWithinTheDeadline(t *testing.T) {
 	if !r.Degraded() {
 		t.Fatal("the breaker is still closed after 20 timed-out calls")
 	}
-	// Five timeouts open the breaker; the other calls do not wait at all.
+	// Ten timeouts open the breaker (the default policy's minimum); the
+	// other calls do not wait at all.
 	if total := time.Since(start); total > 10*timeout+time.Second {
 		t.Fatalf("20 calls took %s: the open breaker should answer at once", total)
 	}
@@ -158,8 +160,9 @@ func TestRedisBreakerClosesWhenRedisIsBack(t *testing.T) {
 	var fallbacks atomic.Int64
 	local := NewMemory(0)
 	r := NewRedis(client, RedisConfig{
-		Prefix:  uniquePrefix(t),
-		OpenFor: 300 * time.Millisecond,
+		Prefix: uniquePrefix(t),
+		Breakers: resilience.NewBreakers(resilience.Policy{Timeout: time.Second, FailureRatio: 0.5, MinRequests: 10,
+			OpenFor: 300 * time.Millisecond}, slog.New(slog.DiscardHandler)),
 		Fallback: limiterFunc(func(ctx context.Context, key string, limit Limit) (Result, error) {
 			fallbacks.Add(1)
 			return local.Allow(ctx, key, limit)

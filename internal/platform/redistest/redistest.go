@@ -1,5 +1,6 @@
 // Package redistest gives tests a client of the local Redis (127.0.0.1:6379
-// on development and CI machines). A missing Redis fails the test; it is
+// on development and CI machines), or a Redis of the test's own (Start)
+// that it can stop and start again. A missing Redis fails the test; it is
 // never skipped.
 package redistest
 

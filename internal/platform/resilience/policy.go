@@ -1,0 +1,70 @@
+// Package resilience is how Vitrine calls what it does not control (Redis,
+// the event stream, another service): every call has a deadline, runs
+// behind a named circuit breaker that one Policy configures for the whole
+// process, and is retried, with jitter, only when the caller says it is
+// safe to repeat.
+//
+// The defaults are the reference architecture's: a call may take 3 s; a
+// breaker opens when half of the calls in its window failed (once there
+// were enough of them to judge), stays open for 30 s, then lets one call
+// through to try again (half-open). The breakers' states are exported as
+// vitrine_breaker_state{breaker} and each change of state is logged once.
+package resilience
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Policy is the breaker settings every remote call of a process shares.
+type Policy struct {
+	// Timeout is the deadline of one call. A breaker may be given a
+	// shorter one (Redis on a request's path answers in milliseconds or
+	// not at all), never a longer one.
+	Timeout time.Duration
+	// FailureRatio opens a breaker: the share of failed calls, among at
+	// least MinRequests in a Window, at which it stops calling.
+	FailureRatio float64
+	MinRequests  int
+	// OpenFor is how long an open breaker refuses calls before it lets
+	// one through to see whether the remote side is back.
+	OpenFor time.Duration
+}
+
+// Window is the span over which a closed breaker counts calls: its counts
+// start afresh every Window, so failures long past do not add up with
+// today's.
+const Window = 10 * time.Second
+
+// DefaultPolicy returns the reference architecture's settings.
+func DefaultPolicy() Policy {
+	return Policy{Timeout: 3 * time.Second, FailureRatio: 0.5, MinRequests: 10, OpenFor: 30 * time.Second}
+}
+
+// Validate reports the first setting out of range, naming its flag.
+func (p Policy) Validate() error {
+	switch {
+	case p.Timeout <= 0:
+		return fmt.Errorf("--breaker-timeout must be positive, not %s", p.Timeout)
+	case !(p.FailureRatio > 0 && p.FailureRatio <= 1):
+		return fmt.Errorf("--breaker-failure-ratio must be above 0 and at most 1, not %g", p.FailureRatio)
+	case p.MinRequests < 1:
+		return fmt.Errorf("--breaker-min-requests must be at least 1, not %d", p.MinRequests)
+	case p.OpenFor <= 0:
+		return fmt.Errorf("--breaker-open-for must be positive, not %s", p.OpenFor)
+	}
+	return nil
+}
+
+// orDefault is p, or DefaultPolicy when p is the zero Policy.
+func (p Policy) orDefault() Policy {
+	if p == (Policy{}) {
+		return DefaultPolicy()
+	}
+	return p
+}
+
+// ErrOpen is returned, without calling, by a breaker that is open or that
+// is half-open with its trial call already under way.
+var ErrOpen = errors.New("circuit breaker open")
