@@ -412,7 +412,8 @@ func TestIngressRoutesEveryAPIPathToTheServiceThatServesIt(t *testing.T) {
 	// Who serves what, as the services' routes.go say.
 	owner := func(path string) string {
 		for prefix, svc := range map[string]string{"/api/products": "product", "/api/categories": "product", "/openapi.json": "product", "/images/": "product",
-			"/api/auth/": "auth", "/.well-known/": "auth", "/api/search": "search", "/api/analytics/": "analytics"} {
+			"/api/auth/": "auth", "/.well-known/": "auth", "/api/search": "search", "/api/analytics/": "analytics",
+			"/api/ops/": "product"} {
 			if strings.HasPrefix(path, prefix) {
 				return svc
 			}
