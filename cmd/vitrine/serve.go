@@ -18,9 +18,9 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
 	"github.com/vitrine-dev/vitrine/internal/platform/obs"
 	"github.com/vitrine-dev/vitrine/internal/platform/ratelimit"
+	"github.com/vitrine-dev/vitrine/internal/platform/resilience"
 	"github.com/vitrine-dev/vitrine/internal/platform/sqldb"
 	"github.com/vitrine-dev/vitrine/internal/platform/tracing"
-	"github.com/vitrine-dev/vitrine/internal/platform/resilience"
 )
 
 // serve runs the targeted services until ctx ends, then drains: /readyz

@@ -16,8 +16,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/vitrine-dev/vitrine/internal/platform/errs"
-	"github.com/vitrine-dev/vitrine/internal/platform/tracing"
 	"github.com/vitrine-dev/vitrine/internal/platform/resilience"
+	"github.com/vitrine-dev/vitrine/internal/platform/tracing"
 )
 
 // CredentialPrefix starts every service credential token
