@@ -284,7 +284,13 @@ func TestListingFiltersSortsAndPages(t *testing.T) {
 	var first page
 	expect(t, c.get("/api/products?sort=price&limit=5", ""), 200).JSON(t, &first)
 	cur := *first.NextCursor
-	c.get("/api/products?sort=price&limit=5&cursor="+url.QueryEscape(cur[:len(cur)-2]+"zz"), "").expectField(t, 400, "cursor")
+	// Change the first character: it carries six bits of data, where the
+	// last may carry padding bits a decoder ignores.
+	tampered := "A" + cur[1:]
+	if cur[0] == 'A' {
+		tampered = "B" + cur[1:]
+	}
+	c.get("/api/products?sort=price&limit=5&cursor="+url.QueryEscape(tampered), "").expectField(t, 400, "cursor")
 	c.get("/api/products?sort=name&limit=5&cursor="+url.QueryEscape(cur), "").expectField(t, 400, "cursor")
 	c.get("/api/products?sort=price&brand=Acme&cursor="+url.QueryEscape(cur), "").expectField(t, 400, "cursor")
 	c.get("/api/products?cursor=%00%01garbage", "").expectField(t, 400, "cursor")
