@@ -5,10 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
-	"strings"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/vitrine-dev/vitrine/internal/platform/sqldb"
 	"github.com/vitrine-dev/vitrine/internal/platform/sqldb/sqltest"
@@ -23,9 +20,11 @@ func TestWritesNeverLandOnAReadOnlyServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	readOnly := startReadOnlyPostgres(t, strings.TrimPrefix(u.Path, "/"))
+	// A server of our own whose sessions are read-only, as a replica's are.
+	readOnly := sqltest.StartPrimary(t)
+	readOnly.Exec("ALTER SYSTEM SET default_transaction_read_only = on", "SELECT pg_reload_conf()")
 	schema := sqltest.UniqueSchema(t, "pools")
-	u.Host = fmt.Sprintf("127.0.0.1:%d,%s", readOnly, u.Host)
+	u.Host = fmt.Sprintf("127.0.0.1:%d,%s", readOnly.Port, u.Host)
 	q := u.Query()
 	q.Set("target_session_attrs", "any")
 	q.Set("connect_timeout", "5")
@@ -58,16 +57,4 @@ func TestWritesNeverLandOnAReadOnlyServer(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("the write is not on the read-write server: %d rows, %v", n, err)
 	}
-}
-
-// startReadOnlyPostgres runs a throwaway PostgreSQL server whose sessions
-// are read-only, holding the database named, and returns its port.
-func startReadOnlyPostgres(t *testing.T, database string) int {
-	t.Helper()
-	s := sqltest.StartPrimary(t)
-	if database != "test" {
-		s.Exec("CREATE DATABASE " + pgx.Identifier{database}.Sanitize())
-	}
-	s.Exec("ALTER SYSTEM SET default_transaction_read_only = on", "SELECT pg_reload_conf()")
-	return s.Port
 }
