@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/testwait"
 )
 
 var (
@@ -103,17 +105,8 @@ func startProcess(t *testing.T, env []string, args ...string) *server {
 	return s
 }
 
-// eventually polls check until it returns true, at most for d.
-func eventually(t *testing.T, d time.Duration, what string, check func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !check() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, d)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+// eventually waits for cond (testwait.Until).
+var eventually = testwait.Until
 
 func metricValue(t *testing.T, s *server, line string) bool {
 	for _, l := range strings.Split(s.metrics(), "\n") {

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/bench"
+	"github.com/vitrine-dev/vitrine/internal/platform/testwait"
 )
 
 const (
@@ -256,17 +257,8 @@ func (c *cluster) login(email, password string) string {
 	return tok.AccessToken
 }
 
-// eventually polls cond every 100 ms for at most limit.
-func eventually(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", limit, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
+// eventually waits for cond (testwait.Until).
+var eventually = testwait.Until
 
 // load is a "vitrine bench" run through HAProxy, stopped by its duration or
 // by stop.

@@ -14,6 +14,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/platform/cache"
 	"github.com/vitrine-dev/vitrine/internal/platform/redistest"
 	"github.com/vitrine-dev/vitrine/internal/platform/resilience"
+	"github.com/vitrine-dev/vitrine/internal/platform/testwait"
 )
 
 // TestRedisStoppedAndBack: a real Redis killed while the cache uses it.
@@ -77,13 +78,5 @@ func TestRedisStoppedAndBack(t *testing.T) {
 	}
 }
 
-func eventually(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", limit, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
+// eventually waits for cond (testwait.Until).
+var eventually = testwait.Until

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vitrine-dev/vitrine/internal/platform/sqldb"
 	"github.com/vitrine-dev/vitrine/internal/platform/sqldb/sqltest"
+	"github.com/vitrine-dev/vitrine/internal/platform/testwait"
 )
 
 // A real primary and a real streaming replica: reads that may lag go to
@@ -161,14 +162,5 @@ func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	return 0
 }
 
-// eventually polls cond every 100 ms for at most limit.
-func eventually(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", limit, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
+// eventually waits for cond (testwait.Until).
+var eventually = testwait.Until
