@@ -586,29 +586,15 @@ cmd_proc() {
 		kill) stop_pid "$name" KILL 5 ;;
 		restart) start_nats "${name#nats-}" && wait_until 30 "$name" tcp_open "$nport" ;;
 		esac ;;
-	redis)
+	redis | s3 | prometheus) # one process each, started by start_NAME
 		case $action in
-		start) start_redis ;;
-		stop | restart) stop_pid redis TERM 20 ;;&
-		kill) stop_pid redis KILL 5 ;;
-		restart) start_redis ;;
-		esac ;;
-	s3)
-		case $action in
-		start) start_s3 ;;
-		stop | restart) stop_pid s3 TERM 20 ;;&
-		kill) stop_pid s3 KILL 5 ;;
-		restart) start_s3 ;;
+		start) "start_$name" ;;
+		stop | restart) stop_pid "$name" TERM 20 ;;&
+		kill) stop_pid "$name" KILL 5 ;;
+		restart) "start_$name" ;;
 		esac ;;
 	haproxy)
 		die "haproxy keeps its server slots in memory: use 'down' and 'up' to restart it" ;;
-	prometheus)
-		case $action in
-		start) start_prometheus ;;
-		stop | restart) stop_pid prometheus TERM 20 ;;&
-		kill) stop_pid prometheus KILL 5 ;;
-		restart) start_prometheus ;;
-		esac ;;
 	*-[0-9]*)
 		local svc=${name%-*} i=${name##*-}
 		service_base "$svc" >/dev/null
