@@ -167,8 +167,10 @@ func setField(selector, value string) chromedp.Action[chromedp.Void] {
 	)
 }
 
+// clearField empties a field as a person erasing it would: the page hears
+// an input event.
 func clearField(selector string) chromedp.Action[chromedp.Void] {
-	clear := chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).value = ""`, selector))
+	clear := chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const f = document.querySelector(%q); f.value = ""; f.dispatchEvent(new Event("input", { bubbles: true })); })()`, selector))
 	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) { return clear(ctx, t) }
 }
 
@@ -322,7 +324,7 @@ func TestConsoleInTheBrowser(t *testing.T) {
 		}
 		// From the keyboard: a suggestion, picked with the arrow keys.
 		b.do("type its name", clearField("#q"), chromedp.SendKeys(chromedp.CSS("#q"), "qorvex"))
-		b.waitUntil("it is suggested", `[...document.querySelectorAll("#suggestions li")].some(li => li.textContent === "Trail Lantern Qorvex")`)
+		b.waitUntil("it is suggested", `!document.querySelector("#suggestions").hidden && [...document.querySelectorAll("#suggestions li")].some(li => li.textContent === "Trail Lantern Qorvex")`)
 		b.do("pick it with the arrow keys", chromedp.SendKeys(chromedp.CSS("#q"), kb.ArrowDown))
 		if active := b.attr("#q", "aria-activedescendant"); active != "suggestion-0" {
 			t.Errorf("after ArrowDown the active suggestion is %q", active)

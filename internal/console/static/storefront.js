@@ -225,6 +225,9 @@ export function searchBox(form, navigate, route) {
     let found;
     try { found = (await suggest(q)).suggestions || []; } catch { return; }
     if (input.value !== q) return;
+    // A suggestion picked with the arrow keys stays picked when the list
+    // is refreshed and still holds it.
+    const picked = active >= 0 ? options[active].dataset.slug : null;
     options = found.map((sg, i) => {
       const li = h("li", { id: `suggestion-${i}`, role: "option", "aria-selected": "false" }, marked(sg.highlight || sg.name));
       li.addEventListener("mousedown", (e) => { e.preventDefault(); close(); navigate(`#/p/${encodeURIComponent(sg.slug)}`); });
@@ -234,7 +237,7 @@ export function searchBox(form, navigate, route) {
     replace(list, options);
     list.hidden = options.length === 0;
     input.setAttribute("aria-expanded", String(options.length > 0));
-    active = -1;
+    pick(options.findIndex((o) => o.dataset.slug === picked));
   }, 120);
 
   const followResults = debounce((q) => {
