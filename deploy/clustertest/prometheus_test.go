@@ -30,8 +30,8 @@ func testPrometheus(c *cluster) {
 		return len(c.promQuery(listing)) > 0
 	})
 	for _, rule := range []string{
-		// Every analytics instance runs the analytics-searches consumer.
-		`service_consumer:vitrine_events_consumer_lag:max{consumer="analytics-searches"} >= 0`,
+		// Every analytics instance runs the analytics-search-batches consumer.
+		`service_consumer:vitrine_events_consumer_lag:max{consumer="analytics-search-batches"} >= 0`,
 		// The product instances have a Redis cache, behind a breaker (its
 		// state, whichever it is: a breaker may open while the cluster
 		// starts on a loaded machine).

@@ -3,6 +3,7 @@ package events_test
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,6 +38,8 @@ func TestRoundTrips(t *testing.T) {
 			events.CategorySubjectPrefix + "audio", func(b []byte) (any, error) { return events.DecodeCategoryChanged(b) }},
 		"search": {events.SearchPerformed{ID: "s1", Query: "lamp", Results: 4, At: at},
 			events.SearchSubject, func(b []byte) (any, error) { return events.DecodeSearchPerformed(b) }},
+		"searches": {events.Searches{ID: "b1", Searches: []events.SearchPerformed{{ID: "s1", Query: "lamp", Results: 4, At: at}, {ID: "s2", Query: "zeppelin", At: at, Unknown: []string{"zeppelin"}}}},
+			events.SearchesSubject, func(b []byte) (any, error) { return events.DecodeSearches(b) }},
 		"stats": {events.ProductStats{Items: []events.ProductStat{{ProductID: "p1", Sales: 3, Views: 9}}, At: at},
 			events.StatsSubject, func(b []byte) (any, error) { return events.DecodeProductStats(b) }},
 	}
@@ -120,6 +123,15 @@ func TestUndecodable(t *testing.T) {
 	}
 	if _, err := events.DecodeSearchPerformed([]byte(`{"query":"x"}`)); !errors.Is(err, events.ErrUndecodable) {
 		t.Errorf("search event without id: %v", err)
+	}
+	for name, payload := range map[string]string{
+		"batch without id": `{"searches":[{"id":"s1","query":"x"}]}`,
+		"empty batch":      `{"id":"b1","searches":[]}`,
+		"oversized batch":  `{"id":"b1","searches":[` + strings.Repeat(`{"id":"s","query":"x"},`, events.MaxSearchBatch) + `{"id":"s","query":"x"}]}`,
+	} {
+		if _, err := events.DecodeSearches([]byte(payload)); !errors.Is(err, events.ErrUndecodable) {
+			t.Errorf("%s: %v, want ErrUndecodable", name, err)
+		}
 	}
 	if _, err := events.DecodeCatalog("catalog.other.x", []byte(`{}`)); !errors.Is(err, events.ErrUndecodable) {
 		t.Errorf("unknown catalog subject: %v", err)

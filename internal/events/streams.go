@@ -25,7 +25,8 @@ const (
 	ProductSubjectPrefix  = "catalog.product."
 	CategorySubjectPrefix = "catalog.category."
 	AnalyticsSubjects     = "analytics.>"
-	SearchSubject         = "analytics.search"
+	SearchSubject         = "analytics.search"   // one SearchPerformed per message (earlier versions)
+	SearchesSubject       = "analytics.searches" // Searches: batches of them
 	StatsSubject          = "analytics.stats"
 	DeadLetterPrefix      = "dlq."
 )

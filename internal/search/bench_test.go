@@ -121,4 +121,8 @@ func BenchmarkReplay(b *testing.B) {
 
 type recorderFunc func(events.SearchPerformed)
 
-func (f recorderFunc) RecordSearch(ev events.SearchPerformed) { f(ev) }
+func (f recorderFunc) RecordSearches(evs []events.SearchPerformed) {
+	for _, ev := range evs {
+		f(ev)
+	}
+}

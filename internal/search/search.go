@@ -36,11 +36,13 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/events"
 )
 
-// Recorder receives one event per search query. It is called from a single
-// goroutine of the service, never from the request, so a slow recorder
-// delays nobody; when it falls behind, events are dropped and counted.
+// Recorder receives the events of search queries in batches: whatever
+// queued while it was busy with the previous batch, at most
+// events.MaxSearchBatch. It is called from a single goroutine of the
+// service, never from the request, so a slow recorder delays nobody; when
+// it falls behind, events are dropped and counted.
 type Recorder interface {
-	RecordSearch(events.SearchPerformed)
+	RecordSearches([]events.SearchPerformed)
 }
 
 // Options configure a Service. The zero value is usable.
@@ -49,7 +51,7 @@ type Options struct {
 	// per line); empty means none.
 	SynonymsFile string
 	// Recorder receives a SearchPerformed event for each search with a
-	// non-empty q; nil records nothing.
+	// non-empty q, in batches; nil records nothing.
 	Recorder Recorder
 	// RecordBuffer is how many search events may wait for the recorder
 	// before new ones are dropped (default 1024).

@@ -643,11 +643,13 @@ type collector struct {
 	ch  chan struct{}
 }
 
-func (c *collector) RecordSearch(ev events.SearchPerformed) {
-	c.mu.Lock()
-	c.got = append(c.got, ev)
-	c.mu.Unlock()
-	c.ch <- struct{}{}
+func (c *collector) RecordSearches(evs []events.SearchPerformed) {
+	for _, ev := range evs {
+		c.mu.Lock()
+		c.got = append(c.got, ev)
+		c.mu.Unlock()
+		c.ch <- struct{}{}
+	}
 }
 
 func TestRecordsSearches(t *testing.T) {

@@ -13,6 +13,7 @@ package analyticsevents
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/vitrine-dev/vitrine/internal/analytics"
 	"github.com/vitrine-dev/vitrine/internal/events"
@@ -20,7 +21,9 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/platform/errs"
 )
 
-// searchBatch is how many search events are recorded in one transaction.
+// searchBatch is how many search events are recorded in one transaction,
+// and how many messages (each a search, or a batch of them) are handled
+// at once.
 const searchBatch = 500
 
 // Consumers returns what the analytics service consumes.
@@ -42,28 +45,55 @@ func Consumers(svc *analytics.Service) []bus.Runner {
 				return rejectInvalid(svc.ApplyProduct(ctx, ev))
 			}),
 		},
-		bus.Consumer[events.SearchPerformed]{
-			Name:     "analytics-searches",
-			Shared:   true,
-			Stream:   events.AnalyticsStream,
-			Subjects: []string{events.SearchSubject},
-			Batch:    searchBatch,
-			Decode: func(_ string, data []byte) (events.SearchPerformed, error) {
-				ev, err := events.DecodeSearchPerformed(data)
-				if err == nil && !analytics.ValidID(ev.ID) {
-					err = fmt.Errorf("search id %q is not one analytics keeps", ev.ID)
+		searches(svc, "analytics-search-batches", events.SearchesSubject),
+		// The single searches earlier versions published, still on the
+		// stream for its 8 days. (A consumer each: a consumer with two
+		// filter subjects needs nats-server 2.10.)
+		searches(svc, "analytics-searches", events.SearchSubject),
+	}
+}
+
+// searches is a consumer of search events on subject: batches of them
+// (SearchesSubject) or one per message (SearchSubject), recorded in
+// transactions of at most searchBatch events.
+func searches(svc *analytics.Service, name, subject string) bus.Consumer[[]events.SearchPerformed] {
+	return bus.Consumer[[]events.SearchPerformed]{
+		Name:     name,
+		Shared:   true,
+		Stream:   events.AnalyticsStream,
+		Subjects: []string{subject},
+		Batch:    searchBatch,
+		Decode:   decodeSearches,
+		Handle: func(ctx context.Context, msgs []bus.Event[[]events.SearchPerformed]) error {
+			var all []events.SearchPerformed
+			for _, m := range msgs {
+				all = append(all, m.Value...)
+			}
+			// A redelivery after a failed chunk counts nothing twice:
+			// searches are recorded once by id.
+			for batch := range slices.Chunk(all, searchBatch) {
+				if err := rejectInvalid(svc.ApplySearches(ctx, batch)); err != nil {
+					return err
 				}
-				return ev, err
-			},
-			Handle: func(ctx context.Context, evs []bus.Event[events.SearchPerformed]) error {
-				batch := make([]events.SearchPerformed, len(evs))
-				for i, ev := range evs {
-					batch[i] = ev.Value
-				}
-				return rejectInvalid(svc.ApplySearches(ctx, batch))
-			},
+			}
+			return nil
 		},
 	}
+}
+
+// decodeSearches reads a message of either search subject as the searches
+// it holds. A single search whose id analytics cannot keep is undecodable;
+// in a batch, such a search is skipped (ApplySearches) and the others count.
+func decodeSearches(subject string, data []byte) ([]events.SearchPerformed, error) {
+	if subject == events.SearchSubject {
+		ev, err := events.DecodeSearchPerformed(data)
+		if err == nil && !analytics.ValidID(ev.ID) {
+			err = fmt.Errorf("search id %q is not one analytics keeps", ev.ID)
+		}
+		return []events.SearchPerformed{ev}, err
+	}
+	b, err := events.DecodeSearches(data)
+	return b.Searches, err
 }
 
 // rejectInvalid marks an error the service will give again, however often

@@ -4,13 +4,15 @@
 //     index), resuming after the last message the index applied, or from
 //     the start for a new index;
 //   - it consumes product statistics (every instance), for sort=popular;
-//   - it publishes a search event per query (Recorder).
+//   - it publishes the search events of its queries, in batches (Recorder).
 package searchevents
 
 import (
 	"context"
 	"log/slog"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/vitrine-dev/vitrine/internal/events"
 	"github.com/vitrine-dev/vitrine/internal/platform/bus"
@@ -49,18 +51,24 @@ func Consumers(svc *search.Service) []bus.Runner {
 	}
 }
 
-// Recorder publishes the search service's query events, deduplicated by
-// their id. It implements search.Recorder.
+// Recorder publishes the search service's query events, a batch per
+// message, deduplicated by the batch's id. It implements search.Recorder.
 type Recorder struct {
 	Bus    *bus.Bus
 	Logger *slog.Logger
 }
 
-// RecordSearch publishes ev, waiting at most 2 s.
-func (r Recorder) RecordSearch(ev events.SearchPerformed) {
+// RecordSearches publishes evs as one batch, waiting at most 2 s.
+func (r Recorder) RecordSearches(evs []events.SearchPerformed) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		r.Logger.Warn("search: could not publish search events", "events", len(evs), "err", err)
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if err := r.Bus.PublishEvent(ctx, ev, ev.ID); err != nil {
-		r.Logger.Warn("search: could not publish a search event", "err", err)
+	batch := events.Searches{ID: id.String(), Searches: evs}
+	if err := r.Bus.PublishEvent(ctx, batch, batch.ID); err != nil {
+		r.Logger.Warn("search: could not publish search events", "events", len(evs), "err", err)
 	}
 }

@@ -191,26 +191,41 @@ func TestStatus(t *testing.T) {
 }
 
 // blockingRecorder never returns until released: a search must not wait
-// for it.
+// for it. It keeps the events and the size of each batch, and tells
+// entered (when set) of each call.
 type blockingRecorder struct {
 	release chan struct{}
+	entered chan struct{}
 	mu      sync.Mutex
 	got     []events.SearchPerformed
+	batches []int
 }
 
-func (b *blockingRecorder) RecordSearch(ev events.SearchPerformed) {
+func (b *blockingRecorder) RecordSearches(evs []events.SearchPerformed) {
+	if b.entered != nil {
+		b.entered <- struct{}{}
+	}
 	<-b.release
 	b.mu.Lock()
-	b.got = append(b.got, ev)
+	b.got = append(b.got, evs...)
+	b.batches = append(b.batches, len(evs))
 	b.mu.Unlock()
 }
 
 func TestSlowRecorderDelaysNoResponse(t *testing.T) {
-	rec := &blockingRecorder{release: make(chan struct{})}
+	rec := &blockingRecorder{release: make(chan struct{}), entered: make(chan struct{}, 10)}
 	h, svc := newServer(t, search.Options{Recorder: rec, RecordBuffer: 4})
-	// The recorder holds one event and the buffer four; the rest must be
-	// dropped, not waited for. Were a search to wait, it would never end:
-	// the watchdog only turns that hang into a failure.
+	if code := get(t, h, "/api/search?q=speaker").Code; code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	select {
+	case <-rec.entered: // the recorder holds the first search's event
+	case <-time.After(10 * time.Second):
+		t.Fatal("the recorder was not called")
+	}
+	// The buffer holds four more; the rest must be dropped, not waited
+	// for. Were a search to wait, it would never end: the watchdog only
+	// turns that hang into a failure.
 	const searches = 20
 	codes := make(chan int, searches)
 	go func() {
@@ -228,8 +243,8 @@ func TestSlowRecorderDelaysNoResponse(t *testing.T) {
 			t.Fatalf("search %d is waiting for the recorder", i)
 		}
 	}
-	if d := svc.EventsDropped(); d < searches-5 {
-		t.Fatalf("dropped %d events, want at least %d", d, searches-5)
+	if d := svc.EventsDropped(); d != searches-4 {
+		t.Fatalf("dropped %d events, want %d", d, searches-4)
 	}
 	close(rec.release)
 	if err := svc.Close(); err != nil { // passes on what was buffered
@@ -237,13 +252,40 @@ func TestSlowRecorderDelaysNoResponse(t *testing.T) {
 	}
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
-	if n := len(rec.got); n < 1 || n > 5 || uint64(n)+svc.EventsDropped() != searches {
-		t.Fatalf("recorded %d, dropped %d, of %d", n, svc.EventsDropped(), searches)
+	if !slices.Equal(rec.batches, []int{1, 4}) {
+		t.Fatalf("recorded batches of %v events, want 1 then the 4 buffered", rec.batches)
 	}
 	for _, ev := range rec.got {
 		if ev.Query != "speaker" || ev.Results != 3 {
 			t.Fatalf("event %+v", ev)
 		}
+	}
+}
+
+// Searches made while the recorder publishes a batch make the next batch
+// together: one call for them all, not one each.
+func TestSearchEventsGoOutInBatches(t *testing.T) {
+	rec := &blockingRecorder{release: make(chan struct{}), entered: make(chan struct{}, 10)}
+	h, svc := newServer(t, search.Options{Recorder: rec, RecordBuffer: 64})
+	get(t, h, "/api/search?q=speaker")
+	select {
+	case <-rec.entered: // the first search's event is being published
+	case <-time.After(10 * time.Second):
+		t.Fatal("the recorder was not called")
+	}
+	for range 10 {
+		if code := get(t, h, "/api/search?q=sofa").Code; code != http.StatusOK {
+			t.Fatalf("status %d", code)
+		}
+	}
+	close(rec.release)
+	if err := svc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if !slices.Equal(rec.batches, []int{1, 10}) || svc.EventsDropped() != 0 {
+		t.Fatalf("batches of %v events, %d dropped; want one of 1 then one of 10, none dropped", rec.batches, svc.EventsDropped())
 	}
 }
 
@@ -276,7 +318,11 @@ func TestEveryQueryIsRecorded(t *testing.T) {
 
 type recorderFunc func(events.SearchPerformed)
 
-func (f recorderFunc) RecordSearch(ev events.SearchPerformed) { f(ev) }
+func (f recorderFunc) RecordSearches(evs []events.SearchPerformed) {
+	for _, ev := range evs {
+		f(ev)
+	}
+}
 
 // Repeated searches and suggestions are answered from their encoded
 // responses, byte for byte the same, until the index changes: then the
