@@ -132,8 +132,13 @@ func chooseModel(o Options) model {
 	switch {
 	case o.Rate > 0:
 		return model{open: true, workers: o.workers()}
-	case len(o.Paths) > 0: // back to back: one user per worker, no think time
-		return model{users: o.workers(), workers: o.workers()}
+	case len(o.Paths) > 0:
+		// Back to back, no think time: one user per worker, or per source
+		// address when there are more, so that the requests of the
+		// workers are spread over every address (as many clients', each
+		// under a per-address rate limit) rather than over the first few.
+		users := max(o.workers(), len(o.SourceAddrs))
+		return model{users: users, workers: o.workers()}
 	default:
 		return model{users: o.Users, think: o.Think, workers: min(o.Users, o.workers())}
 	}

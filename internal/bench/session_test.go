@@ -200,6 +200,31 @@ func TestConnectionsComeFromManySourceAddresses(t *testing.T) {
 	}
 }
 
+// TestFixedPathsComeFromEveryAddress: sending fixed paths back to back
+// with fewer workers than addresses, the requests still come from every
+// address, so that no address alone goes past a per-address limit.
+func TestFixedPathsComeFromEveryAddress(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("binding any 127.x.y.z without configuration is a Linux feature")
+	}
+	catalog := &fakeCatalog{}
+	srv := startFakeCatalog(t, catalog)
+	o := testOptions(srv.URL, 500*time.Millisecond)
+	o.Paths = []string{"/api/products/bestsellers"}
+	o.Concurrency, o.Conns = 2, 8
+	var err error
+	if o.SourceAddrs, err = parseSourceAddrs("127.0.11.0/29"); err != nil {
+		t.Fatal(err)
+	}
+	r := mustRun(t, o)
+	ips := snapshot(catalog, catalog.remoteIPs)
+	for _, a := range o.SourceAddrs {
+		if int64(ips[a.String()]) < r.Requests/int64(4*len(o.SourceAddrs)) {
+			t.Errorf("%s sent %d of %d requests; the server saw %v", a, ips[a.String()], r.Requests, ips)
+		}
+	}
+}
+
 // TestEachUserKeepsItsSourceAddress: a user's requests all come from one
 // address, so a per-address limit sees a shopper's own pace.
 func TestEachUserKeepsItsSourceAddress(t *testing.T) {
