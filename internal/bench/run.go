@@ -86,11 +86,14 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Report, error) {
 	if ctx.Err() != nil {
 		r.Stopped = "cancelled"
 	}
-	if m.open {
+	switch {
+	case m.open:
 		r.MissedSlots = max(0, slotsBetween(o.Rate, start, measureFrom, stoppedAt)-openSent)
-	} else {
+	case m.think > 0:
 		r.MissedSlots = overdue
 	}
+	// Back to back (no think time), a user is always due: those waiting
+	// for a worker at the end were never late.
 	r.Client = ClientReport{Workers: m.workers, Conns: o.Conns, Hosts: hosts, FDLimit: limit, PeakOpenFDs: peakFDs,
 		SourceAddrs: len(o.SourceAddrs), SourceAddrsUsed: pool.addrsUsed()}
 	return r, nil
