@@ -17,33 +17,59 @@ import (
 )
 
 // testOverload: twice the request rate the cluster sustains, through
-// HAProxy. The instances keep serving their peak (goodput aimed at 90 % of
-// it, recorded: see below) and HAProxy refuses the excess at once: every refusal is a 503 or a
+// HAProxy. The instances keep serving their peak (goodput at least 90 % of
+// it) and HAProxy refuses the excess at once: every refusal is a 503 or a
 // 429, and HAProxy's own timers say it answered the refusals within 5 ms
 // (p99) of having read them (%Ta - %TR in its log). %Ta alone, from the
 // request's first byte, is recorded too: on a machine whose cores the
 // load balancer shares with everything else it also holds HAProxy's own
 // waits for a core, which a load balancer on a host of its own does not
 // have.
+//
+// The cluster and its clients run on hosts of their own in production; on
+// this machine they share two cores, and the load generator sending twice
+// the load would take the CPU for it from the instances it measures (runs
+// without budgets gave 58 % to 93 % of the peak, docs/operations.md). So
+// for this test each side gets a CPU budget of its own (cpuBudget): the
+// cluster (every instance, PostgreSQL, NATS, Redis, the S3 store, Jaeger,
+// Prometheus) clusterCores, the load generator and HAProxy (the
+// reference's load balancer is a service of its own) clientCores, leaving
+// the rest for the test and the machine. Peak and overload are measured
+// with the same budgets.
 func testOverload(c *cluster) {
 	t := c.t
+	const clusterCores, clientCores = 0.7, 1.1
+	cluster := newCPUBudget(t, "cluster", clusterCores)
+	clients := newCPUBudget(t, "clients", clientCores)
+	for _, name := range c.processNames() {
+		if name == "haproxy" {
+			clients.add(c.pidOf(name))
+		} else {
+			cluster.add(c.pidOf(name))
+		}
+	}
+	// run sends load from inside the clients' budget.
+	run := func(rate int, limit time.Duration, extra ...string) bench.Report {
+		l := c.startLoad(rate, limit, extra...)
+		clients.add(l.cmd.Process.Pid)
+		return l.wait(t)
+	}
+
 	// Searches with every facet (costly reads), from fixed paths: the load
-	// generator's cheapest mode. On these shared cores whatever the
-	// generator and HAProxy spend on the excess is taken from the
-	// instances, which on hosts of their own it would not be; with the
-	// shoppers' mix (sessions, a query drawn per request) goodput fell to
-	// 70 % of a peak near 1,000/s for that reason alone.
+	// generator's cheapest mode.
 	searches := []string{"--path", "/api/search?q=classic&facets=category%2Cbrand%2Cprice",
 		"--path", "/api/search?q=lamp&facets=category%2Cbrand%2Cprice", "--path", "/api/search?q=pro&facets=category%2Cbrand%2Cprice"}
 
-	// The peak: 64 shoppers searching back to back, as many as the search
-	// backend's slots (2 instances × maxconn 32): the instances serve as
-	// many requests at once as they will under overload, and none waits in
-	// HAProxy's queue or is refused. It is measured again after the
-	// overload (which also shows the cluster recovered), and the peak is
-	// the mean of both: other work on the machine moves it.
+	// The peak: 64 senders back to back, as many as the search backend's
+	// slots (2 instances × maxconn 32): the instances serve as many
+	// requests at once as they will under overload, and none waits in
+	// HAProxy's queue or is refused. Their requests come from 254
+	// addresses, each under the instances' per-address rate limit. It is
+	// measured again after the overload (which also shows the cluster
+	// recovered), and the peak is the mean of both.
 	measurePeak := func(when string) bench.Report {
-		r := c.startLoad(0, 8*time.Second, append(searches, "--concurrency", "64", "--warmup", "2s")...).wait(t)
+		r := run(0, 8*time.Second, append(searches, "--concurrency", "64", "--warmup", "2s",
+			"--source-addrs", "127.0.8.0/24", "--conns", "256")...)
 		if r.Errors > 0 || goodput(r) == 0 {
 			t.Fatalf("measuring the peak %s: %s; errors by status %v, transport %v", when, fmtPhase(r), r.ErrorsByStatus, r.TransportErrors)
 		}
@@ -52,15 +78,15 @@ func testOverload(c *cluster) {
 	peakRun := measurePeak("before")
 	offered := int(2 * goodput(peakRun))
 
-	// Twice the peak, in the open model, from 256 addresses (so that the
-	// per-address rate limit of the instances does not fire first), with
-	// room for 1024 requests outstanding: far more than HAProxy serves and
-	// queues together.
+	// Twice the peak, in the open model, from 254 other addresses (so that
+	// the per-address rate limit of the instances does not fire first),
+	// with room for 1024 requests outstanding: far more than HAProxy serves
+	// and queues together.
 	logFile := filepath.Join(c.dir, "logs", "haproxy.log")
 	from := fileSize(t, logFile)
 	probe := c.startProbe("/api/search?q=lamp&facets=category%2Cbrand%2Cprice", 20*time.Millisecond)
-	overRun := c.startLoad(offered, 10*time.Second, append(searches, "--warmup", "2s", "--source-addrs", "127.0.9.0/24",
-		"--conns", "256", "--concurrency", "1024")...).wait(t)
+	overRun := run(offered, 10*time.Second, append(searches, "--warmup", "2s", "--source-addrs", "127.0.9.0/24",
+		"--conns", "256", "--concurrency", "1024")...)
 	probed := probe.finish()
 	refusals := haproxyRefusals(t, logFile, from)
 
@@ -72,8 +98,8 @@ func testOverload(c *cluster) {
 	refusedServer := percentile(refusals.answer, 0.99)
 	refusedActive := percentile(refusals.active, 0.99)
 	refusedClient := percentile(probed.refusals, 0.99)
-	p := phases{name: fmt.Sprintf("twice the sustainable rate (%d searches/s offered; peak %.0f/s before, %.0f/s after)",
-		offered, goodput(peakRun), goodput(afterRun)),
+	p := phases{name: fmt.Sprintf("twice the sustainable rate (%d searches/s offered; peak %.0f/s before, %.0f/s after; cluster %.1f core, clients and HAProxy %.1f)",
+		offered, goodput(peakRun), goodput(afterRun), clusterCores, clientCores),
 		before: peakRun, during: overRun, after: afterRun}
 	p.outcome = fmt.Sprintf("goodput %.0f/s = %.0f %% of the mean peak; %d refused (%s), answered by HAProxy in p99 %s once read (%%Ta-%%TR; %s from the first byte, %%Ta; %d logged refusals), "+
 		"%.1f ms p99 as a client on the same cores saw them (%d probes); load average %s",
@@ -82,11 +108,9 @@ func testOverload(c *cluster) {
 	t.Log(p.outcome)
 	record(p)
 
-	// Goodput is recorded, not asserted. The aim is 90 % of the peak; on
-	// these 2 cores the load generator that sends twice the load takes the
-	// CPU for it from the instances it measures, so the figure says as
-	// much about the generator as about the cluster (58 % to 93 % across
-	// runs: docs/operations.md). What HAProxy promises is asserted below.
+	if good < 0.9*peak {
+		t.Errorf("goodput %.0f/s at twice the peak is %.0f %% of the peak (%.0f/s), want at least 90 %%", good, 100*good/peak, peak)
+	}
 	if overRun.Errors == 0 {
 		t.Errorf("no request was refused at %d/s: the load did not exceed what the cluster serves", offered)
 	}

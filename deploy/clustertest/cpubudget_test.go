@@ -1,0 +1,156 @@
+package clustertest
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// A cpuBudget is a share of this machine's cores that a group of processes
+// may not exceed, set with the kernel's CPU controller (a cgroup's CFS
+// quota): the group runs as it would on a host of that many cores, whatever
+// the processes outside it do. The overload test gives the cluster one
+// budget and its clients and load balancer another, as on hosts of their
+// own.
+type cpuBudget struct {
+	t    *testing.T
+	dir  string // the group's directory
+	back string // cgroup.procs of the group the processes came from
+}
+
+// The cgroup file systems the CPU controller may be mounted at: cgroup v1's
+// own hierarchy, or the unified (v2) one.
+const (
+	cgroupV1CPU = "/sys/fs/cgroup/cpu"
+	cgroupV2    = "/sys/fs/cgroup"
+)
+
+// newCPUBudget makes a group limited to cores (e.g. 0.7) and removes it,
+// putting its processes back, when the test ends. Without a CPU controller
+// it can write to (root, cgroup v1 or v2) the test fails: what it measures
+// means nothing without the budgets.
+func newCPUBudget(t *testing.T, name string, cores float64) *cpuBudget {
+	t.Helper()
+	const period = 100_000 // µs
+	quota := int(cores * period)
+	name = fmt.Sprintf("vitrine-test-%d-%s", os.Getpid(), name)
+	var b *cpuBudget
+	switch {
+	case fileExists(filepath.Join(cgroupV1CPU, "cpu.cfs_quota_us")):
+		b = &cpuBudget{t: t, dir: filepath.Join(cgroupV1CPU, name), back: filepath.Join(cgroupV1CPU, "cgroup.procs")}
+		if err := mkGroup(b.dir); err != nil {
+			t.Fatalf("a CPU budget needs a cgroup of its own: %v", err)
+		}
+		err := errors.Join(os.WriteFile(filepath.Join(b.dir, "cpu.cfs_period_us"), []byte(strconv.Itoa(period)), 0),
+			os.WriteFile(filepath.Join(b.dir, "cpu.cfs_quota_us"), []byte(strconv.Itoa(quota)), 0))
+		if err != nil {
+			t.Fatalf("setting the CPU budget of %s: %v", name, err)
+		}
+	case cgroupV2HasCPU():
+		b = &cpuBudget{t: t, dir: filepath.Join(cgroupV2, name), back: filepath.Join(cgroupV2, "cgroup.procs")}
+		if err := mkGroup(b.dir); err != nil {
+			t.Fatalf("a CPU budget needs a cgroup of its own: %v", err)
+		}
+		if err := os.WriteFile(filepath.Join(b.dir, "cpu.max"), fmt.Appendf(nil, "%d %d", quota, period), 0); err != nil {
+			t.Fatalf("setting the CPU budget of %s: %v", name, err)
+		}
+	default:
+		t.Fatalf("no CPU controller to give the cluster and its clients budgets of their own (%s or %s with cpu): run as root on Linux", cgroupV1CPU, cgroupV2)
+	}
+	t.Cleanup(b.remove)
+	return b
+}
+
+// add moves a process, all its threads, and every process it started into
+// the group; those it starts later are born in it.
+func (b *cpuBudget) add(pid int) {
+	b.t.Helper()
+	for _, p := range withDescendants(pid) {
+		if err := os.WriteFile(filepath.Join(b.dir, "cgroup.procs"), []byte(strconv.Itoa(p)), 0); err != nil && p == pid {
+			b.t.Fatalf("moving process %d into %s: %v", p, b.dir, err)
+		}
+	}
+}
+
+// remove puts the group's processes back where they came from and deletes
+// the group.
+func (b *cpuBudget) remove() {
+	raw, _ := os.ReadFile(filepath.Join(b.dir, "cgroup.procs"))
+	for _, p := range strings.Fields(string(raw)) {
+		_ = os.WriteFile(b.back, []byte(p), 0) // a process that ended meanwhile is gone anyway
+	}
+	if err := os.Remove(b.dir); err != nil {
+		b.t.Errorf("removing the CPU budget %s: %v", b.dir, err)
+	}
+}
+
+// pidOf reads a cluster process's pid file.
+func (c *cluster) pidOf(name string) int {
+	c.t.Helper()
+	raw, err := os.ReadFile(filepath.Join(c.dir, "pids", name+".pid"))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err != nil {
+		c.t.Fatalf("pid file of %s: %v", name, err)
+	}
+	return pid
+}
+
+// processNames lists the processes of the cluster (its pid files).
+func (c *cluster) processNames() []string {
+	c.t.Helper()
+	files, err := filepath.Glob(filepath.Join(c.dir, "pids", "*.pid"))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = strings.TrimSuffix(filepath.Base(f), ".pid")
+	}
+	return names
+}
+
+// withDescendants is pid and every process below it (PostgreSQL's
+// backends, say).
+func withDescendants(pid int) []int {
+	out := []int{pid}
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, f := range tasks {
+		raw, _ := os.ReadFile(f)
+		for _, s := range strings.Fields(string(raw)) {
+			if child, err := strconv.Atoi(s); err == nil {
+				out = append(out, withDescendants(child)...)
+			}
+		}
+	}
+	return out
+}
+
+func mkGroup(dir string) error {
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return err
+	}
+	return nil
+}
+
+// cgroupV2HasCPU reports whether the unified hierarchy offers the CPU
+// controller to its children, enabling it if it can.
+func cgroupV2HasCPU() bool {
+	raw, err := os.ReadFile(filepath.Join(cgroupV2, "cgroup.controllers"))
+	if err != nil || !slices.Contains(strings.Fields(string(raw)), "cpu") {
+		return false
+	}
+	return os.WriteFile(filepath.Join(cgroupV2, "cgroup.subtree_control"), []byte("+cpu"), 0) == nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
