@@ -4,7 +4,14 @@ GO ?= go
 .PHONY: test test-go vet fmt-check browser build run fuzz api-lint obs-test deploy-test screenshots s3-server
 
 ## test: everything CI checks: api-lint, test-go, obs-test, deploy-test, then cluster-test
-test: api-lint test-go obs-test deploy-test cluster-test
+test: jaeger-early api-lint test-go obs-test deploy-test cluster-test
+
+## jaeger-early: start building Jaeger for cluster-test now, in the background at the
+## lowest priority, so that the build takes the cores the Go tests leave idle
+## (once per machine; cluster-test waits for it). Its log: $TMPDIR/vitrine-jaeger-build.log
+.PHONY: jaeger-early
+jaeger-early:
+	@deploy/local/cluster.sh build-jaeger >"$${TMPDIR:-/tmp}/vitrine-jaeger-build.log" 2>&1 &
 
 ## test-go: formatting, vet, race-enabled Go tests against the local PostgreSQL, Redis and NATS,
 ## the console's tests in headless Chromium, and an S3-compatible server the

@@ -203,12 +203,18 @@ build() {
 
 # build_jaeger builds Jaeger once: its dependencies are many, so the build
 # takes minutes, at the lowest priority, and is kept for every later run.
+# One build at a time: a second caller waits for the first (make test
+# starts one early, in the background, and cluster-test waits for it).
 build_jaeger() {
 	[ -x "$JAEGER_BIN" ] && return 0
-	log "building Jaeger $JAEGER_VERSION into $JAEGER_BIN (once; this takes minutes)"
 	mkdir -p "$(dirname "$JAEGER_BIN")"
-	(cd "$ROOT/deploy/tools" && nice -n 19 go build -o "$JAEGER_BIN.tmp" github.com/jaegertracing/jaeger/cmd/jaeger) &&
-		mv "$JAEGER_BIN.tmp" "$JAEGER_BIN"
+	(
+		flock 9
+		[ -x "$JAEGER_BIN" ] && exit 0
+		log "building Jaeger $JAEGER_VERSION into $JAEGER_BIN (once; this takes minutes)"
+		cd "$ROOT/deploy/tools" && nice -n 19 go build -o "$JAEGER_BIN.tmp" github.com/jaegertracing/jaeger/cmd/jaeger &&
+			mv "$JAEGER_BIN.tmp" "$JAEGER_BIN"
+	) 9>"$JAEGER_BIN.lock"
 }
 
 start_jaeger() {
