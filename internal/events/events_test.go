@@ -109,6 +109,25 @@ func TestOldPayloadsDecodeAsVersion1(t *testing.T) {
 	}
 }
 
+// The largest batch of the longest queries fits in a NATS message (1 MiB):
+// 200 characters that JSON escapes (< is \u003c), one word the catalog
+// does not know, which the event repeats.
+func TestLargestSearchBatchFitsAMessage(t *testing.T) {
+	word := strings.Repeat("<", 200)
+	b := events.Searches{ID: "0190f3a8-7c2e-7d1a-9f00-000000000000"}
+	for range events.MaxSearchBatch {
+		b.Searches = append(b.Searches, events.SearchPerformed{ID: "0190f3a8-7c2e-7d1a-9f00-000000000001", Query: word,
+			Results: 0, At: at, Unknown: []string{word}})
+	}
+	data, err := b.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) > 1<<20 {
+		t.Fatalf("the largest batch is %d bytes, more than a NATS message's 1 MiB", len(data))
+	}
+}
+
 func TestUndecodable(t *testing.T) {
 	for name, payload := range map[string]string{
 		"not json":        `{"op":`,
