@@ -1,6 +1,7 @@
 package clustertest
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A cpuBudget is a share of this machine's cores that a group of processes
@@ -36,7 +38,11 @@ const (
 // means nothing without the budgets.
 func newCPUBudget(t *testing.T, name string, cores float64) *cpuBudget {
 	t.Helper()
-	const period = 100_000 // µs
+	// A short period: a group that spends its quota early in a period is
+	// stopped until the next, all its processes at once, so the period
+	// bounds those stalls (Redis answering the rate limiter within its
+	// 50 ms, say). 10 ms, against the kernel's default of 100.
+	const period = 10_000 // µs
 	quota := int(cores * period)
 	name = fmt.Sprintf("vitrine-test-%d-%s", os.Getpid(), name)
 	var b *cpuBudget
@@ -75,6 +81,78 @@ func (b *cpuBudget) add(pid int) {
 			b.t.Fatalf("moving process %d into %s: %v", p, b.dir, err)
 		}
 	}
+}
+
+// cpuTicks is the CPU time, in clock ticks, the group's processes have
+// used so far.
+func (b *cpuBudget) cpuTicks() int64 {
+	raw, _ := os.ReadFile(filepath.Join(b.dir, "cgroup.procs"))
+	var total int64
+	for _, pid := range strings.Fields(string(raw)) {
+		stat, err := os.ReadFile("/proc/" + pid + "/stat")
+		if err != nil {
+			continue // ended meanwhile
+		}
+		// utime and stime are the 14th and 15th fields, after the
+		// command's name in parentheses (which may hold spaces).
+		fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		for _, f := range fields[11:13] {
+			n, _ := strconv.ParseInt(f, 10, 64)
+			total += n
+		}
+	}
+	return total
+}
+
+// settle waits, up to limit, until the group uses less than a tenth of a
+// core: work left from before (an index merging the segments of the
+// last writes, consumers catching up) would otherwise be measured with
+// what comes next.
+func (b *cpuBudget) settle(limit time.Duration) {
+	const tick = 100 // clock ticks a second (USER_HZ on Linux)
+	deadline := time.Now().Add(limit)
+	for prev := b.cpuTicks(); time.Now().Before(deadline); {
+		time.Sleep(time.Second)
+		now := b.cpuTicks()
+		if now-prev < tick/10 {
+			return
+		}
+		prev = now
+	}
+	b.t.Logf("%s still used more than a tenth of a core after %s", filepath.Base(b.dir), limit)
+}
+
+// throttling counts the scheduler periods in which the group had
+// processes to run (nr_periods) and those in which it ran out of its
+// budget (nr_throttled), in cpu.stat (cgroup v1 and v2 alike).
+type throttling struct{ periods, throttled int64 }
+
+func (b *cpuBudget) throttling() throttling {
+	raw, err := os.ReadFile(filepath.Join(b.dir, "cpu.stat"))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	var th throttling
+	for line := range strings.Lines(string(raw)) {
+		k, v, _ := strings.Cut(strings.TrimSpace(line), " ")
+		n, _ := strconv.ParseInt(v, 10, 64)
+		switch k {
+		case "nr_periods":
+			th.periods = n
+		case "nr_throttled":
+			th.throttled = n
+		}
+	}
+	return th
+}
+
+// since is the share of the periods between from and th in which the
+// group ran out of its budget.
+func (th throttling) since(from throttling) float64 {
+	if th.periods <= from.periods {
+		return 0
+	}
+	return float64(th.throttled-from.throttled) / float64(th.periods-from.periods)
 }
 
 // remove puts the group's processes back where they came from and deletes
