@@ -83,7 +83,7 @@ func testOverload(c *cluster) {
 	// once the cluster is idle.
 	measurePeak := func(when string) bench.Report {
 		cluster.settle(30 * time.Second)
-		r := run(0, 10*time.Second, append(searches, "--concurrency", "24", "--warmup", "5s",
+		r := run(0, 15*time.Second, append(searches, "--concurrency", "24", "--warmup", "5s",
 			"--source-addrs", "127.0.8.0/24", "--conns", "256")...)
 		if r.Errors > 0 || goodput(r) == 0 {
 			t.Fatalf("measuring the peak %s: %s; errors by status %v, transport %v", when, fmtPhase(r), r.ErrorsByStatus, r.TransportErrors)
