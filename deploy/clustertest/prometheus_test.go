@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -45,13 +44,9 @@ func testPrometheus(c *cluster) {
 func (c *cluster) runningInstances() []string {
 	c.t.Helper()
 	var names []string
-	for _, svc := range []string{"auth", "product", "search", "analytics"} {
-		files, err := filepath.Glob(filepath.Join(c.dir, "pids", svc+"-*.pid"))
-		if err != nil {
-			c.t.Fatal(err)
-		}
-		for _, f := range files {
-			names = append(names, strings.TrimSuffix(filepath.Base(f), ".pid"))
+	for _, name := range c.processNames() {
+		if svc, _, _ := strings.Cut(name, "-"); slices.Contains([]string{"auth", "product", "search", "analytics"}, svc) {
+			names = append(names, name)
 		}
 	}
 	slices.Sort(names)
