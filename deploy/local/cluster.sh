@@ -16,7 +16,8 @@
 #
 # Traces go to Jaeger (query API and UI on CLUSTER_JAEGER_PORT), built once
 # from the Go module proxy into ~/.cache/vitrine; CLUSTER_JAEGER=0 leaves it
-# out.
+# out. One request in twenty is traced, and every one whose caller's
+# traceparent asks for it, unless OTEL_TRACES_SAMPLER(_ARG) say otherwise.
 #
 # Every process writes its pid to CLUSTER_DIR/pids/NAME.pid and its log to
 # CLUSTER_DIR/logs/NAME.log. See docs/operations.md.
@@ -411,6 +412,8 @@ start_instance() { # SERVICE I
 		mkdir -p "$CLUSTER_DIR/data/$name"
 		# shellcheck disable=SC2046,SC2086 # word splitting wanted
 		spawn "$name" env VITRINE_CURSOR_SECRET="$(cat "$CLUSTER_DIR/cursor-secret")" \
+			OTEL_TRACES_SAMPLER="${OTEL_TRACES_SAMPLER:-parentbased_traceidratio}" \
+			OTEL_TRACES_SAMPLER_ARG="${OTEL_TRACES_SAMPLER_ARG:-0.05}" \
 			AWS_ACCESS_KEY_ID="$S3_ACCESS_KEY" AWS_SECRET_ACCESS_KEY="$S3_SECRET_KEY" \
 			"$VITRINE_BIN" $(serve_args "$svc" "$i") $CLUSTER_SERVE_ARGS
 		wait_until 60 "$name to answer /readyz" http_ok "http://127.0.0.1:$port/readyz" ||
