@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -18,9 +19,9 @@ import (
 )
 
 // testOverload: twice the request rate the cluster sustains, through
-// HAProxy. The instances keep serving their peak (goodput aimed at 90 %
-// of it, recorded) and HAProxy refuses the excess at once: every refusal is a 503 or a
-// 429, and HAProxy's own timers say it answered the refusals within 5 ms
+// HAProxy. The instances keep serving their peak (goodput at least 90 %
+// of it) and HAProxy refuses the excess at once: every refusal is a 503 or
+// a 429, and HAProxy's own timers say it answered the refusals within 5 ms
 // (p99) of having read them (%Ta - %TR in its log). %Ta alone, from the
 // request's first byte, is recorded too: on a machine whose cores the
 // load balancer shares with everything else it also holds HAProxy's own
@@ -57,6 +58,9 @@ func testOverload(c *cluster) {
 	// an operator sizes maxconn to an instance's cores, and the rest wait
 	// in HAProxy's queue; set through the runtime API, 32 again afterwards.
 	const slots = 8
+	// Peak and overload take turns in windows this long (measured, after
+	// a second of warm-up each), cycles times.
+	const window, cycles = 6 * time.Second, 5
 	for _, name := range []string{"search-1", "search-2"} {
 		c.haproxy(fmt.Sprintf("set maxconn server search/%s %d", name, slots))
 		t.Cleanup(func() { c.haproxy(fmt.Sprintf("set maxconn server search/%s 32", name)) })
@@ -76,65 +80,82 @@ func testOverload(c *cluster) {
 	// The peak: 24 senders back to back, the search backend's 16 slots
 	// and 4 more per instance waiting in HAProxy's queue, so that the
 	// instances never wait for a request and none is refused (that takes
-	// 16 waiting per instance). Their requests come from 254
-	// addresses, each under the instances' per-address rate limit. It is
-	// measured again after the overload (which also shows the cluster
-	// recovered), and the peak is the mean of both. Each measure starts
-	// once the cluster is idle.
-	measurePeak := func(when string) bench.Report {
-		cluster.settle(30 * time.Second)
-		r := run(0, 15*time.Second, append(searches, "--concurrency", "24", "--warmup", "5s",
+	// 16 waiting per instance). Their requests come from 254 addresses,
+	// each under the instances' per-address rate limit.
+	peakWindow := func() bench.Report {
+		r := run(0, window, append(searches, "--concurrency", "24", "--warmup", "1s",
 			"--source-addrs", "127.0.8.0/24", "--conns", "256")...)
 		if r.Errors > 0 || goodput(r) == 0 {
-			t.Fatalf("measuring the peak %s: %s; errors by status %v, transport %v", when, fmtPhase(r), r.ErrorsByStatus, r.TransportErrors)
+			t.Fatalf("measuring the peak: %s; errors by status %v, transport %v", fmtPhase(r), r.ErrorsByStatus, r.TransportErrors)
 		}
 		return r
 	}
-	peakRun := measurePeak("before")
-	offered := int(2 * goodput(peakRun))
+	// Twice the peak measured so far, in the open model, from 254 other
+	// addresses (so that the per-address rate limit of the instances does
+	// not fire first), with room for 1024 requests outstanding: far more
+	// than HAProxy serves and queues together.
+	overloadWindow := func(offered int) bench.Report {
+		return run(offered, window, append(searches, "--warmup", "1s", "--source-addrs", "127.0.9.0/24",
+			"--conns", "256", "--concurrency", "1024")...)
+	}
 
-	// Twice the peak, in the open model, from 254 other addresses (so that
-	// the per-address rate limit of the instances does not fire first),
-	// with room for 1024 requests outstanding: far more than HAProxy serves
-	// and queues together.
+	// What a fraction of a core serves moves by a fifth within seconds,
+	// either way (docs/operations.md): a peak measured once, before or
+	// after, says little about the seconds of the overload. So peak and
+	// overload take turns, in short windows, and each overload window is
+	// held to the mean of the peak windows on either side of it.
 	logFile := filepath.Join(c.dir, "logs", "haproxy.log")
 	from := fileSize(t, logFile)
 	cluster.settle(30 * time.Second)
 	probe := c.startProbe("/api/search?q=lamp&facets=category%2Cbrand%2Cprice", 20*time.Millisecond)
 	clusterFrom, clientsFrom := cluster.throttling(), clients.throttling()
-	overRun := run(offered, 20*time.Second, append(searches, "--warmup", "2s", "--source-addrs", "127.0.9.0/24",
-		"--conns", "256", "--concurrency", "1024")...)
+	peaks := []bench.Report{peakWindow()}
+	var overloads []bench.Report
+	var offers []int
+	for i := range cycles {
+		offers = append(offers, int(2*meanGoodput(peaks)))
+		overloads = append(overloads, overloadWindow(offers[i]))
+		peaks = append(peaks, peakWindow())
+	}
 	probed := probe.finish()
 	// The cluster's budget is meant to be what limits it; the clients'
 	// must not be, or the figure measures the load generator.
 	clusterThrottled, clientsThrottled := cluster.throttling().since(clusterFrom), clients.throttling().since(clientsFrom)
 	refusals := haproxyRefusals(t, logFile, from)
 
-	afterRun := measurePeak("after")
-	peak := (goodput(peakRun) + goodput(afterRun)) / 2
-
+	overRun := merged(overloads)
+	var peak float64 // the mean, over the overload windows, of the peak windows around each
+	var ratios []string
+	for i, o := range overloads {
+		around := (goodput(peaks[i]) + goodput(peaks[i+1])) / 2
+		peak += around / cycles
+		ratios = append(ratios, fmt.Sprintf("%.0f", 100*goodput(o)/around))
+	}
 	good := goodput(overRun)
+	peakRates := make([]float64, len(peaks))
+	for i, r := range peaks {
+		peakRates[i] = goodput(r)
+	}
 	load := loadAverage()
 	refusedServer := percentile(refusals.answer, 0.99)
 	refusedActive := percentile(refusals.active, 0.99)
 	refusedClient := percentile(probed.refusals, 0.99)
-	p := phases{name: fmt.Sprintf("twice the sustainable rate (%d searches/s offered; peak %.0f/s before, %.0f/s after; cluster %.1f core, clients and HAProxy %.1f)",
-		offered, goodput(peakRun), goodput(afterRun), clusterCores, clientCores),
-		before: peakRun, during: overRun, after: afterRun}
-	p.outcome = fmt.Sprintf("goodput %.0f/s = %.0f %% of the mean peak; %d refused (%s), answered by HAProxy in p99 %s once read (%%Ta-%%TR; %s from the first byte, %%Ta; %d logged refusals), "+
+	p := phases{name: fmt.Sprintf("twice the sustainable rate, %d windows of %s each way (%d to %d searches/s offered; peak windows %.0f to %.0f/s; cluster %.1f core, clients and HAProxy %.1f)",
+		cycles, window, slices.Min(offers), slices.Max(offers), slices.Min(peakRates), slices.Max(peakRates), clusterCores, clientCores),
+		before: merged(peaks[:cycles]), during: overRun, after: peaks[cycles]}
+	p.outcome = fmt.Sprintf("goodput %.0f/s = %.0f %% of the peak windows around it (%.0f/s; window by window %s %%); %d refused (%s), answered by HAProxy in p99 %s once read (%%Ta-%%TR; %s from the first byte, %%Ta; %d logged refusals), "+
 		"%.1f ms p99 as a client on the same cores saw them (%d probes); out of CPU budget in %.0f %% of the cluster's scheduler periods, %.0f %% of the clients'; load average %s",
-		good, 100*good/peak, overRun.Errors, statusList(overRun.ErrorsByStatus), fmtMillis(refusedServer), fmtMillis(refusedActive), len(refusals.active),
+		good, 100*good/peak, peak, strings.Join(ratios, ", "), overRun.Errors, statusList(overRun.ErrorsByStatus), fmtMillis(refusedServer), fmtMillis(refusedActive), len(refusals.active),
 		float64(refusedClient.Microseconds())/1000, len(probed.refusals), 100*clusterThrottled, 100*clientsThrottled, load)
 	t.Log(p.outcome)
 	record(p)
 
-	// Goodput is recorded, not asserted. The aim is 90 % of the peak; with
-	// the budgets, runs gave 89 % to 131 %: the peak itself, measured by
-	// closed-loop senders on a fraction of a core, moves by up to 20 %
-	// between its two measures (docs/operations.md). What HAProxy
-	// promises is asserted below.
+	if good < 0.9*peak {
+		t.Errorf("goodput at twice the sustainable rate is %.0f/s, %.0f %% of the peak windows around it (%.0f/s); want at least 90 %%", good, 100*good/peak, peak)
+	}
+	// What HAProxy promises.
 	if overRun.Errors == 0 {
-		t.Errorf("no request was refused at %d/s: the load did not exceed what the cluster serves", offered)
+		t.Errorf("no request was refused at up to %d/s: the load did not exceed what the cluster serves", slices.Max(offers))
 	}
 	for status := range overRun.ErrorsByStatus {
 		if status != "503" && status != "429" {
@@ -182,6 +203,36 @@ func fmtMillis(ms int) string {
 		return "< 1 ms"
 	}
 	return strconv.Itoa(ms) + " ms"
+}
+
+// merged adds up the windows of one kind: requests, errors and time; its
+// latency is the highest of their p99s.
+func merged(windows []bench.Report) bench.Report {
+	var m bench.Report
+	m.ErrorsByStatus, m.TransportErrors, m.TransportErrorSamples = map[string]int64{}, map[string]int64{}, map[string]string{}
+	for _, w := range windows {
+		m.Requests += w.Requests
+		m.Errors += w.Errors
+		m.ElapsedSeconds += w.ElapsedSeconds
+		m.Latency.P99 = max(m.Latency.P99, w.Latency.P99)
+		for k, v := range w.ErrorsByStatus {
+			m.ErrorsByStatus[k] += v
+		}
+		for k, v := range w.TransportErrors {
+			m.TransportErrors[k] += v
+		}
+		maps.Copy(m.TransportErrorSamples, w.TransportErrorSamples)
+	}
+	return m
+}
+
+// meanGoodput is the mean of the windows' goodputs.
+func meanGoodput(windows []bench.Report) float64 {
+	var sum float64
+	for _, w := range windows {
+		sum += goodput(w)
+	}
+	return sum / float64(len(windows))
 }
 
 // goodput is the rate of answered, not refused, requests of a run.
