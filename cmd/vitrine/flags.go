@@ -36,7 +36,8 @@ func registerBreakerFlags(fs *flag.FlagSet, p *resilience.Policy) {
 	*p = resilience.DefaultPolicy()
 	fs.DurationVar(&p.Timeout, "breaker-timeout", p.Timeout, "deadline of one call to Redis, the event stream or the auth service (Redis on a request's path keeps its shorter 50ms)")
 	fs.Float64Var(&p.FailureRatio, "breaker-failure-ratio", p.FailureRatio, "share of failed calls (0 to 1) at which a circuit breaker opens and stops calling")
-	fs.IntVar(&p.MinRequests, "breaker-min-requests", p.MinRequests, "calls a breaker must count, in its 10s window, before their failures can open it")
+	fs.IntVar(&p.MinRequests, "breaker-min-requests", p.MinRequests, "calls a breaker must count, in its --breaker-window, before their failures can open it")
+	fs.DurationVar(&p.Window, "breaker-window", p.Window, "span of the latest calls a breaker judges (rolling, in tenths)")
 	fs.DurationVar(&p.OpenFor, "breaker-open-for", p.OpenFor, "how long an open breaker refuses calls before it lets one through to try again (half-open)")
 }
 

@@ -35,7 +35,7 @@ func TestRemoteKeyfuncBreaker(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	// One failure in one call opens it.
-	policy := resilience.Policy{Timeout: time.Second, FailureRatio: 0.5, MinRequests: 1, OpenFor: 1500 * time.Millisecond}
+	policy := resilience.Policy{Timeout: time.Second, FailureRatio: 0.5, MinRequests: 1, Window: 10 * time.Second, OpenFor: 1500 * time.Millisecond}
 	breakers := resilience.NewBreakers(policy, slog.New(slog.DiscardHandler))
 	kf, err := authn.RemoteKeyfunc(t.Context(), srv.URL, slog.New(slog.DiscardHandler), breakers)
 	if err != nil {

@@ -23,7 +23,7 @@ import (
 // publishing resumes on the same connection.
 func TestPublishBreaker(t *testing.T) {
 	srv := startNATS(t)
-	policy := resilience.Policy{Timeout: 300 * time.Millisecond, FailureRatio: 0.5, MinRequests: 4, OpenFor: 500 * time.Millisecond}
+	policy := resilience.Policy{Timeout: 300 * time.Millisecond, FailureRatio: 0.5, MinRequests: 4, Window: 10 * time.Second, OpenFor: 500 * time.Millisecond}
 	breakers := resilience.NewBreakers(policy, slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -162,7 +162,7 @@ func TestRedisBreakerClosesWhenRedisIsBack(t *testing.T) {
 	r := NewRedis(client, RedisConfig{
 		Prefix: uniquePrefix(t),
 		Breakers: resilience.NewBreakers(resilience.Policy{Timeout: time.Second, FailureRatio: 0.5, MinRequests: 10,
-			OpenFor: 300 * time.Millisecond}, slog.New(slog.DiscardHandler)),
+			Window: 10 * time.Second, OpenFor: 300 * time.Millisecond}, slog.New(slog.DiscardHandler)),
 		Fallback: limiterFunc(func(ctx context.Context, key string, limit Limit) (Result, error) {
 			fallbacks.Add(1)
 			return local.Allow(ctx, key, limit)

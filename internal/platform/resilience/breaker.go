@@ -92,10 +92,11 @@ func (s *Breakers) Breaker(name string, opts ...Option) *Breaker {
 	}
 	p := s.policy
 	b.cb = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
-		Name:        name,
-		MaxRequests: 1,
-		Interval:    Window,
-		Timeout:     p.OpenFor,
+		Name:         name,
+		MaxRequests:  1,
+		Interval:     p.Window,
+		BucketPeriod: p.Window / windowBuckets,
+		Timeout:      p.OpenFor,
 		ReadyToTrip: func(c gobreaker.Counts) bool {
 			return c.Requests >= uint32(p.MinRequests) && float64(c.TotalFailures) >= p.FailureRatio*float64(c.Requests)
 		},

@@ -21,10 +21,10 @@ var errDown = errors.New("remote side down")
 func ok(context.Context) error   { return nil }
 func fail(context.Context) error { return errDown }
 
-// testPolicy opens after half of 4 calls failed and tries again after
-// 200 ms.
+// testPolicy opens after half of 4 calls of the last 10 s failed and
+// tries again after 200 ms.
 func testPolicy() resilience.Policy {
-	return resilience.Policy{Timeout: time.Second, FailureRatio: 0.5, MinRequests: 4, OpenFor: 200 * time.Millisecond}
+	return resilience.Policy{Timeout: time.Second, FailureRatio: 0.5, MinRequests: 4, Window: 10 * time.Second, OpenFor: 200 * time.Millisecond}
 }
 
 func TestBreakerOpensAtTheFailureRatio(t *testing.T) {
@@ -67,6 +67,41 @@ func TestBreakerStaysClosedBelowTheRatio(t *testing.T) {
 	}
 	if b.State() != resilience.Closed {
 		t.Fatalf("state %s with a third of the calls failing, want closed", b.State())
+	}
+}
+
+// A breaker judges the calls of its last Window, not a count started
+// afresh every Window: a burst of failures just after such a restart (a
+// pause of the caller's own process failing the few calls in flight) does
+// not open a breaker that many calls a moment before kept closed. Calls
+// older than the Window are forgotten all the same.
+func TestBreakerJudgesTheLastWindow(t *testing.T) {
+	t.Parallel()
+	p := testPolicy()
+	p.Window = 2 * time.Second
+	b := resilience.NewBreakers(p, quiet).Breaker("remote")
+	ctx := context.Background()
+	calls := func(n int, call func(context.Context) error) {
+		for range n {
+			_ = b.Do(ctx, call)
+		}
+	}
+	calls(50, ok)
+	time.Sleep(1200 * time.Millisecond)
+	calls(50, ok)
+	// Past the first Window: a count started afresh would hold only the
+	// burst, 8 failures of 8 calls.
+	time.Sleep(time.Second)
+	calls(8, fail)
+	if b.State() != resilience.Closed {
+		t.Fatalf("state %s after 8 failures following 50 successes within the window, want closed", b.State())
+	}
+	// A Window later every one of those calls is forgotten: 4 failures
+	// of 4 open it.
+	time.Sleep(p.Window + 200*time.Millisecond)
+	calls(4, fail)
+	if b.State() != resilience.Open {
+		t.Fatalf("state %s after 4 failures of the last window's 4 calls, want open", b.State())
 	}
 }
 
@@ -223,10 +258,11 @@ func TestBreakerNamesAreUnique(t *testing.T) {
 
 func TestPolicyValidateNamesTheFlag(t *testing.T) {
 	for flag, p := range map[string]resilience.Policy{
-		"--breaker-timeout":       {Timeout: 0, FailureRatio: 0.5, MinRequests: 10, OpenFor: time.Second},
-		"--breaker-failure-ratio": {Timeout: time.Second, FailureRatio: 1.5, MinRequests: 10, OpenFor: time.Second},
-		"--breaker-min-requests":  {Timeout: time.Second, FailureRatio: 0.5, MinRequests: 0, OpenFor: time.Second},
-		"--breaker-open-for":      {Timeout: time.Second, FailureRatio: 0.5, MinRequests: 10, OpenFor: -time.Second},
+		"--breaker-timeout":       {Timeout: 0, FailureRatio: 0.5, MinRequests: 10, Window: time.Second, OpenFor: time.Second},
+		"--breaker-failure-ratio": {Timeout: time.Second, FailureRatio: 1.5, MinRequests: 10, Window: time.Second, OpenFor: time.Second},
+		"--breaker-min-requests":  {Timeout: time.Second, FailureRatio: 0.5, MinRequests: 0, Window: time.Second, OpenFor: time.Second},
+		"--breaker-window":        {Timeout: time.Second, FailureRatio: 0.5, MinRequests: 10, Window: 0, OpenFor: time.Second},
+		"--breaker-open-for":      {Timeout: time.Second, FailureRatio: 0.5, MinRequests: 10, Window: time.Second, OpenFor: -time.Second},
 	} {
 		if err := p.Validate(); err == nil || !strings.Contains(err.Error(), flag) {
 			t.Errorf("%+v: %v, want an error naming %s", p, err, flag)

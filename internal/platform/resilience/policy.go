@@ -5,7 +5,7 @@
 // safe to repeat.
 //
 // The defaults are the reference architecture's: a call may take 3 s; a
-// breaker opens when half of the calls in its window failed (once there
+// breaker opens when half of the calls of the last 10 s failed (once there
 // were enough of them to judge), stays open for 30 s, then lets one call
 // through to try again (half-open). The breakers' states are exported as
 // vitrine_breaker_state{breaker} and each change of state is logged once.
@@ -24,22 +24,28 @@ type Policy struct {
 	// not at all), never a longer one.
 	Timeout time.Duration
 	// FailureRatio opens a breaker: the share of failed calls, among at
-	// least MinRequests in a Window, at which it stops calling.
+	// least MinRequests in the last Window, at which it stops calling.
 	FailureRatio float64
 	MinRequests  int
+	// Window is the span a closed breaker judges: the calls of the last
+	// Window, counted in windowBuckets buckets of which the oldest is
+	// dropped as each new one starts. The counts never start afresh all at
+	// once, so a short burst of failures (a pause of the caller's own
+	// process failing the few calls in flight) cannot, by landing on a
+	// fresh count, open a breaker that thousands of calls just before
+	// had no reason to open.
+	Window time.Duration
 	// OpenFor is how long an open breaker refuses calls before it lets
 	// one through to see whether the remote side is back.
 	OpenFor time.Duration
 }
 
-// Window is the span over which a closed breaker counts calls: its counts
-// start afresh every Window, so failures long past do not add up with
-// today's.
-const Window = 10 * time.Second
+// windowBuckets is how many parts of its Window a breaker counts apart.
+const windowBuckets = 10
 
 // DefaultPolicy returns the reference architecture's settings.
 func DefaultPolicy() Policy {
-	return Policy{Timeout: 3 * time.Second, FailureRatio: 0.5, MinRequests: 10, OpenFor: 30 * time.Second}
+	return Policy{Timeout: 3 * time.Second, FailureRatio: 0.5, MinRequests: 10, Window: 10 * time.Second, OpenFor: 30 * time.Second}
 }
 
 // Validate reports the first setting out of range, naming its flag.
@@ -51,6 +57,8 @@ func (p Policy) Validate() error {
 		return fmt.Errorf("--breaker-failure-ratio must be above 0 and at most 1, not %g", p.FailureRatio)
 	case p.MinRequests < 1:
 		return fmt.Errorf("--breaker-min-requests must be at least 1, not %d", p.MinRequests)
+	case p.Window < windowBuckets*time.Millisecond:
+		return fmt.Errorf("--breaker-window must be at least %s, not %s", windowBuckets*time.Millisecond, p.Window)
 	case p.OpenFor <= 0:
 		return fmt.Errorf("--breaker-open-for must be positive, not %s", p.OpenFor)
 	}
