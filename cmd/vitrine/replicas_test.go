@@ -42,7 +42,7 @@ func TestReadsFromAReplicaHeldBehind(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 
-	replica.Exec("ALTER SYSTEM SET recovery_min_apply_delay = '1h'", "SELECT pg_reload_conf()")
+	replica.DelayReplay(primary, time.Hour)
 	r := expect(t, writer.get("/api/products/"+p.ID, ""), 200)
 	expect(t, writer.do(call{Method: "PATCH", Path: "/api/products/" + p.ID, Token: token, ContentType: "application/merge-patch+json",
 		Header: map[string]string{"If-Match": r.Header.Get("ETag")}, Body: map[string]string{"description": "now lit"}}), 200)

@@ -65,9 +65,7 @@ func TestReplicaReads(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	setDelay := func(d string) {
-		replica.Exec("ALTER SYSTEM SET recovery_min_apply_delay = '"+d+"'", "SELECT pg_reload_conf()")
-	}
+	setDelay := func(d time.Duration) { replica.DelayReplay(primary, d) }
 
 	eventually(t, 15*time.Second, "the replica joins the read pool", func() bool {
 		return gauge(t, reg, "vitrine_db_replica_healthy") == 1 && onReplica(t, mayLag)
@@ -77,8 +75,8 @@ func TestReplicaReads(t *testing.T) {
 	}
 
 	t.Run("a write is read back at once from a replica held 1s behind", func(t *testing.T) {
-		setDelay("1s")
-		defer setDelay("0")
+		setDelay(time.Second)
+		defer setDelay(0)
 		for range 5 {
 			write(t)
 			if n := notes(t); n != written {
@@ -94,7 +92,7 @@ func TestReplicaReads(t *testing.T) {
 	})
 
 	t.Run("a replica further behind than the bound leaves the pool and comes back", func(t *testing.T) {
-		setDelay("5s")
+		setDelay(5 * time.Second)
 		eventually(t, 15*time.Second, "the replica leaves the pool", func() bool {
 			write(t) // keep the primary moving, so the replica falls behind
 			time.Sleep(200 * time.Millisecond)
@@ -106,7 +104,7 @@ func TestReplicaReads(t *testing.T) {
 		if onReplica(t, mayLag) || notes(t) != written {
 			t.Fatal("a read went to the replica that left the pool")
 		}
-		setDelay("0")
+		setDelay(0)
 		eventually(t, 15*time.Second, "the replica comes back once it caught up", func() bool {
 			return gauge(t, reg, "vitrine_db_replica_healthy") == 1 && onReplica(t, mayLag)
 		})

@@ -138,3 +138,59 @@ func (s *Server) Exec(statements ...string) {
 		}
 	}
 }
+
+// DelayReplay holds this replica's replay of each commit d behind its
+// primary (recovery_min_apply_delay) and returns once the delay is in
+// effect: pg_reload_conf returns before the replica's startup process has
+// read the new setting, so a write made at once could still be replayed
+// at once. It commits a marker on primary until one reaches the replica
+// and stays unreplayed for a moment. d of zero replays at once again.
+func (s *Server) DelayReplay(primary *Server, d time.Duration) {
+	s.t.Helper()
+	s.Exec(fmt.Sprintf("ALTER SYSTEM SET recovery_min_apply_delay = '%dms'", d.Milliseconds()), "SELECT pg_reload_conf()")
+	if d == 0 {
+		return
+	}
+	ctx := context.Background()
+	connect := func(port int) *pgx.Conn {
+		conn, err := pgx.Connect(ctx, fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port))
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		s.t.Cleanup(func() { conn.Close(ctx) })
+		return conn
+	}
+	onPrimary, onReplica := connect(primary.Port), connect(s.Port)
+	if _, err := onPrimary.Exec(ctx, "CREATE TABLE IF NOT EXISTS sqltest_replay_marker (at timestamptz)"); err != nil {
+		s.t.Fatal(err)
+	}
+	hold := min(d/2, 200*time.Millisecond)
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+		// The position after the marker's commit record, which is what a
+		// delayed replica stops before.
+		var lsn string
+		if _, err := onPrimary.Exec(ctx, "INSERT INTO sqltest_replay_marker VALUES (now())"); err != nil {
+			s.t.Fatal(err)
+		}
+		if err := onPrimary.QueryRow(ctx, "SELECT pg_current_wal_flush_lsn()::text").Scan(&lsn); err != nil {
+			s.t.Fatal(err)
+		}
+		// Wait for the marker's commit to arrive, then see whether it is
+		// replayed within hold.
+		var received, replayed bool
+		for wait := time.Now().Add(5 * time.Second); !received && time.Now().Before(wait); {
+			if err := onReplica.QueryRow(ctx, "SELECT pg_last_wal_receive_lsn() >= $1::pg_lsn", lsn).Scan(&received); err != nil {
+				s.t.Fatal(err)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		time.Sleep(hold)
+		if err := onReplica.QueryRow(ctx, "SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", lsn).Scan(&replayed); err != nil {
+			s.t.Fatal(err)
+		}
+		if received && !replayed {
+			return
+		}
+	}
+	s.t.Fatalf("the replica still replays commits at once after recovery_min_apply_delay = %s", d)
+}
