@@ -112,9 +112,12 @@ func testOverload(c *cluster) {
 	peaks := []bench.Report{peakWindow()}
 	var overloads []bench.Report
 	var offers []int
+	var overloadCPU cpuTimes // the machine's, during the overload windows
 	for i := range cycles {
 		offers = append(offers, int(2*meanGoodput(peaks)))
+		from := machineCPU(t)
 		overloads = append(overloads, overloadWindow(offers[i]))
+		overloadCPU = overloadCPU.plus(machineCPU(t).minus(from))
 		peaks = append(peaks, peakWindow())
 	}
 	probed := probe.finish()
@@ -136,7 +139,6 @@ func testOverload(c *cluster) {
 	for i, r := range peaks {
 		peakRates[i] = goodput(r)
 	}
-	load := loadAverage()
 	refusedServer := percentile(refusals.answer, 0.99)
 	refusedActive := percentile(refusals.active, 0.99)
 	refusedClient := percentile(probed.refusals, 0.99)
@@ -144,9 +146,9 @@ func testOverload(c *cluster) {
 		cycles, window, slices.Min(offers), slices.Max(offers), slices.Min(peakRates), slices.Max(peakRates), clusterCores, clientCores),
 		before: merged(peaks[:cycles]), during: overRun, after: peaks[cycles]}
 	p.outcome = fmt.Sprintf("goodput %.0f/s = %.0f %% of the peak windows around it (%.0f/s; window by window %s %%); %d refused (%s), answered by HAProxy in p99 %s once read (%%Ta-%%TR; %s from the first byte, %%Ta; %d logged refusals), "+
-		"%.1f ms p99 as a client on the same cores saw them (%d probes); out of CPU budget in %.0f %% of the cluster's scheduler periods, %.0f %% of the clients'; load average %s",
+		"%.1f ms p99 as a client on the same cores saw them (%d probes); out of CPU budget in %.0f %% of the cluster's scheduler periods, %.0f %% of the clients'; the machine idle %.0f %% of the overload's time",
 		good, 100*good/peak, peak, strings.Join(ratios, ", "), overRun.Errors, statusList(overRun.ErrorsByStatus), fmtMillis(refusedServer), fmtMillis(refusedActive), len(refusals.active),
-		float64(refusedClient.Microseconds())/1000, len(probed.refusals), 100*clusterThrottled, 100*clientsThrottled, load)
+		float64(refusedClient.Microseconds())/1000, len(probed.refusals), 100*clusterThrottled, 100*clientsThrottled, 100*overloadCPU.idleShare())
 	t.Log(p.outcome)
 	record(p)
 
@@ -336,12 +338,36 @@ func percentile[T int | time.Duration](values []T, q float64) T {
 	return s[min(len(s)-1, int(q*float64(len(s))))]
 }
 
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
+// cpuTimes is the machine's CPU time so far, in clock ticks, from
+// /proc/stat: idle (idle and iowait) and in all (user to steal).
+type cpuTimes struct{ idle, all int64 }
+
+func machineCPU(t interface{ Fatal(...any) }) cpuTimes {
+	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return "unknown"
+		t.Fatal(err)
 	}
-	return strings.Join(strings.Fields(string(b))[:3], " ")
+	line, _, _ := strings.Cut(string(b), "\n")
+	var c cpuTimes
+	for i, f := range strings.Fields(line)[1:9] {
+		n, _ := strconv.ParseInt(f, 10, 64)
+		c.all += n
+		if i == 3 || i == 4 {
+			c.idle += n
+		}
+	}
+	return c
+}
+
+func (c cpuTimes) minus(d cpuTimes) cpuTimes { return cpuTimes{c.idle - d.idle, c.all - d.all} }
+func (c cpuTimes) plus(d cpuTimes) cpuTimes  { return cpuTimes{c.idle + d.idle, c.all + d.all} }
+
+// idleShare is the share of the time left idle.
+func (c cpuTimes) idleShare() float64 {
+	if c.all == 0 {
+		return 0
+	}
+	return float64(c.idle) / float64(c.all)
 }
 
 // probe sends one request at a time through HAProxy, as a client would,
