@@ -127,10 +127,7 @@ func (s *Server) Stop() {
 func (s *Server) Exec(statements ...string) {
 	s.t.Helper()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", s.Port))
-	if err != nil {
-		s.t.Fatal(err)
-	}
+	conn := s.connect(ctx)
 	defer conn.Close(ctx)
 	for _, st := range statements {
 		if _, err := conn.Exec(ctx, st); err != nil {
@@ -152,15 +149,9 @@ func (s *Server) DelayReplay(primary *Server, d time.Duration) {
 		return
 	}
 	ctx := context.Background()
-	connect := func(port int) *pgx.Conn {
-		conn, err := pgx.Connect(ctx, fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port))
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		s.t.Cleanup(func() { conn.Close(ctx) })
-		return conn
-	}
-	onPrimary, onReplica := connect(primary.Port), connect(s.Port)
+	onPrimary, onReplica := primary.connect(ctx), s.connect(ctx)
+	defer onPrimary.Close(ctx)
+	defer onReplica.Close(ctx)
 	if _, err := onPrimary.Exec(ctx, "CREATE TABLE IF NOT EXISTS sqltest_replay_marker (at timestamptz)"); err != nil {
 		s.t.Fatal(err)
 	}
@@ -193,4 +184,15 @@ func (s *Server) DelayReplay(primary *Server, d time.Duration) {
 		}
 	}
 	s.t.Fatalf("the replica still replays commits at once after recovery_min_apply_delay = %s", d)
+}
+
+// connect opens a connection to the server's postgres database as the
+// superuser.
+func (s *Server) connect(ctx context.Context) *pgx.Conn {
+	s.t.Helper()
+	conn, err := pgx.Connect(ctx, fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", s.Port))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return conn
 }
