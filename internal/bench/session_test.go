@@ -230,7 +230,8 @@ func TestFixedPathsComeFromEveryAddress(t *testing.T) {
 func TestEachUserKeepsItsSourceAddress(t *testing.T) {
 	pool := newClientPool(6, []netip.Addr{netip.MustParseAddr("127.0.2.1"), netip.MustParseAddr("127.0.2.2"), netip.MustParseAddr("127.0.2.3")}, time.Second)
 	for user := range 30 {
-		if pool.forUser(user) != pool.forUser(user) || pool.forUser(user) != pool.clients[user%3] {
+		first := pool.forUser(user)
+		if again := pool.forUser(user); again != first || first != pool.clients[user%3] {
 			t.Fatalf("user %d does not keep one client", user)
 		}
 	}

@@ -238,9 +238,10 @@ func openPostgres(ctx context.Context, cfg Config) (*DB, error) {
 	var tracer pgx.QueryTracer
 	if cfg.Tracer != nil {
 		// Statements are recorded with their placeholders, never their
-		// arguments (passwords' hashes, tokens' hashes).
+		// arguments (passwords' hashes, tokens' hashes); spans are named
+		// by the statement's first word (otelpgx's default).
 		tracer = otelpgx.NewTracer(otelpgx.WithTracerProvider(tracing.ChildrenOnly(cfg.Tracer)),
-			otelpgx.WithTrimSQLInSpanName(), otelpgx.WithDisableConnectionDetailsInAttributes())
+			otelpgx.WithDisableConnectionDetailsInAttributes())
 	}
 	n := cfg.MaxConns
 	if n <= 0 {
