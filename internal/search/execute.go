@@ -38,7 +38,8 @@ func (s *Service) SearchCached(ctx context.Context, q Query) (res *Result, hit b
 	return res, hit, nil
 }
 
-// search runs q against the index.
+// search runs q against the index: the page of products, the words the
+// index does not know when nothing is found, and the facets asked for.
 func (s *Service) search(ctx context.Context, q Query) (*Result, error) {
 	p, err := s.plan(ctx, q.Text, planOptions{field: fieldText, synonyms: true})
 	if err != nil {
@@ -53,78 +54,40 @@ func (s *Service) search(ctx context.Context, q Query) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	main := bleve.NewSearchRequestOptions(compose(ranked, f.all("")), q.PerPage, (q.Page-1)*q.PerPage, false)
-	main.Fields = []string{fieldSource}
-	main.SortBy(sortOrder(q.Sort, text != nil))
-	if !main.Sort.RequiresScore() {
-		main.Score = bleve.ScoreNone
-	}
-	requests := []*bleve.SearchRequest{main}
-	// facetRequest puts a facet on the main request when its filter is not
-	// set, else on an extra count-only request without that filter.
-	facetRequest := func(name string, filter query.Query, fr *bleve.FacetRequest) *bleve.SearchRequest {
-		req := main
-		if filter != nil {
-			req = countRequest(compose(text, f.all(name)))
-			requests = append(requests, req)
-		}
-		req.AddFacet(name, fr)
-		return req
-	}
-	var brandReq, categoryReq, priceReq, minReq, maxReq *bleve.SearchRequest
-	if q.Facets.Brand {
-		brandReq = facetRequest(FacetBrand, f.brand, bleve.NewFacetRequest(fieldBrandFacet, brandFacetSize))
-	}
-	if q.Facets.Category {
-		categoryReq = facetRequest(FacetCategory, f.category, bleve.NewFacetRequest(fieldCategory, categoryTermsSize))
-	}
-	if q.Facets.Price {
-		priceReq = facetRequest(FacetPrice, f.price, bleve.NewFacetRequest(fieldPriceBucket, len(priceBounds)))
-		unpriced := compose(text, f.all(FacetPrice))
-		minReq, maxReq = extremeRequest(unpriced, fieldPriceKey), extremeRequest(unpriced, "-"+fieldPriceKey)
-		requests = append(requests, minReq, maxReq)
-	}
-
-	results, err := s.run(ctx, requests)
+	page := pageRequest(q, compose(ranked, f.all("")), text != nil)
+	facets := newFacetRequests(q.Facets, page, text, f)
+	results, err := s.run(ctx, append([]*bleve.SearchRequest{page}, facets.extra...))
 	if err != nil {
 		return nil, err
 	}
 	if ranked == text {
-		total = results[main].Total
+		total = results[page].Total // nothing cut: the page's request counted every match
 	}
-	res := &Result{Total: int(total), Page: q.Page, PerPage: q.PerPage, Items: make([]Item, 0, len(results[main].Hits))}
-	var terms map[string]bool
-	if p != nil {
-		terms = p.termSet()
-	}
-	for _, hit := range results[main].Hits {
-		item, err := s.itemOf(hit, terms)
-		if err != nil {
-			return nil, err
-		}
-		res.Items = append(res.Items, item)
+	res := &Result{Total: int(total), Page: q.Page, PerPage: q.PerPage}
+	if res.Items, err = s.items(results[page].Hits, p); err != nil {
+		return nil, err
 	}
 	if res.Total == 0 && p != nil {
 		if res.unknown, err = s.unknownWords(ctx, p); err != nil {
 			return nil, err
 		}
 	}
-	if q.Facets.Any() {
-		res.Facets = &Facets{}
-		if brandReq != nil {
-			res.Facets.Brand = termCounts(results[brandReq].Facets[FacetBrand])
-		}
-		if categoryReq != nil {
-			res.Facets.Category = s.categoryCounts(results[categoryReq].Facets[FacetCategory])
-		}
-		if priceReq != nil {
-			res.Facets.Price, err = priceFacet(results[priceReq].Facets[FacetPrice], results[minReq], results[maxReq])
-			if err != nil {
-				return nil, err
-			}
-		}
+	if res.Facets, err = s.facets(facets, results); err != nil {
+		return nil, err
 	}
 	return res, nil
+}
+
+// pageRequest fetches the page q asks for of the products match finds, in
+// q's sort order; hasText says whether match ranks by the query's words.
+func pageRequest(q Query, match query.Query, hasText bool) *bleve.SearchRequest {
+	req := bleve.NewSearchRequestOptions(match, q.PerPage, (q.Page-1)*q.PerPage, false)
+	req.Fields = []string{fieldSource}
+	req.SortBy(sortOrder(q.Sort, hasText))
+	if !req.Sort.RequiresScore() {
+		req.Score = bleve.ScoreNone
+	}
+	return req
 }
 
 // run executes the requests concurrently.

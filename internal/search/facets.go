@@ -51,6 +51,68 @@ const (
 	categoryTermsSize = 2000
 )
 
+// facetRequests are the requests that count the facets of a search. A
+// facet goes on the page's request when its filter is not set, else on a
+// count-only request without that filter; the price facet's lowest and
+// highest prices take a request each.
+type facetRequests struct {
+	set                    FacetSet
+	brand, category, price *bleve.SearchRequest
+	lowest, highest        *bleve.SearchRequest
+	extra                  []*bleve.SearchRequest // to run besides the page's
+}
+
+// newFacetRequests puts the facets of set on page, the request for the
+// page of products that text and f match, or on requests of their own.
+func newFacetRequests(set FacetSet, page *bleve.SearchRequest, text query.Query, f filters) *facetRequests {
+	fr := &facetRequests{set: set}
+	on := func(name string, filter query.Query, facet *bleve.FacetRequest) *bleve.SearchRequest {
+		req := page
+		if filter != nil {
+			req = countRequest(compose(text, f.all(name)))
+			fr.extra = append(fr.extra, req)
+		}
+		req.AddFacet(name, facet)
+		return req
+	}
+	if set.Brand {
+		fr.brand = on(FacetBrand, f.brand, bleve.NewFacetRequest(fieldBrandFacet, brandFacetSize))
+	}
+	if set.Category {
+		fr.category = on(FacetCategory, f.category, bleve.NewFacetRequest(fieldCategory, categoryTermsSize))
+	}
+	if set.Price {
+		fr.price = on(FacetPrice, f.price, bleve.NewFacetRequest(fieldPriceBucket, len(priceBounds)))
+		unpriced := compose(text, f.all(FacetPrice))
+		fr.lowest, fr.highest = extremeRequest(unpriced, fieldPriceKey), extremeRequest(unpriced, "-"+fieldPriceKey)
+		fr.extra = append(fr.extra, fr.lowest, fr.highest)
+	}
+	return fr
+}
+
+// facets reads the facets out of the results of their requests; nil when
+// none was asked for.
+func (s *Service) facets(fr *facetRequests, results map[*bleve.SearchRequest]*bleve.SearchResult) (*Facets, error) {
+	if !fr.set.Any() {
+		return nil, nil
+	}
+	facets := &Facets{}
+	if fr.brand != nil {
+		facets.Brand = termCounts(results[fr.brand].Facets[FacetBrand])
+	}
+	if fr.category != nil {
+		facets.Category = s.categoryCounts(results[fr.category].Facets[FacetCategory])
+	}
+	if fr.price != nil {
+		var err error
+		facets.Price, err = priceFacet(results[fr.price].Facets[FacetPrice], results[fr.lowest], results[fr.highest])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return facets, nil
+}
+
 // countRequest counts matches (and facets) without fetching or scoring hits.
 func countRequest(q query.Query) *bleve.SearchRequest {
 	req := bleve.NewSearchRequestOptions(q, 0, 0, false)

@@ -54,6 +54,24 @@ func sourceOf(hit *search.DocumentMatch) (*document, error) {
 	return &d, nil
 }
 
+// items returns the result items of hits, highlighted where they hold one
+// of the plan's terms (none when browsing: p is nil).
+func (s *Service) items(hits search.DocumentMatchCollection, p *plan) ([]Item, error) {
+	var terms map[string]bool
+	if p != nil {
+		terms = p.termSet()
+	}
+	items := make([]Item, 0, len(hits))
+	for _, hit := range hits {
+		item, err := s.itemOf(hit, terms)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, item)
+	}
+	return items, nil
+}
+
 // itemOf returns the result item of hit, its name and description
 // highlighted where they hold one of terms.
 func (s *Service) itemOf(hit *search.DocumentMatch, terms map[string]bool) (Item, error) {
