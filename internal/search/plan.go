@@ -63,16 +63,11 @@ func (s *Service) plan(ctx context.Context, text string, opts planOptions) (*pla
 	if len(p.words) == 0 {
 		return p, nil
 	}
-	adv, err := s.index.Advanced()
+	v, err := s.openVocabulary(ctx, opts.field)
 	if err != nil {
 		return nil, err
 	}
-	r, err := adv.Reader()
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	v := vocabulary{ctx: ctx, r: r, field: opts.field}
+	defer v.close()
 	last := len(p.words) - 1
 	for i, w := range p.words {
 		if w.term != "" {

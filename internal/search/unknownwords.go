@@ -6,16 +6,11 @@ import "context"
 // form: no alternative of theirs has all its terms in the index. For a
 // search that found nothing, they say what a synonym should cover.
 func (s *Service) unknownWords(ctx context.Context, p *plan) ([]string, error) {
-	adv, err := s.index.Advanced()
+	v, err := s.openVocabulary(ctx, p.field)
 	if err != nil {
 		return nil, err
 	}
-	r, err := adv.Reader()
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	v := vocabulary{ctx: ctx, r: r, field: p.field}
+	defer v.close()
 	known := make([]bool, len(p.words))
 	for _, a := range p.alternatives {
 		held := true

@@ -14,6 +14,23 @@ type vocabulary struct {
 	field string
 }
 
+// openVocabulary looks terms of field up in a snapshot of the index until
+// close.
+func (s *Service) openVocabulary(ctx context.Context, field string) (vocabulary, error) {
+	adv, err := s.index.Advanced()
+	if err != nil {
+		return vocabulary{}, err
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		return vocabulary{}, err
+	}
+	return vocabulary{ctx: ctx, r: r, field: field}, nil
+}
+
+// close releases the index snapshot.
+func (v vocabulary) close() error { return v.r.Close() }
+
 // count returns how many products hold term.
 func (v vocabulary) count(term string) (uint64, error) {
 	tfr, err := v.r.TermFieldReader(v.ctx, []byte(term), v.field, false, false, false)
