@@ -64,9 +64,7 @@ func (s *Service) addTypos(p *plan, v vocabulary, i int) error {
 			}
 		}
 	}
-	for _, m := range closest(found, maxTypoTerms) {
-		p.add(alternative{first: i, last: i, terms: []string{m.term}, typos: m.distance})
-	}
+	p.addClosest(i, found, maxTypoTerms)
 	return nil
 }
 
@@ -89,9 +87,7 @@ func addPrefixes(p *plan, v vocabulary, i int) error {
 			exact[e.Term] = typoMatch{term: e.Term, count: e.Count}
 		}
 	}
-	for _, m := range closest(exact, maxPrefixTerms) {
-		p.add(alternative{first: i, last: i, terms: []string{m.term}})
-	}
+	p.addClosest(i, exact, maxPrefixTerms)
 	budget := typoBudget(w.typed)
 	if budget == 0 || len(entries) > 0 {
 		return nil
@@ -111,9 +107,7 @@ func addPrefixes(p *plan, v vocabulary, i int) error {
 			typos[e.Term] = typoMatch{term: e.Term, distance: d, count: e.Count}
 		}
 	}
-	for _, m := range closest(typos, maxTypoTerms) {
-		p.add(alternative{first: i, last: i, terms: []string{m.term}, typos: m.distance})
-	}
+	p.addClosest(i, typos, maxTypoTerms)
 	return nil
 }
 
@@ -189,6 +183,13 @@ type typoMatch struct {
 	term     string
 	distance int
 	count    uint64
+}
+
+// addClosest lists the n closest matches as alternatives of word i.
+func (p *plan) addClosest(i int, matches map[string]typoMatch, n int) {
+	for _, m := range closest(matches, n) {
+		p.add(alternative{first: i, last: i, terms: []string{m.term}, typos: m.distance})
+	}
 }
 
 // closest returns up to n matches, the fewest edits first, then the most
