@@ -1,11 +1,12 @@
 // Package search is the search service: full-text search over the active
 // products of the catalog, in a Bleve index of its own on local disk, fed by
 // the catalog event stream. It matches and ranks as Meilisearch does by
-// default (plan.go, rank.go): word dropping, typos by word length, prefixes
-// with typos on the last word, split and joined words, plurals, synonyms,
-// and the ranking rules before the sort. It offers highlighting, filters,
-// sorts, exact totals, disjunctive facets and suggestions, and it reports
-// each query to analytics without delaying it.
+// default (plan.go, alternatives.go, rank.go): word dropping, typos by
+// word length, prefixes with typos on the last word, split and joined
+// words, plurals, synonyms, and the ranking rules before the sort. It
+// offers highlighting, filters, sorts, exact totals, disjunctive facets
+// and suggestions, and it reports each query to analytics without
+// delaying it.
 //
 // The index is a read model: losing it loses nothing. A missing, corrupt or
 // outdated index is recreated empty, LastApplied reports 0, and the caller

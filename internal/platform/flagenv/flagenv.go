@@ -37,6 +37,44 @@ func Name(prefix, flagName string) string {
 // given on the command line, then reads the files of secret flags. It
 // refuses arguments that are not flags. flag.ErrHelp is returned as it is.
 func Parse(fs *flag.FlagSet, args []string, getenv func(string) string, prefix string) error {
+	p := parsing{fs: fs, getenv: getenv, prefix: prefix, secrets: addFileFlags(fs)}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	p.onCommandLine = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { p.onCommandLine[f.Name] = true })
+	fileFrom, err := p.secretFileSources()
+	if err != nil {
+		return err
+	}
+	if err := p.setFromEnvironment(); err != nil {
+		return err
+	}
+	for _, name := range p.secrets {
+		if from, ok := fileFrom[name]; ok {
+			if err := p.readSecretFile(name, from); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// parsing is the state of one Parse once the command line is read.
+type parsing struct {
+	fs            *flag.FlagSet
+	getenv        func(string) string
+	prefix        string
+	secrets       []string // the secret flags of fs, each with its file flag
+	onCommandLine map[string]bool
+}
+
+// addFileFlags defines the file flag of each secret flag fs has (unless
+// the command defines it itself) and returns those secrets.
+func addFileFlags(fs *flag.FlagSet) []string {
 	var secrets []string
 	for _, name := range Secrets {
 		f := fs.Lookup(name)
@@ -46,87 +84,91 @@ func Parse(fs *flag.FlagSet, args []string, getenv func(string) string, prefix s
 		secrets = append(secrets, name)
 		fs.String(name+FileSuffix, "", "file holding --"+name+" (its content less one trailing newline), as secrets are mounted")
 	}
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
-	}
-	onCommandLine := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
+	return secrets
+}
 
-	// fileFrom[secret] says where its file path came from, for messages.
+// secretFileSources returns, for each secret to be read from a file, where
+// the file's path came from (a flag or a variable), for messages. A secret
+// and its file given at the same level is an error.
+func (p *parsing) secretFileSources() (map[string]string, error) {
 	fileFrom := map[string]string{}
-	for _, name := range secrets {
+	for _, name := range p.secrets {
 		file := name + FileSuffix
 		switch {
-		case onCommandLine[name] && onCommandLine[file]:
-			return fmt.Errorf("--%s and --%s are both given; give one", name, file)
-		case onCommandLine[file]:
+		case p.onCommandLine[name] && p.onCommandLine[file]:
+			return nil, fmt.Errorf("--%s and --%s are both given; give one", name, file)
+		case p.onCommandLine[file]:
 			fileFrom[name] = "--" + file
-		case onCommandLine[name]:
+		case p.onCommandLine[name]:
 		default:
-			v, fv := Name(prefix, name), Name(prefix, file)
-			if getenv(v) != "" && getenv(fv) != "" {
-				return fmt.Errorf("%s and %s are both set; set one", v, fv)
+			v, fv := Name(p.prefix, name), Name(p.prefix, file)
+			if p.getenv(v) != "" && p.getenv(fv) != "" {
+				return nil, fmt.Errorf("%s and %s are both set; set one", v, fv)
 			}
-			if getenv(fv) != "" {
+			if p.getenv(fv) != "" {
 				fileFrom[name] = fv
 			}
 		}
 	}
+	return fileFrom, nil
+}
 
+// setFromEnvironment sets the flags not given on the command line from
+// their variables. An invalid value is named in the error, unless it is a
+// secret's.
+func (p *parsing) setFromEnvironment() error {
 	var envErr error
-	fs.VisitAll(func(f *flag.Flag) {
-		if envErr != nil || onCommandLine[f.Name] {
+	p.fs.VisitAll(func(f *flag.Flag) {
+		if envErr != nil || !p.readsEnvironment(f.Name) {
 			return
 		}
-		// A secret given on the command line, in either form, leaves both
-		// of its environment forms unread.
-		if base, ok := strings.CutSuffix(f.Name, FileSuffix); ok && slices.Contains(secrets, base) && onCommandLine[base] {
-			return
-		}
-		if slices.Contains(secrets, f.Name) && onCommandLine[f.Name+FileSuffix] {
-			return
-		}
-		name := Name(prefix, f.Name)
-		v := getenv(name)
+		name := Name(p.prefix, f.Name)
+		v := p.getenv(name)
 		if v == "" {
 			return
 		}
-		if err := fs.Set(f.Name, v); err != nil {
-			if slices.Contains(secrets, f.Name) {
+		if err := p.fs.Set(f.Name, v); err != nil {
+			if slices.Contains(p.secrets, f.Name) {
 				envErr = fmt.Errorf("%s: %w", name, err)
 			} else {
 				envErr = fmt.Errorf("%s=%q: %w", name, v, err)
 			}
 		}
 	})
-	if envErr != nil {
-		return envErr
-	}
+	return envErr
+}
 
-	for _, name := range secrets {
-		from, ok := fileFrom[name]
-		if !ok {
-			continue
-		}
-		path := fs.Lookup(name + FileSuffix).Value.String()
-		b, err := os.ReadFile(path)
-		if err != nil {
-			// *PathError names the path and the reason, never the content.
-			return fmt.Errorf("%s: %w", from, err)
-		}
-		v, trimmed := strings.CutSuffix(string(b), "\n")
-		if trimmed {
-			v = strings.TrimSuffix(v, "\r")
-		}
-		if v == "" {
-			return fmt.Errorf("%s: %s is empty", from, path)
-		}
-		if err := fs.Set(name, v); err != nil {
-			return fmt.Errorf("%s: the value in %s is not valid for --%s", from, path, name)
-		}
+// readsEnvironment says whether flag name may be set from its variable:
+// not when it is on the command line, and a secret given on the command
+// line, in either form, leaves both of its environment forms unread.
+func (p *parsing) readsEnvironment(name string) bool {
+	if p.onCommandLine[name] {
+		return false
+	}
+	if base, ok := strings.CutSuffix(name, FileSuffix); ok && slices.Contains(p.secrets, base) && p.onCommandLine[base] {
+		return false
+	}
+	return !slices.Contains(p.secrets, name) || !p.onCommandLine[name+FileSuffix]
+}
+
+// readSecretFile sets secret name from the file its file flag names; from
+// says where that path came from.
+func (p *parsing) readSecretFile(name, from string) error {
+	path := p.fs.Lookup(name + FileSuffix).Value.String()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		// *PathError names the path and the reason, never the content.
+		return fmt.Errorf("%s: %w", from, err)
+	}
+	v, trimmed := strings.CutSuffix(string(b), "\n")
+	if trimmed {
+		v = strings.TrimSuffix(v, "\r")
+	}
+	if v == "" {
+		return fmt.Errorf("%s: %s is empty", from, path)
+	}
+	if err := p.fs.Set(name, v); err != nil {
+		return fmt.Errorf("%s: the value in %s is not valid for --%s", from, path, name)
 	}
 	return nil
 }
