@@ -59,7 +59,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.Var(&replicaURLs, "postgres-replica-url", "PostgreSQL read replica of --postgres-url for the product and analytics reads that may lag (repeatable; in the environment or its file, URLs separated by spaces or newlines)")
 	replicaMaxLag := fs.Duration("replica-max-lag", sqldb.DefaultReplicaMaxLag, "a replica further behind the primary than this leaves the read pool until it catches up")
 	trustedProxies := fs.String("trusted-proxies", "", "comma list of CIDRs of load balancers whose X-Forwarded-For and X-Vitrine-Recent-Writer are believed")
-	backoff := ratelimit.DefaultBackoffPolicy()
+	backoff := ratelimit.DefaultThrottlePolicy()
 	fs.IntVar(&backoff.After, "login-throttle-after", backoff.After, "failed logins in a row on one account, from any address, before it must wait")
 	fs.DurationVar(&backoff.Wait, "login-throttle-wait", backoff.Wait, "first wait of a throttled account; each further failure doubles it")
 	fs.DurationVar(&backoff.MaxWait, "login-throttle-max", backoff.MaxWait, "longest wait of a throttled account")
@@ -106,7 +106,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	cfg.AuthURL, cfg.AccessTTL, cfg.MaxInFlight, cfg.Logger = *authURL, *accessTTL, *maxInFlight, logger
 	cfg.NATSURL, cfg.Namespace, cfg.RedisURL, cfg.RateLimits, cfg.Synonyms = *natsURL, *namespace, *redisURL, limits, *synonyms
 	cfg.MaxInFlightPerClient, cfg.BodyTimeout, cfg.CORSOrigins = *perClient, *bodyTimeout, splitList(*corsOrigins)
-	cfg.LoginBackoff = backoff
+	cfg.LoginThrottle = backoff
 	cfg.CursorSecret = *cursorSecret
 	cfg.BlobURL = *blobURL
 	cfg.StreamReplicas = *streamReplicas

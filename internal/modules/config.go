@@ -41,11 +41,11 @@ type Config struct {
 	BodyTimeout time.Duration
 	CORSOrigins []string // origins whose browser scripts may call the API; none: no CORS
 	RateLimits  ratelimit.Config
-	// LoginBackoff throttles failed logins per account; the zero value
-	// takes ratelimit.DefaultBackoffPolicy.
-	LoginBackoff ratelimit.BackoffPolicy
-	Synonyms     string // synonyms file of the search service
-	Logger       *slog.Logger
+	// LoginThrottle slows down failed logins per account; the zero value
+	// takes ratelimit.DefaultThrottlePolicy.
+	LoginThrottle ratelimit.ThrottlePolicy
+	Synonyms      string // synonyms file of the search service
+	Logger        *slog.Logger
 
 	// CursorSecret signs listing cursors; empty uses the one kept in the
 	// product store. It is a secret: never log it.

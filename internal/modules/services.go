@@ -45,7 +45,7 @@ func (a *App) initAuth(ctx context.Context) error {
 		return err
 	}
 	a.auth, err = auth.NewService(store, auth.Config{Issuer: a.cfg.Issuer, Audience: a.cfg.Audience,
-		AccessTTL: a.cfg.AccessTTL, Throttle: throttle, Logger: a.logger})
+		AccessTTL: a.cfg.AccessTTL, LoginThrottle: throttle, Logger: a.logger})
 	if err != nil {
 		return fmt.Errorf("auth service: %w", err)
 	}
@@ -57,24 +57,24 @@ func (a *App) initAuth(ctx context.Context) error {
 			Name: "vitrine_auth_login_failures_total", Help: "Logins refused for a wrong e-mail or password.",
 		}, func() float64 { failed, _ := a.auth.LoginCounts(); return float64(failed) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "vitrine_auth_login_throttled_total", Help: "Logins refused unchecked because their account had too many failures in a row.",
+			Name: "vitrine_auth_login_throttled_total", Help: "Logins refused unchecked by the login throttle: their account had too many failures in a row.",
 		}, func() float64 { _, throttled := a.auth.LoginCounts(); return float64(throttled) }),
 	)
 	return nil
 }
 
 // loginThrottle counts failed logins in memory, or in Redis when there is one.
-func (a *App) loginThrottle() (ratelimit.Backoff, error) {
-	policy := a.cfg.LoginBackoff
-	if policy == (ratelimit.BackoffPolicy{}) {
-		policy = ratelimit.DefaultBackoffPolicy()
+func (a *App) loginThrottle() (ratelimit.Throttle, error) {
+	policy := a.cfg.LoginThrottle
+	if policy == (ratelimit.ThrottlePolicy{}) {
+		policy = ratelimit.DefaultThrottlePolicy()
 	}
 	if err := policy.Validate(); err != nil {
 		return nil, err
 	}
-	var throttle ratelimit.Backoff = ratelimit.NewMemoryBackoff(policy, 0)
+	var throttle ratelimit.Throttle = ratelimit.NewMemoryThrottle(policy, 0)
 	if a.redis != nil {
-		throttle = ratelimit.NewRedisBackoff(a.redis, policy, ratelimit.RedisBackoffConfig{
+		throttle = ratelimit.NewRedisThrottle(a.redis, policy, ratelimit.RedisThrottleConfig{
 			Prefix: "vitrine:" + a.cfg.Namespace + ":", Fallback: throttle, Breakers: a.breakers, Logger: a.logger})
 	}
 	return throttle, nil

@@ -207,7 +207,7 @@ func stage(l Limiter, cfg Config, logger *slog.Logger, name string, checksFor fu
 		logger = slog.Default()
 	}
 	exempt := setOf(cfg.Exempt)
-	quiet := &logThrottle{every: time.Minute}
+	quiet := &logSampler{every: time.Minute}
 
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
