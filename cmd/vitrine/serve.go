@@ -76,7 +76,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if *replicaMaxLag <= 0 {
 		return errors.New("--replica-max-lag must be positive")
 	}
-	if limits.TrustedProxies, err = ratelimit.ParseCIDRs(*trustedProxies); err != nil {
+	proxies, err := httpx.ParseTrustedProxies(*trustedProxies)
+	if err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
 	if err := limits.Validate(); err != nil {
@@ -106,7 +107,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	cfg.AuthURL, cfg.AccessTTL, cfg.MaxInFlight, cfg.Logger = *authURL, *accessTTL, *maxInFlight, logger
 	cfg.NATSURL, cfg.Namespace, cfg.RedisURL, cfg.RateLimits, cfg.Synonyms = *natsURL, *namespace, *redisURL, limits, *synonyms
 	cfg.MaxInFlightPerClient, cfg.BodyTimeout, cfg.CORSOrigins = *perClient, *bodyTimeout, splitList(*corsOrigins)
-	cfg.LoginThrottle = backoff
+	cfg.LoginThrottle, cfg.TrustedProxies = backoff, proxies
 	cfg.CursorSecret = *cursorSecret
 	cfg.BlobURL = *blobURL
 	cfg.StreamReplicas = *streamReplicas

@@ -2,6 +2,7 @@ package modules
 
 import (
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"time"
@@ -40,7 +41,10 @@ type Config struct {
 	// server's read timeout.
 	BodyTimeout time.Duration
 	CORSOrigins []string // origins whose browser scripts may call the API; none: no CORS
-	RateLimits  ratelimit.Config
+	// TrustedProxies are the load balancers whose X-Forwarded-For and
+	// X-Vitrine-Recent-Writer are believed.
+	TrustedProxies []netip.Prefix
+	RateLimits     ratelimit.Config
 	// LoginThrottle slows down failed logins per account; the zero value
 	// takes ratelimit.DefaultThrottlePolicy.
 	LoginThrottle ratelimit.ThrottlePolicy

@@ -32,7 +32,7 @@ const RecentWriterHeader = "X-Vitrine-Recent-Writer"
 //     read the primary too, to keep the guard's bound. Writes always take
 //     the router, whose read cache they invalidate.
 func (a *App) routes() http.Handler {
-	trusted := a.cfg.RateLimits.TrustedProxies
+	trusted := a.cfg.TrustedProxies
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		recent := r.Header.Get(RecentWriterHeader) != ""
 		if recent && !httpx.FromTrustedProxy(r, trusted) {

@@ -81,7 +81,7 @@ func (a *App) chain() error {
 	a.Handler = httpx.Chain(a.routes(),
 		compress,
 		httpx.Recover,
-		httpx.Edge(a.cfg.RateLimits.TrustedProxies),
+		httpx.Edge(a.cfg.TrustedProxies),
 		a.Router.Name,
 		httpx.Trace(a.cfg.Tracer), // after Name (spans are named for routes), before Log (its lines name the trace)
 		httpx.Log(a.cfg.Logger, a.metrics.ObserveRequest),

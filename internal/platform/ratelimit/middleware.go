@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/platform/authn"
@@ -28,10 +26,6 @@ type Config struct {
 	// top of PerIP or PerUser, against password guessing and mass sign-up.
 	Login      Limit
 	LoginPaths []string
-	// TrustedProxies are the peers whose X-Forwarded-For is believed (the
-	// load balancers). From any other peer the header is ignored and the
-	// client is the connection's remote address.
-	TrustedProxies []netip.Prefix
 	// Exempt paths are never limited (health checks).
 	Exempt []string
 }
@@ -47,7 +41,7 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate reports whether every limit and trusted proxy can be applied.
+// Validate reports whether every limit can be applied.
 func (c Config) Validate() error {
 	var errs []error
 	for name, l := range map[string]Limit{"per-IP": c.PerIP, "per-user": c.PerUser, "login": c.Login} {
@@ -55,40 +49,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s limit: %w", name, err))
 		}
 	}
-	for _, p := range c.TrustedProxies {
-		if !p.IsValid() {
-			errs = append(errs, fmt.Errorf("ratelimit: invalid trusted proxy prefix %v", p))
-		}
-	}
 	return errors.Join(errs...)
-}
-
-// ParseCIDRs reads a comma-separated list of CIDR prefixes or bare
-// addresses (a bare address stands for itself alone), e.g.
-// "10.0.0.0/8, 192.168.1.7, fd00::/8", for Config.TrustedProxies.
-func ParseCIDRs(s string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for part := range strings.SplitSeq(s, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		if strings.Contains(part, "/") {
-			p, err := netip.ParsePrefix(part)
-			if err != nil {
-				return nil, fmt.Errorf("ratelimit: invalid trusted proxy %q: %w", part, err)
-			}
-			out = append(out, p.Masked())
-			continue
-		}
-		a, err := netip.ParseAddr(part)
-		if err != nil {
-			return nil, fmt.Errorf("ratelimit: invalid trusted proxy %q: %w", part, err)
-		}
-		a = a.Unmap().WithZone("")
-		out = append(out, netip.PrefixFrom(a, a.BitLen()))
-	}
-	return out, nil
 }
 
 // Policy names, as they appear in the RateLimit headers.
@@ -143,7 +104,8 @@ type outcome struct {
 // chain, before anything costly (reading the body, verifying a token):
 // every request counts against its client address with cfg.PerIP, and a
 // POST to cfg.LoginPaths also against that address and path with
-// cfg.Login. An address that floods requests, with tokens valid or not,
+// cfg.Login; the client address is the one httpx.Edge, before it, found.
+// An address that floods requests, with tokens valid or not,
 // is refused here without a signature check. Signed-in users therefore
 // share their address's budget with everyone behind it (a NAT) as well as
 // having their own (ByUser).
@@ -156,13 +118,12 @@ type outcome struct {
 // ByAddress panics when cfg does not Validate.
 func ByAddress(l Limiter, cfg Config, logger *slog.Logger) httpx.Middleware {
 	loginPaths := setOf(cfg.LoginPaths)
-	trusted := cfg.TrustedProxies
 	login, perIP := newMember(policyLogin, cfg.Login), newMember(policyIP, cfg.PerIP)
 	return stage(l, cfg, logger, "ByAddress", func(r *http.Request) (cs checks) {
 		if cfg.PerIP.IsZero() && cfg.Login.IsZero() {
 			return cs
 		}
-		ip := clientKey(r, trusted)
+		ip := clientKey(r)
 		if !cfg.Login.IsZero() && r.Method == http.MethodPost && loginPaths[r.URL.Path] {
 			cs.add(check{policyLogin, "login:" + ip + ":" + r.URL.Path, cfg.Login, login})
 		}
@@ -333,14 +294,14 @@ func ceilSeconds(d time.Duration) int64 {
 	return int64((d + time.Second - 1) / time.Second)
 }
 
-// clientKey names the client of r for limiting: the address httpx.Edge
-// found, or else the connection's peer (X-Forwarded-For believed only from
-// trusted proxies), IPv6 by /64.
-func clientKey(r *http.Request, trusted []netip.Prefix) string {
+// clientKey names the client of r for limiting, IPv6 by /64: the address
+// httpx.Edge found (which decides whose X-Forwarded-For to believe), or
+// else the connection's peer.
+func clientKey(r *http.Request) string {
 	if key, ok := httpx.ClientKeyOf(r.Context()); ok {
 		return key
 	}
-	addr, ok := httpx.ClientIP(r, trusted)
+	addr, ok := httpx.ClientIP(r, nil)
 	if !ok {
 		return r.RemoteAddr
 	}
