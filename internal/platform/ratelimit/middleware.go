@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -41,12 +42,25 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate reports whether every limit can be applied.
+// RegisterFlags sets c to DefaultConfig and lets the --rate-limit-* flags
+// change its limits.
+func (c *Config) RegisterFlags(f *flag.FlagSet) {
+	*c = DefaultConfig()
+	f.TextVar(&c.PerIP, "rate-limit-ip", c.PerIP, "requests per client IP, signed in or not (checked before tokens), as `RATE/PERIOD[:BURST]` (e.g. 50/s:100), or off")
+	f.TextVar(&c.PerUser, "rate-limit-user", c.PerUser, "requests per signed-in user, on top of the per-IP limit, as `RATE/PERIOD[:BURST]`, or off")
+	f.TextVar(&c.Login, "rate-limit-login", c.Login, "login and register attempts per client IP, as `RATE/PERIOD[:BURST]`, or off")
+}
+
+// Validate reports whether every limit can be applied, naming the flag
+// of each that cannot.
 func (c Config) Validate() error {
 	var errs []error
-	for name, l := range map[string]Limit{"per-IP": c.PerIP, "per-user": c.PerUser, "login": c.Login} {
-		if err := l.Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("%s limit: %w", name, err))
+	for _, l := range []struct {
+		flag  string
+		limit Limit
+	}{{"rate-limit-ip", c.PerIP}, {"rate-limit-user", c.PerUser}, {"rate-limit-login", c.Login}} {
+		if err := l.limit.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("--%s: %w", l.flag, err))
 		}
 	}
 	return errors.Join(errs...)
