@@ -6,20 +6,18 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/vitrine-dev/vitrine/internal/analytics/analyticsdb"
 	"github.com/vitrine-dev/vitrine/internal/auth"
-	"github.com/vitrine-dev/vitrine/internal/auth/authdb"
 	"github.com/vitrine-dev/vitrine/internal/platform/bus"
 	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
 	"github.com/vitrine-dev/vitrine/internal/platform/obs"
 	"github.com/vitrine-dev/vitrine/internal/platform/resilience"
 	"github.com/vitrine-dev/vitrine/internal/platform/sqldb"
-	"github.com/vitrine-dev/vitrine/internal/product/productdb"
 )
 
 // App is the set of running services behind one HTTP handler.
@@ -57,6 +55,10 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	order, err := startOrder(table, cfg.Targets)
+	if err != nil {
+		return nil, err
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -70,18 +72,8 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 			a.Close()
 		}
 	}()
-	inits := map[string]func(context.Context) error{
-		Redis:     a.startRedis,
-		Auth:      a.startAuth,
-		Tokens:    a.startTokens,
-		Bus:       a.startBus,
-		Product:   a.startProduct,
-		Search:    a.startSearch,
-		Analytics: a.startAnalytics,
-		Server:    a.startServer,
-	}
-	for _, m := range needed(cfg.Targets) {
-		if err := inits[m](ctx); err != nil {
+	for _, m := range order {
+		if err := m.start(a, ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -121,29 +113,16 @@ func (a *App) sqlConfigWithReplicas(service string) sqldb.Config {
 	return c
 }
 
-// Migrate applies the migrations of the targeted services (opening a store
-// migrates it) and closes the stores again.
+// Migrate applies the migrations of the targeted services and closes
+// their stores again.
 func Migrate(ctx context.Context, cfg Config) error {
-	open := map[string]func(context.Context, sqldb.Config) (interface{ Close() error }, error){
-		Auth: func(ctx context.Context, c sqldb.Config) (interface{ Close() error }, error) {
-			return authdb.Open(ctx, c)
-		},
-		Product: func(ctx context.Context, c sqldb.Config) (interface{ Close() error }, error) {
-			return productdb.Open(ctx, c)
-		},
-		Analytics: func(ctx context.Context, c sqldb.Config) (interface{ Close() error }, error) {
-			return analyticsdb.Open(ctx, c)
-		},
-	}
-	for _, t := range cfg.Targets {
-		if open[t] == nil {
+	for _, m := range table {
+		if m.migrate == nil || !slices.Contains(cfg.Targets, m.name) {
 			continue // search keeps no SQL data
 		}
-		store, err := open[t](ctx, cfg.SQLConfig(t))
-		if err != nil {
-			return fmt.Errorf("migrate %s: %w", t, err)
+		if err := m.migrate(ctx, cfg.SQLConfig(m.name)); err != nil {
+			return fmt.Errorf("migrate %s: %w", m.name, err)
 		}
-		store.Close()
 	}
 	return nil
 }
