@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -77,5 +78,20 @@ func TestServeHelpListsEveryFlagOnce(t *testing.T) {
 	})
 	if strings.Contains(out.String(), "Other flags:") {
 		t.Errorf("--help lists flags of no group:\n%s", out.String())
+	}
+}
+
+// TestBenchHelpPrintsUsage: vitrine bench --help, on stdout, shows its
+// examples, flags and environment variables.
+func TestBenchHelpPrintsUsage(t *testing.T) {
+	var stdout bytes.Buffer
+	if err := run(t.Context(), []string{"bench", "--help"}, func(string) string { return "" }, &stdout, io.Discard); err != nil {
+		t.Fatalf("--help: %v", err)
+	}
+	for _, want := range []string{"usage: vitrine bench", "-rate", "-users", "-baseline-server", "VITRINE_BENCH_TARGET",
+		"-source-addrs", "-session-actions", "-seed"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("usage lacks %q", want)
+		}
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/vitrine-dev/vitrine/internal/bench"
 	"github.com/vitrine-dev/vitrine/internal/platform/errs"
 	"github.com/vitrine-dev/vitrine/internal/platform/flagenv"
 )
@@ -91,7 +90,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 	case "seed":
 		return seed(ctx, rest, getenv, stdout, stderr)
 	case "bench":
-		return bench.Main(ctx, rest, getenv, stdout, stderr)
+		return benchCommand(ctx, rest, getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
