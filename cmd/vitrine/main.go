@@ -13,8 +13,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/vitrine-dev/vitrine/internal/bench"
 	"github.com/vitrine-dev/vitrine/internal/platform/errs"
+	"github.com/vitrine-dev/vitrine/internal/platform/flagenv"
 )
 
 func main() {
@@ -27,7 +27,8 @@ func main() {
 	}
 }
 
-const usage = `Usage: vitrine <command> [flags]
+// usage is what "vitrine help" prints.
+var usage = `Usage: vitrine <command> [flags]
 
 Commands:
   serve     run the services (--target=all by default)
@@ -40,10 +41,11 @@ Commands:
   healthcheck  exit 0 if a running vitrine answers 200 (healthcheck --url
             http://127.0.0.1:8080/healthz), as a container's health check
 
-Every flag can also be set with an environment variable: --postgres-url is
-VITRINE_POSTGRES_URL. Secret flags (--postgres-url, --postgres-replica-url,
---redis-url, --nats-url, --cursor-secret, --password) can be read from a file: --postgres-url-file PATH
-or VITRINE_POSTGRES_URL_FILE. Run "vitrine <command> --help" for its flags.
+Run "vitrine <command> --help" for its flags. Every flag can also be set
+with an environment variable: --postgres-url is VITRINE_POSTGRES_URL.
+Secret flags can also be read from a file (--postgres-url-file PATH, or
+VITRINE_POSTGRES_URL_FILE); they are
+  --` + strings.Join(flagenv.Secrets, ", --") + `
 `
 
 // run is the whole program; main only wires it to the process.
@@ -88,7 +90,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 	case "seed":
 		return seed(ctx, rest, getenv, stdout, stderr)
 	case "bench":
-		return bench.Main(ctx, rest, getenv, stdout, stderr)
+		return benchCommand(ctx, rest, getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":

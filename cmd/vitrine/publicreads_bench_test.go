@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/modules"
-	"github.com/vitrine-dev/vitrine/internal/platform/ratelimit"
 )
 
 // BenchmarkPublicReads measures each public read on its hot path: the
@@ -107,12 +106,8 @@ func startReadBenchApp(b *testing.B, configure ...func(*modules.Config)) (*modul
 	b.Helper()
 	dir := b.TempDir()
 	runCommand(b, nil, "seed", "--data-dir", dir, "--products", "300")
-	targets, err := modules.ParseTargets(modules.All)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg := modules.Config{Targets: targets, DataDir: dir, MaxInFlight: 4096,
-		RateLimits: ratelimit.DefaultConfig(), Logger: slog.New(slog.DiscardHandler)}
+	cfg := modules.DefaultConfig()
+	cfg.Store.DataDir, cfg.Logger = dir, slog.New(slog.DiscardHandler)
 	for _, f := range configure {
 		f(&cfg)
 	}

@@ -9,7 +9,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -177,14 +176,10 @@ func exported(t *testing.T, metrics http.Handler) (names map[string]bool) {
 func runningVitrine(t *testing.T) http.Handler {
 	t.Helper()
 	redistest.Client(t) // fails the test when Redis is missing
-	targets, err := modules.ParseTargets(modules.All)
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, err := modules.New(context.Background(), modules.Config{
-		Targets: targets, DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		RedisURL: "redis://" + redistest.Addr() + "/0", Namespace: fmt.Sprintf("obs-test-%d", time.Now().UnixNano()),
-	})
+	cfg := modules.DefaultConfig()
+	cfg.Store.DataDir, cfg.Logger = t.TempDir(), slog.New(slog.DiscardHandler)
+	cfg.Redis.URL, cfg.Namespace = "redis://"+redistest.Addr()+"/0", fmt.Sprintf("obs-test-%d", time.Now().UnixNano())
+	app, err := modules.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,17 +50,17 @@ type Config struct {
 	// max-age) know a kid before they meet it; 10 min.
 	KeyPublishAhead time.Duration
 	Argon2          Argon2Params // DefaultArgon2 when zero
-	// Throttle slows down password guessing on one account, from however
-	// many addresses; an in-process ratelimit.MemoryBackoff with the
-	// default policy when nil.
-	Throttle LoginThrottle
+	// LoginThrottle slows down password guessing on one account, from
+	// however many addresses; an in-process ratelimit.MemoryThrottle with
+	// the default policy when nil.
+	LoginThrottle LoginThrottle
 	// Logger receives a line per failed or throttled login; slog.Default()
 	// when nil.
 	Logger *slog.Logger
 	Now    func() time.Time
 }
 
-// LoginThrottle counts login attempts per account (ratelimit.Backoff is
+// LoginThrottle counts login attempts per account (ratelimit.Throttle is
 // one). Attempt returns how long the account must still wait, zero when
 // the attempt may go ahead; Reset forgets the account's attempts.
 type LoginThrottle interface {
@@ -90,8 +90,8 @@ func (c *Config) setDefaults() {
 	if c.Argon2 == (Argon2Params{}) {
 		c.Argon2 = DefaultArgon2
 	}
-	if c.Throttle == nil {
-		c.Throttle = ratelimit.NewMemoryBackoff(ratelimit.DefaultBackoffPolicy(), 0)
+	if c.LoginThrottle == nil {
+		c.LoginThrottle = ratelimit.NewMemoryThrottle(ratelimit.DefaultThrottlePolicy(), 0)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -37,7 +37,7 @@ func (s *Service) Login(ctx context.Context, email, password string) (*Tokens, e
 		return nil, err
 	}
 	account := accountKey(email)
-	if wait := s.cfg.Throttle.Attempt(ctx, "login:"+account); wait > 0 {
+	if wait := s.cfg.LoginThrottle.Attempt(ctx, "login:"+account); wait > 0 {
 		s.loginsThrottled.Add(1)
 		s.logLogin(ctx, slog.LevelWarn, "login throttled", account, slog.Duration("retry_after", wait))
 		return nil, &errs.Error{Kind: errs.KindTooManyRequests, RetryAfter: wait,
@@ -60,7 +60,7 @@ func (s *Service) Login(ctx context.Context, email, password string) (*Tokens, e
 		s.logLogin(ctx, slog.LevelInfo, "login failed", account)
 		return nil, ErrBadCredentials
 	}
-	s.cfg.Throttle.Reset(ctx, "login:"+account)
+	s.cfg.LoginThrottle.Reset(ctx, "login:"+account)
 	now := s.cfg.Now()
 	refresh, secret, err := s.newRefreshToken(now)
 	if err != nil {

@@ -34,182 +34,13 @@
 package bench
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net"
 	"net/netip"
 	"net/url"
-	"strings"
 	"time"
-
-	"github.com/vitrine-dev/vitrine/internal/platform/flagenv"
 )
-
-// Main runs `vitrine bench` with args (without the subcommand name). It
-// prints progress to stderr and the report to stdout, and returns when the
-// run has ended: after --duration, or earlier when ctx is cancelled (the
-// report is still printed then).
-//
-// Every flag may also come from the environment, as VITRINE_BENCH_<FLAG>
-// (VITRINE_BENCH_TARGET for --target), the convention of the other
-// commands with the command's name in the prefix: --target means another
-// thing to vitrine serve.
-func Main(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return run(ctx, args, getenv, stdout, stderr)
-}
-
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := parseFlags(args, getenv, stdout)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "run 'vitrine bench --help' for usage")
-		return fmt.Errorf("bench: %w", err)
-	}
-	if cfg.baselineServer {
-		ln, err := net.Listen("tcp", cfg.addr)
-		if err != nil {
-			return fmt.Errorf("bench: baseline server: %w", err)
-		}
-		return BaselineServer(ctx, ln, cfg.fetchFrom, stderr)
-	}
-	report, err := Run(ctx, cfg.Options, stderr)
-	if err != nil {
-		return err
-	}
-	if cfg.json {
-		return report.WriteJSON(stdout)
-	}
-	return report.WriteText(stdout)
-}
-
-// cliConfig is what the command line asks for: a load run, or the baseline
-// server.
-type cliConfig struct {
-	Options
-	json           bool
-	baselineServer bool
-	addr           string
-	fetchFrom      []string
-}
-
-const usageText = `usage: vitrine bench [flags]
-
-Load generator for a running Vitrine (as pgbench is for PostgreSQL).
-
-  vitrine bench --users 100000 --think 10s --duration 60s
-      closed model: 100,000 shoppers browsing, viewing products, searching
-      and looking at bestsellers, each thinking ~10s between actions (about
-      10,000 requests/s)
-  vitrine bench --users 100000 --email shopper@example.com --password ... \
-      --session-actions 20 --source-addrs 127.0.8.0/21 --conns 2048
-      the same shoppers in sessions that log in once, browse with their
-      token and refresh it before it expires, over 2,048 connections from
-      2,048 loopback addresses (one each), so per-address limits on the
-      server see per-shopper traffic
-  vitrine bench --rate 2000 --duration 30s
-      open model: 2,000 requests/s on a fixed schedule; latency is measured
-      from the intended send time, so server stalls are not hidden
-  vitrine bench --path /api/products/ID --concurrency 64
-      hammer fixed URLs with 64 workers and no think time
-  vitrine bench --baseline-server --addr 127.0.0.1:9090 \
-      --fetch-from http://127.0.0.1:8080/api/products/ID
-      serve a bare copy of those responses, to compare against:
-  vitrine bench --path http://127.0.0.1:8080/api/products/ID,http://127.0.0.1:9090/api/products/ID
-
-The report gives throughput and p50/p90/p95/p99/p99.9/max latency per action
-(login and refresh included) and overall, sessions and logins per session,
-errors by status and transport errors by kind. Ctrl-C stops the run early
-and still prints it.
-
-Environment: every flag as VITRINE_BENCH_<FLAG> (VITRINE_BENCH_TARGET,
-VITRINE_BENCH_EMAIL, VITRINE_BENCH_PASSWORD...); a flag given wins.
-
-Flags:
-`
-
-// envPrefix begins the environment variable of every bench flag.
-const envPrefix = "VITRINE_BENCH_"
-
-func parseFlags(args []string, getenv func(string) string, stdout io.Writer) (cliConfig, error) {
-	cfg := cliConfig{Options: DefaultOptions()}
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(io.Discard) // errors are returned; --help goes to stdout
-
-	target := "http://127.0.0.1:8080"
-	fs.StringVar(&target, "target", target, "base URL of the Vitrine to load")
-	fs.IntVar(&cfg.Users, "users", cfg.Users, "closed model: number of simulated users")
-	fs.DurationVar(&cfg.Think, "think", cfg.Think, "closed model: mean think time between a user's actions (exponentially distributed)")
-	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "measured length of the run")
-	fs.DurationVar(&cfg.Warmup, "warmup", cfg.Warmup, "load sent before the measured window and left out of the report")
-	mixText := cfg.Mix.String()
-	fs.StringVar(&mixText, "mix", mixText, "closed and open models: action weights, name=weight,... (browse, product, search, bestsellers); logins belong to sessions")
-	fs.IntVar(&cfg.SessionActions, "session-actions", cfg.SessionActions, "actions of a session (logins and refreshes aside); the next action starts a new session, which logs in again")
-	fs.DurationVar(&cfg.SessionTime, "session-time", cfg.SessionTime, "longest session; 0: sessions end by --session-actions only")
-	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the search query distribution (which queries are popular, which misspelt)")
-	sourceAddrs := ""
-	fs.StringVar(&sourceAddrs, "source-addrs", "", "loopback addresses to connect from, a CIDR block or comma list (e.g. 127.0.8.0/21); --conns is spread evenly over them and each user keeps one")
-	fs.Float64Var(&cfg.Rate, "rate", 0, "open model: requests per second on a fixed schedule (0: closed model)")
-	fs.Var((*listFlag)(&cfg.Paths), "path", "fixed URL paths or absolute URLs to send instead of the mix (repeatable or comma list)")
-	fs.IntVar(&cfg.Concurrency, "concurrency", 0, "workers sending requests: with --path, the number of back-to-back senders; in the open model, how many requests may be outstanding (0: --conns)")
-	fs.IntVar(&cfg.Conns, "conns", cfg.Conns, "keep-alive connections per host, all users sharing them (MaxConnsPerHost = MaxIdleConnsPerHost); with --source-addrs, spread over the addresses")
-	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "deadline of each request")
-	fs.StringVar(&cfg.Email, "email", cfg.Email, "account every session logs in with; without it sessions are anonymous")
-	fs.StringVar(&cfg.Password, "password", cfg.Password, "its password (better given as VITRINE_BENCH_PASSWORD)")
-	fs.BoolVar(&cfg.json, "json", false, "print the report as one JSON object")
-	fs.BoolVar(&cfg.baselineServer, "baseline-server", false, "serve a bare copy of the --fetch-from responses instead of running a load")
-	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:9090", "baseline server: listen address")
-	fs.Var((*listFlag)(&cfg.fetchFrom), "fetch-from", "baseline server: URLs to fetch once at start and serve at the same paths (repeatable or comma list)")
-
-	if err := flagenv.Parse(fs, args, getenv, envPrefix); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, usageText)
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-		}
-		return cfg, err
-	}
-	if cfg.baselineServer {
-		if len(cfg.fetchFrom) == 0 {
-			return cfg, errors.New("--baseline-server needs --fetch-from with one or more URLs")
-		}
-		return cfg, nil
-	}
-	mix, err := parseMix(mixText)
-	if err != nil {
-		return cfg, fmt.Errorf("--mix: %w", err)
-	}
-	cfg.Mix = mix
-	if sourceAddrs != "" {
-		if cfg.SourceAddrs, err = parseSourceAddrs(sourceAddrs); err != nil {
-			return cfg, fmt.Errorf("--source-addrs: %w", err)
-		}
-	}
-	u, err := url.Parse(target)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return cfg, fmt.Errorf("--target %q: want an http:// or https:// base URL", target)
-	}
-	cfg.Target = strings.TrimRight(u.String(), "/")
-	return cfg, cfg.Options.validate()
-}
-
-// listFlag is a repeatable flag whose values may also be comma lists.
-type listFlag []string
-
-func (l *listFlag) String() string { return strings.Join(*l, ",") }
-
-func (l *listFlag) Set(s string) error {
-	for v := range strings.SplitSeq(s, ",") {
-		if v = strings.TrimSpace(v); v != "" {
-			*l = append(*l, v)
-		}
-	}
-	return nil
-}
 
 // Options configures one load run. The zero value is not useful; start from
 // DefaultOptions.
@@ -239,6 +70,32 @@ type Options struct {
 	Seed           uint64        // of the search query distribution
 }
 
+// RegisterFlags sets o to DefaultOptions and lets the flags of a load run
+// change it.
+func (o *Options) RegisterFlags(f *flag.FlagSet) {
+	*o = DefaultOptions()
+	f.StringVar(&o.Target, "target", o.Target, "base URL of the Vitrine to load")
+	f.IntVar(&o.Users, "users", o.Users, "closed model: number of simulated users")
+	f.DurationVar(&o.Think, "think", o.Think, "closed model: mean think time between a user's actions (exponentially distributed)")
+	f.DurationVar(&o.Duration, "duration", o.Duration, "measured length of the run")
+	f.DurationVar(&o.Warmup, "warmup", o.Warmup, "load sent before the measured window and left out of the report")
+	f.Var(&o.Mix, "mix", "closed and open models: action `weights`, name=weight,... (browse, product, search, bestsellers); logins belong to sessions")
+	f.IntVar(&o.SessionActions, "session-actions", o.SessionActions, "actions of a session (logins and refreshes aside); the next action starts a new session, which logs in again")
+	f.DurationVar(&o.SessionTime, "session-time", o.SessionTime, "longest session; 0: sessions end by --session-actions only")
+	f.Uint64Var(&o.Seed, "seed", o.Seed, "seed of the search query distribution (which queries are popular, which misspelt)")
+	f.Func("source-addrs", "loopback `addresses` to connect from, a CIDR block or comma list (e.g. 127.0.8.0/21); --conns is spread evenly over them and each user keeps one", func(s string) (err error) {
+		o.SourceAddrs, err = parseSourceAddrs(s)
+		return err
+	})
+	f.Float64Var(&o.Rate, "rate", o.Rate, "open model: requests per second on a fixed schedule (0: closed model)")
+	f.Var((*listFlag)(&o.Paths), "path", "fixed URL paths or absolute URLs to send instead of the mix (repeatable or comma list)")
+	f.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "workers sending requests: with --path, the number of back-to-back senders; in the open model, how many requests may be outstanding (0: --conns)")
+	f.IntVar(&o.Conns, "conns", o.Conns, "keep-alive connections per host, all users sharing them (MaxConnsPerHost = MaxIdleConnsPerHost); with --source-addrs, spread over the addresses")
+	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "deadline of each request")
+	f.StringVar(&o.Email, "email", o.Email, "account every session logs in with; without it sessions are anonymous")
+	f.StringVar(&o.Password, "password", o.Password, "its password (better given as VITRINE_BENCH_PASSWORD)")
+}
+
 // DefaultOptions are the flags' defaults.
 func DefaultOptions() Options {
 	return Options{
@@ -263,7 +120,11 @@ const (
 	maxConns       = 100_000
 )
 
-func (o *Options) validate() error {
+// Validate reports the first option out of range, naming its flag.
+func (o *Options) Validate() error {
+	if u, err := url.Parse(o.Target); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("--target %q: want an http:// or https:// base URL", o.Target)
+	}
 	switch {
 	case o.Duration <= 0:
 		return errors.New("--duration must be positive")

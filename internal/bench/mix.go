@@ -69,6 +69,16 @@ func (m Mix) String() string {
 	return b.String()
 }
 
+// Set reads m in the --mix syntax, for flag.Value.
+func (m *Mix) Set(s string) error {
+	parsed, err := parseMix(s)
+	if err != nil {
+		return err
+	}
+	*m = parsed
+	return nil
+}
+
 // parseMix reads name=weight pairs. Actions left out weigh 0.
 func parseMix(s string) (Mix, error) {
 	var m Mix

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -23,7 +24,8 @@ const fdReserve = 64
 // start (invalid options, a catalog it cannot sample, too few file
 // descriptors); a run cut short by ctx still returns its report.
 func Run(ctx context.Context, o Options, progress io.Writer) (*Report, error) {
-	if err := o.validate(); err != nil {
+	o.Target = strings.TrimRight(o.Target, "/")
+	if err := o.Validate(); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
 	pw, hosts, limit, err := prepare(o)

@@ -1,111 +1,170 @@
 package modules
 
 import (
+	"errors"
+	"flag"
+	"fmt"
 	"log/slog"
-	"net/url"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/vitrine-dev/vitrine/internal/platform/authn"
-	"github.com/vitrine-dev/vitrine/internal/platform/ratelimit"
 	"github.com/vitrine-dev/vitrine/internal/platform/resilience"
 	"github.com/vitrine-dev/vitrine/internal/platform/sqldb"
 )
 
-// Config is everything the services need, read from flags and environment
-// by cmd/vitrine.
+// Config is everything the modules need. Each part registers its own
+// flags, with their defaults, and checks itself: cmd/vitrine only binds
+// the flags (RegisterFlags) and reads them, and DefaultConfig is what the
+// flags say when none is given.
 type Config struct {
-	Targets     []string
-	DataDir     string // SQLite files live here when PostgresURL is empty
-	PostgresURL string
-	// PostgresReplicaURLs are read replicas of PostgresURL: the product
-	// and analytics services send the reads that may lag there.
-	PostgresReplicaURLs []string
-	ReplicaMaxLag       time.Duration // 0 means sqldb.DefaultReplicaMaxLag
-	AuthURL             string        // base URL of the auth service, for the JWKS and credential checks when auth runs elsewhere
-	NATSURL             string        // external NATS JetStream; empty embeds a server under DataDir
-	Namespace           string        // isolates deployments sharing one NATS and one Redis server
-	RedisURL            string        // L2 cache (and shared rate limits); empty keeps the cache in-process
-	Issuer              string
-	Audience            string
-	AccessTTL           time.Duration
-	MaxInFlight         int // load shedding threshold
-	// MaxInFlightPerClient bounds the requests one client address has in
-	// flight at once; 0 disables it.
-	MaxInFlightPerClient int
-	// BodyTimeout is the time a request body has to arrive, read before
-	// the request takes one of MaxInFlight's slots; 0 leaves only the
-	// server's read timeout.
-	BodyTimeout time.Duration
-	CORSOrigins []string // origins whose browser scripts may call the API; none: no CORS
-	RateLimits  ratelimit.Config
-	// LoginBackoff throttles failed logins per account; the zero value
-	// takes ratelimit.DefaultBackoffPolicy.
-	LoginBackoff ratelimit.BackoffPolicy
-	Synonyms     string // synonyms file of the search service
-	Logger       *slog.Logger
+	Targets  Targets // the services to run
+	Store    StoreConfig
+	Replicas ReplicaConfig
+	// Namespace prefixes stream names, subjects and Redis keys, so that
+	// deployments (or test runs) can share one NATS and one Redis server.
+	Namespace string
+	Redis     RedisConfig
+	Bus       BusConfig
+	Tokens    TokensConfig
+	Auth      AuthConfig
+	Product   ProductConfig
+	Search    SearchConfig
+	Server    ServerConfig
+	// Breakers is the policy of the circuit breakers around every remote
+	// call (Redis, the bus, the auth service).
+	Breakers resilience.Policy
 
-	// CursorSecret signs listing cursors; empty uses the one kept in the
-	// product store. It is a secret: never log it.
-	CursorSecret string
-
-	// BlobURL is where the product service keeps pictures (file:// or
-	// s3://); empty means DataDir/blobs.
-	BlobURL string
-
-	// StreamReplicas is how many servers of a NATS cluster keep each
-	// stream; 0 means 1.
-	StreamReplicas int
-	// CatalogStaleAfter bounds how long a product instance that lost the
-	// catalog stream serves from its cache; 0 means DefaultCatalogStaleAfter.
-	CatalogStaleAfter time.Duration
-
+	Logger *slog.Logger // nil: slog.Default()
 	// Tracer traces requests, events and the database and Redis calls
 	// made for them; nil (tracing off) installs no instrumentation at all.
 	Tracer trace.TracerProvider
-
-	// Breakers is the policy of the circuit breakers around every remote
-	// call (Redis, the bus, the auth service); the zero value takes
-	// resilience.DefaultPolicy.
-	Breakers resilience.Policy
 }
 
-// BlobStoreURL returns where the product service keeps pictures.
-func (c Config) BlobStoreURL() (string, error) {
-	if c.BlobURL != "" {
-		return c.BlobURL, nil
+// DefaultConfig is the configuration the flags give when none is set.
+func DefaultConfig() Config {
+	var c Config
+	c.RegisterFlags(flag.NewFlagSet("defaults", flag.ContinueOnError))
+	return c
+}
+
+// FlagGroup is a part of the configuration and the flags that set it;
+// --help lists the flags group by group.
+type FlagGroup struct {
+	Title         string
+	RegisterFlags func(*flag.FlagSet)
+}
+
+// FlagGroups lists the parts of c that flags set, in the order --help
+// shows them.
+func (c *Config) FlagGroups() []FlagGroup {
+	return []FlagGroup{
+		{"Services and storage", func(f *flag.FlagSet) {
+			c.Targets = AllTargets()
+			f.Var(&c.Targets, "target", "services to run: all, or a comma `list` of "+ServiceList())
+			c.Store.RegisterFlags(f)
+			c.Replicas.RegisterFlags(f)
+		}},
+		{"Event stream and shared cache", func(f *flag.FlagSet) {
+			f.StringVar(&c.Namespace, "namespace", "", "prefix of stream names, subjects and Redis keys, so deployments can share a NATS and a Redis server")
+			c.Bus.RegisterFlags(f)
+			c.Redis.RegisterFlags(f)
+		}},
+		{"Access tokens", c.Tokens.RegisterFlags},
+		{"Accounts", c.Auth.RegisterFlags},
+		{"Catalog", c.Product.RegisterFlags},
+		{"Search", c.Search.RegisterFlags},
+		{"Requests: limits, load shedding, CORS", c.Server.RegisterFlags},
+		{"Circuit breakers", c.Breakers.RegisterFlags},
 	}
-	dir, err := filepath.Abs(filepath.Join(c.DataDir, "blobs"))
-	if err != nil {
-		return "", err
+}
+
+// RegisterFlags registers every flag of c on f, setting c to the flags'
+// defaults.
+func (c *Config) RegisterFlags(f *flag.FlagSet) {
+	for _, g := range c.FlagGroups() {
+		g.RegisterFlags(f)
 	}
-	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(dir)}).String(), nil
+}
+
+// Validate reports the first setting that cannot work, naming its flag.
+func (c *Config) Validate() error {
+	if len(c.Targets) == 0 {
+		return errors.New("--target: no target given")
+	}
+	if len(c.Replicas.URLs) > 0 && c.Store.PostgresURL == "" {
+		return errors.New("--postgres-replica-url needs --postgres-url, the primary")
+	}
+	for _, check := range []func() error{c.Replicas.Validate, c.Bus.Validate, c.Tokens.Validate,
+		c.Auth.Validate, c.Product.Validate, c.Server.Validate, c.Breakers.Validate} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SQLConfig returns where service keeps its data.
 func (c Config) SQLConfig(service string) sqldb.Config {
-	if c.PostgresURL != "" {
-		return sqldb.Config{PostgresURL: c.PostgresURL, Schema: service, Tracer: c.Tracer}
+	if c.Store.PostgresURL != "" {
+		return sqldb.Config{PostgresURL: c.Store.PostgresURL, Schema: service, Tracer: c.Tracer}
 	}
-	return sqldb.Config{SQLitePath: filepath.Join(c.DataDir, service+".db")}
+	return sqldb.Config{SQLitePath: filepath.Join(c.Store.DataDir, service+".db")}
 }
 
-func (c *Config) setDefaults() {
-	if c.Logger == nil {
-		c.Logger = slog.Default()
+// StoreConfig says where services keep their data: every command that
+// opens a store has these flags.
+type StoreConfig struct {
+	DataDir     string // SQLite files, the embedded stream and search indexes live here
+	PostgresURL string // when set, services keep their relational data there
+}
+
+// RegisterFlags registers --data-dir and --postgres-url.
+func (c *StoreConfig) RegisterFlags(f *flag.FlagSet) {
+	f.StringVar(&c.DataDir, "data-dir", "./data", "directory for the embedded stores (SQLite files, event stream, search index)")
+	f.StringVar(&c.PostgresURL, "postgres-url", "", "PostgreSQL URL; when set, services keep their data there instead of --data-dir")
+}
+
+// ReplicaConfig names the PostgreSQL read replicas of Store.PostgresURL:
+// the product and analytics services send the reads that may lag there.
+type ReplicaConfig struct {
+	URLs   []string
+	MaxLag time.Duration // a replica further behind leaves the read pool
+}
+
+// RegisterFlags registers --postgres-replica-url and --replica-max-lag.
+func (c *ReplicaConfig) RegisterFlags(f *flag.FlagSet) {
+	f.Var((*urlList)(&c.URLs), "postgres-replica-url", "`URL` of a PostgreSQL read replica of --postgres-url, for the product and analytics reads that may lag (repeatable; in the environment or its file, URLs separated by spaces or newlines)")
+	f.DurationVar(&c.MaxLag, "replica-max-lag", sqldb.DefaultReplicaMaxLag, "a replica further behind the primary than this leaves the read pool until it catches up")
+}
+
+// Validate checks the lag bound.
+func (c ReplicaConfig) Validate() error {
+	if c.MaxLag <= 0 {
+		return errors.New("--replica-max-lag must be positive")
 	}
-	if c.Issuer == "" {
-		c.Issuer = authn.DefaultIssuer
+	return nil
+}
+
+// urlList is a repeatable URL flag. One value may hold several URLs
+// separated by spaces or newlines, as the environment and a mounted file
+// give them. Its text never shows the URLs: they may hold passwords.
+type urlList []string
+
+func (l *urlList) String() string {
+	if l == nil || len(*l) == 0 {
+		return ""
 	}
-	if c.Audience == "" {
-		c.Audience = authn.DefaultAudience
+	return fmt.Sprintf("%d URLs", len(*l))
+}
+
+func (l *urlList) Set(v string) error {
+	urls := strings.Fields(v)
+	if len(urls) == 0 {
+		return errors.New("no URL")
 	}
-	if c.AccessTTL <= 0 {
-		c.AccessTTL = authn.DefaultAccessTTL
-	}
-	if c.Breakers == (resilience.Policy{}) {
-		c.Breakers = resilience.DefaultPolicy()
-	}
+	*l = append(*l, urls...)
+	return nil
 }

@@ -1,37 +1,31 @@
 // Package modules decides what runs in a process, in the manner of Loki's
 // module manager. A target names one service; "all" is an alias for every
-// service. Each module declares what it needs (deps); New starts the
-// modules the targets need, in the order of the map below, and mounts
-// their routes on one router. It is the only place where services meet:
-// each service's event adapter (productevents, searchevents,
-// analyticsevents) says what it consumes, and modules connects them to
-// the bus.
+// service. Each module is one entry of a table (table, below): what it
+// needs, how it starts, how it migrates its store. New starts the modules
+// the targets need, in an order computed from what each needs
+// (startOrder), and mounts their routes on one router. It is the only
+// place where services meet: each service's event adapter
+// (productevents, searchevents, analyticsevents) says what it consumes,
+// and modules connects them to the bus.
 //
-// Files: modules.go (the map and the App), config.go, platform.go (Redis, token
-// checking, the bus), services.go (one function a service), server.go
-// (health routes and the request chain).
+// Files: modules.go (the names and the table), order.go (the start
+// order), app.go (the App), config.go (the configuration and its flags);
+// then a file a module, holding its part of the configuration and its
+// start function: redis.go, bus.go, tokens.go, auth.go, product.go (with
+// streamguard.go), search.go, analytics.go, server.go (the request chain,
+// with health.go and reads.go).
 package modules
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net/http"
+	"io"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/vitrine-dev/vitrine/internal/analytics/analyticsdb"
-	"github.com/vitrine-dev/vitrine/internal/auth"
 	"github.com/vitrine-dev/vitrine/internal/auth/authdb"
-	"github.com/vitrine-dev/vitrine/internal/platform/bus"
-	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
-	"github.com/vitrine-dev/vitrine/internal/platform/obs"
-	"github.com/vitrine-dev/vitrine/internal/platform/resilience"
 	"github.com/vitrine-dev/vitrine/internal/platform/sqldb"
 	"github.com/vitrine-dev/vitrine/internal/product/productdb"
 )
@@ -53,24 +47,69 @@ const (
 	Server = "server" // health routes and the request chain, around every route
 )
 
-// deps says what each module needs. Tokens uses the auth module when it
-// runs in the same process.
-var deps = map[string][]string{
-	Redis:     nil,
-	Auth:      {Redis},
-	Tokens:    nil,
-	Bus:       nil,
-	Product:   {Redis, Tokens, Bus},
-	Search:    {Bus},
-	Analytics: {Tokens, Bus},
-	Server:    {Redis, Tokens},
+// module is one part of a process.
+type module struct {
+	name string
+	// service modules are the targets --target names; the others run
+	// because a service needs them, or (always) in every process.
+	service bool
+	always  bool
+	// needs are the modules this one cannot run without: they start
+	// first, and start because this one does.
+	needs []string
+	// after are the modules that start first when they run at all: this
+	// one uses them if they are there, and runs without them.
+	after []string
+	start func(*App, context.Context) error
+	// migrate applies the migrations of the module's store; nil when it
+	// keeps no relational data.
+	migrate func(context.Context, sqldb.Config) error
 }
 
-// order is the order modules start in; each comes after what it needs.
-var order = []string{Redis, Auth, Tokens, Bus, Product, Search, Analytics, Server}
+// table is every module. The start order comes from needs and after; the
+// order of the entries only lists the services (in "all", ServiceList)
+// and breaks ties between modules that do not depend on each other.
+var table = []module{
+	{name: Redis, start: (*App).startRedis},
+	{name: Bus, start: (*App).startBus},
+	{name: Auth, service: true, needs: []string{Redis}, start: (*App).startAuth,
+		migrate: migrateWith(authdb.Open)},
+	// Tokens checks tokens with the auth service's keys when auth runs in
+	// the process, else with those its --auth-url publishes.
+	{name: Tokens, after: []string{Auth}, start: (*App).startTokens},
+	{name: Product, service: true, needs: []string{Redis, Tokens, Bus}, start: (*App).startProduct,
+		migrate: migrateWith(productdb.Open)},
+	{name: Search, service: true, needs: []string{Bus}, start: (*App).startSearch},
+	{name: Analytics, service: true, needs: []string{Tokens, Bus}, start: (*App).startAnalytics,
+		migrate: migrateWith(analyticsdb.Open)},
+	// Server puts the request chain around the router once every service
+	// has mounted its routes on it.
+	{name: Server, always: true, needs: []string{Redis, Tokens}, after: []string{Auth, Product, Search, Analytics},
+		start: (*App).startServer},
+}
 
-// services lists every service in start order; "all" expands to it.
-var services = []string{Auth, Product, Search, Analytics}
+// services lists every service, in the table's order; "all" expands to it.
+var services = func() []string {
+	var out []string
+	for _, m := range table {
+		if m.service {
+			out = append(out, m.name)
+		}
+	}
+	return out
+}()
+
+// migrateWith is a module's migrate function: opening its store applies
+// the migrations.
+func migrateWith[S io.Closer](open func(context.Context, sqldb.Config) (S, error)) func(context.Context, sqldb.Config) error {
+	return func(ctx context.Context, c sqldb.Config) error {
+		store, err := open(ctx, c)
+		if err != nil {
+			return err
+		}
+		return store.Close()
+	}
+}
 
 // ParseTargets expands and checks a comma list of targets.
 func ParseTargets(list string) ([]string, error) {
@@ -97,140 +136,27 @@ func ParseTargets(list string) ([]string, error) {
 // ServiceList names the services a target list may hold.
 func ServiceList() string { return strings.Join(services, ", ") }
 
-// needed returns the modules targets need, in start order.
-func needed(targets []string) []string {
-	want := map[string]bool{Server: true}
-	var add func(m string)
-	add = func(m string) {
-		want[m] = true
-		for _, d := range deps[m] {
-			add(d)
-		}
-	}
-	for _, t := range append(targets, Server) {
-		add(t)
-	}
-	return slices.DeleteFunc(slices.Clone(order), func(m string) bool { return !want[m] })
-}
+// Targets are the services a process runs. As a flag (--target) it reads
+// "all" or a comma list of services (ParseTargets).
+type Targets []string
 
-// App is the set of running services behind one HTTP handler.
-type App struct {
-	Router  *httpx.Router
-	Handler http.Handler
+// AllTargets is every service: the target "all".
+func AllTargets() Targets { return slices.Clone(services) }
 
-	cfg     Config
-	logger  *slog.Logger
-	metrics *obs.Metrics
-	// What the modules hand each other.
-	breakers     *resilience.Breakers // every remote call's breaker comes from here
-	redis        *redis.Client
-	auth         *auth.Service
-	authenticate func(http.Handler) http.Handler
-	bus          *bus.Bus
-	// guard sends catalog reads to directProduct, which caches nothing,
-	// while this instance cannot trust its cache (see streamGuard).
-	guard         *streamGuard
-	directProduct http.Handler
-
-	checks map[string]func(context.Context) error
-	// softChecks show in /readyz without failing it: the instance still
-	// serves without them.
-	softChecks map[string]func(context.Context) error
-	closers    []func() error
-	background []func(context.Context)
-	draining   atomic.Bool
-	bg         context.Context // lives until Close
-	cancel     context.CancelFunc
-	wg         sync.WaitGroup
-}
-
-// New starts the modules the targets need and wires them together.
-// Background work (relays, consumers, key rotation...) runs until Close.
-func New(ctx context.Context, cfg Config) (_ *App, err error) {
-	cfg.setDefaults()
-	if err := cfg.Breakers.Validate(); err != nil {
-		return nil, err
+// Set implements flag.Value.
+func (t *Targets) Set(list string) error {
+	parsed, err := ParseTargets(list)
+	if err != nil {
+		return err
 	}
-	bg, cancel := context.WithCancel(context.Background())
-	a := &App{Router: httpx.NewRouter(), cfg: cfg, logger: cfg.Logger, metrics: obs.NewMetrics(),
-		checks: map[string]func(context.Context) error{}, softChecks: map[string]func(context.Context) error{}, bg: bg, cancel: cancel,
-		breakers: resilience.NewBreakers(cfg.Breakers, cfg.Logger)}
-	a.metrics.Registry.MustRegister(a.breakers)
-	defer func() {
-		if err != nil {
-			a.Close()
-		}
-	}()
-	inits := map[string]func(context.Context) error{
-		Redis:     a.initRedis,
-		Auth:      a.initAuth,
-		Tokens:    a.initTokens,
-		Bus:       a.initBus,
-		Product:   a.initProduct,
-		Search:    a.initSearch,
-		Analytics: a.initAnalytics,
-		Server:    a.initServer,
-	}
-	for _, m := range needed(cfg.Targets) {
-		if err := inits[m](ctx); err != nil {
-			return nil, err
-		}
-	}
-	for _, run := range a.background {
-		a.wg.Go(func() { run(bg) })
-	}
-	return a, nil
-}
-
-// consume runs the consumers of a service's event adapter in the background.
-func (a *App) consume(runners []bus.Runner) {
-	for _, r := range runners {
-		a.background = append(a.background, func(ctx context.Context) { r.Run(ctx, a.bus) })
-	}
-}
-
-// Metrics serves the Prometheus metrics of the process, for the admin
-// address: they are not for the public.
-func (a *App) Metrics() http.Handler { return a.metrics.Handler() }
-
-// Drain marks the process as going away: /readyz turns 503 so the load
-// balancer stops sending new requests.
-func (a *App) Drain() { a.draining.Store(true) }
-
-// Close stops background work and closes the stores.
-func (a *App) Close() error {
-	a.cancel()
-	a.wg.Wait()
-	var errList []error
-	for i := len(a.closers) - 1; i >= 0; i-- {
-		errList = append(errList, a.closers[i]())
-	}
-	return errors.Join(errList...)
-}
-
-// Migrate applies the migrations of the targeted services (opening a store
-// migrates it) and closes the stores again.
-func Migrate(ctx context.Context, cfg Config) error {
-	open := map[string]func(context.Context, sqldb.Config) (interface{ Close() error }, error){
-		Auth: func(ctx context.Context, c sqldb.Config) (interface{ Close() error }, error) {
-			return authdb.Open(ctx, c)
-		},
-		Product: func(ctx context.Context, c sqldb.Config) (interface{ Close() error }, error) {
-			return productdb.Open(ctx, c)
-		},
-		Analytics: func(ctx context.Context, c sqldb.Config) (interface{ Close() error }, error) {
-			return analyticsdb.Open(ctx, c)
-		},
-	}
-	for _, t := range cfg.Targets {
-		if open[t] == nil {
-			continue // search keeps no SQL data
-		}
-		store, err := open[t](ctx, cfg.SQLConfig(t))
-		if err != nil {
-			return fmt.Errorf("migrate %s: %w", t, err)
-		}
-		store.Close()
-	}
+	*t = parsed
 	return nil
+}
+
+// String implements flag.Value: "all" for every service.
+func (t Targets) String() string {
+	if len(t) > 0 && slices.Equal(t, services) {
+		return All
+	}
+	return strings.Join(t, ",")
 }

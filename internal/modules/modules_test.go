@@ -3,7 +3,6 @@ package modules_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -20,18 +19,21 @@ import (
 // newApp starts every service in one process, on embedded storage.
 func newApp(t *testing.T) *modules.App {
 	t.Helper()
-	targets, err := modules.ParseTargets(modules.All)
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, err := modules.New(context.Background(), modules.Config{
-		Targets: targets, DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	app, err := modules.New(context.Background(), testConfig(t, modules.AllTargets()...))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { app.Close() })
 	return app
+}
+
+// testConfig is the default configuration with targets, on embedded
+// storage of the test's own, logging nothing.
+func testConfig(t *testing.T, targets ...string) modules.Config {
+	cfg := modules.DefaultConfig()
+	cfg.Targets, cfg.Store.DataDir = targets, t.TempDir()
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	return cfg
 }
 
 // openAPIDoc is the part of api/openapi.json these tests read.
@@ -117,14 +119,13 @@ func TestParseTargets(t *testing.T) {
 // TestTokenCheckingServicesNeedTheAuthService: product and analytics check
 // tokens, so without auth in the process they need --auth-url; search does not.
 func TestTokenCheckingServicesNeedTheAuthService(t *testing.T) {
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for _, target := range []string{modules.Product, modules.Analytics} {
-		_, err := modules.New(context.Background(), modules.Config{Targets: []string{target}, DataDir: t.TempDir(), Logger: quiet})
+		_, err := modules.New(context.Background(), testConfig(t, target))
 		if err == nil || !strings.Contains(err.Error(), "--auth-url") {
 			t.Fatalf("%s without auth: got %v", target, err)
 		}
 	}
-	app, err := modules.New(context.Background(), modules.Config{Targets: []string{modules.Search}, DataDir: t.TempDir(), Logger: quiet})
+	app, err := modules.New(context.Background(), testConfig(t, modules.Search))
 	if err != nil {
 		t.Fatalf("search alone: %v", err)
 	}

@@ -2,6 +2,7 @@ package modules
 
 import (
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
@@ -26,32 +27,63 @@ const RecentWriterHeader = "X-Vitrine-Recent-Writer"
 //   - any other request, and every request of a recent writer, reads from
 //     the primary, so a write's own checks (If-Match, Idempotency-Key) and
 //     a writer's next reads see the latest commit;
-//   - a recent writer's catalog reads skip the read cache, whose other
-//     instances may not have heard of the write yet; so do all catalog
-//     reads while the stream guard says the cache may be stale, and those
-//     read the primary too, to keep the guard's bound. Writes always take
-//     the router, whose read cache they invalidate.
+//   - in between, the layers modules put in front of the router
+//     (routeLayers) may answer a request themselves: the product module's
+//     catalogBypass does, for catalog reads its cache may not serve.
 func (a *App) routes() http.Handler {
-	trusted := a.cfg.RateLimits.TrustedProxies
+	var h http.Handler = replicaReads(a.Router)
+	for i := len(a.routeLayers) - 1; i >= 0; i-- {
+		h = a.routeLayers[i](h)
+	}
+	return dropUntrustedRecentWriter(h, a.cfg.Server.TrustedProxies)
+}
+
+// dropUntrustedRecentWriter removes RecentWriterHeader from requests that
+// do not come straight from a trusted proxy.
+func dropUntrustedRecentWriter(next http.Handler, trusted []netip.Prefix) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		recent := r.Header.Get(RecentWriterHeader) != ""
-		if recent && !httpx.FromTrustedProxy(r, trusted) {
+		if recentWriter(r) && !httpx.FromTrustedProxy(r, trusted) {
 			r.Header.Del(RecentWriterHeader)
-			recent = false
 		}
-		catalog := a.guard != nil && isCatalogPath(r.URL.Path)
-		read := r.Method == http.MethodGet || r.Method == http.MethodHead
-		stale := catalog && a.guard.stale.Load()
-		if read && !recent && !stale {
-			r = r.WithContext(sqldb.ReplicaReads(r.Context()))
-		}
-		if read && catalog && (recent || stale) {
-			a.directProduct.ServeHTTP(w, r)
-			return
-		}
-		a.Router.ServeHTTP(w, r)
+		next.ServeHTTP(w, r)
 	})
 }
+
+// replicaReads lets the reads of a request that is a read, from a client
+// that did not write a moment ago, go to a replica.
+func replicaReads(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isRead(r) && !recentWriter(r) {
+			r = r.WithContext(sqldb.ReplicaReads(r.Context()))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// catalogBypass sends catalog reads to direct, the product routes on a
+// cache that keeps nothing, reading the primary: a recent writer's (other
+// instances' caches may not have heard of the write yet), and every one
+// while the stream guard says the cache may be stale (reading the primary
+// keeps the guard's bound). Writes always take the router, whose read
+// cache they invalidate.
+type catalogBypass struct {
+	guard  *streamGuard
+	direct http.Handler
+}
+
+func (b catalogBypass) layer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isRead(r) && isCatalogPath(r.URL.Path) && (recentWriter(r) || b.guard.stale.Load()) {
+			b.direct.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func isRead(r *http.Request) bool { return r.Method == http.MethodGet || r.Method == http.MethodHead }
+
+func recentWriter(r *http.Request) bool { return r.Header.Get(RecentWriterHeader) != "" }
 
 func isCatalogPath(p string) bool {
 	return strings.HasPrefix(p, "/api/products") || strings.HasPrefix(p, "/api/categories")

@@ -2,11 +2,14 @@ package modules
 
 import (
 	"context"
+	"errors"
+	"flag"
+	"fmt"
 	"net/http"
-	"sync"
+	"net/netip"
+	"strings"
 	"time"
 
-	"github.com/vitrine-dev/vitrine/api"
 	"github.com/vitrine-dev/vitrine/internal/console"
 	"github.com/vitrine-dev/vitrine/internal/platform/authn"
 	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
@@ -14,26 +17,73 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/product/producthttp"
 )
 
-// initServer mounts the health and operations routes and the console, and
+// ServerConfig tunes the request chain every process puts around its
+// routes: who is believed, how many requests get in, and how fast.
+type ServerConfig struct {
+	// TrustedProxies are the load balancers whose X-Forwarded-For and
+	// X-Vitrine-Recent-Writer are believed.
+	TrustedProxies []netip.Prefix
+	// MaxInFlight is the number of requests served at once before the
+	// server answers 503 (load shedding); 0 disables it.
+	MaxInFlight int
+	// MaxInFlightPerClient bounds the requests one client address has in
+	// flight at once; 0 disables it.
+	MaxInFlightPerClient int
+	// BodyTimeout is the time a request body has to arrive, read before
+	// the request takes one of MaxInFlight's slots; 0 leaves only the
+	// server's read timeout.
+	BodyTimeout time.Duration
+	CORSOrigins []string // origins whose browser scripts may call the API; none: no CORS
+	RateLimits  ratelimit.Config
+}
+
+// RegisterFlags registers the flags of the request chain.
+func (c *ServerConfig) RegisterFlags(f *flag.FlagSet) {
+	f.Func("trusted-proxies", "comma list of `CIDRs` of load balancers whose X-Forwarded-For and X-Vitrine-Recent-Writer are believed", func(s string) (err error) {
+		c.TrustedProxies, err = httpx.ParseTrustedProxies(s)
+		return err
+	})
+	f.IntVar(&c.MaxInFlight, "max-in-flight", 4096, "requests served at once before answering 503 (load shedding); 0 disables")
+	f.IntVar(&c.MaxInFlightPerClient, "max-in-flight-per-client", 64, "requests one client address may have in flight at once before it alone gets 429; 0 disables")
+	f.DurationVar(&c.BodyTimeout, "body-timeout", 10*time.Second, "time a request body has to arrive before a 408; 0 leaves only the 30s read timeout")
+	f.Func("cors-origins", "comma list of `origins` whose browser scripts may call the API (https://shop.example, https://*.shop.example or *); empty sends no CORS headers", func(s string) error {
+		c.CORSOrigins = splitList(s)
+		return nil
+	})
+	c.RateLimits.RegisterFlags(f)
+}
+
+// Validate reports the first setting the chain cannot apply.
+func (c ServerConfig) Validate() error {
+	if c.MaxInFlight < 0 || c.MaxInFlightPerClient < 0 || c.BodyTimeout < 0 {
+		return errors.New("--max-in-flight, --max-in-flight-per-client and --body-timeout must not be negative")
+	}
+	if _, err := httpx.CORS(c.CORSOrigins); err != nil {
+		return fmt.Errorf("--cors-origins: %w", err)
+	}
+	return c.RateLimits.Validate()
+}
+
+// splitList reads a comma list, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for item := range strings.SplitSeq(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// startServer mounts the health and operations routes and the console, and
 // puts the request chain around the router, once every service has mounted
 // its routes. Every process serves the console: it is a few embedded
 // files, and a load balancer may send "/" to any instance.
-func (a *App) initServer(context.Context) error {
+func (a *App) startServer(context.Context) error {
 	a.healthRoutes()
 	a.opsRoutes()
 	console.Routes(a.Router)
 	return a.chain()
-}
-
-func (a *App) healthRoutes() {
-	a.Router.Handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	}))
-	a.Router.Handle("GET /readyz", http.HandlerFunc(a.readyz))
-	a.Router.Handle("GET /openapi.json", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=300")
-		httpx.WriteRawJSON(w, http.StatusOK, api.OpenAPI)
-	}))
 }
 
 // opsRoutes tell an administrator what this process serves: the console's
@@ -55,13 +105,10 @@ func (a *App) chain() error {
 	// Rate limits are shared through Redis when there is one.
 	var limiter ratelimit.Limiter = ratelimit.NewMemory(0)
 	if a.redis != nil {
-		limiter = ratelimit.NewRedis(a.redis, ratelimit.RedisConfig{Prefix: "vitrine:" + a.cfg.Namespace + ":",
-			Fallback: limiter, Breakers: a.breakers, Logger: a.cfg.Logger})
+		limiter = ratelimit.NewRedis(a.redis, ratelimit.RedisConfig{Prefix: a.redisPrefix(),
+			Fallback: limiter, Breakers: a.breakers, Logger: a.logger})
 	}
-	if a.cfg.RateLimits.LoginPaths == nil && a.cfg.RateLimits.Exempt == nil {
-		d := ratelimit.DefaultConfig()
-		a.cfg.RateLimits.LoginPaths, a.cfg.RateLimits.Exempt = d.LoginPaths, d.Exempt
-	}
+	c := a.cfg.Server
 
 	// Large responses are compressed; the entity tag of a compressed body
 	// gets a suffix, as two encodings are two representations.
@@ -69,7 +116,7 @@ func (a *App) chain() error {
 	if err != nil {
 		return err
 	}
-	cors, err := httpx.CORS(a.cfg.CORSOrigins)
+	cors, err := httpx.CORS(c.CORSOrigins)
 	if err != nil {
 		return err
 	}
@@ -81,77 +128,19 @@ func (a *App) chain() error {
 	a.Handler = httpx.Chain(a.routes(),
 		compress,
 		httpx.Recover,
-		httpx.Edge(a.cfg.RateLimits.TrustedProxies),
+		httpx.Edge(c.TrustedProxies),
 		a.Router.Name,
 		httpx.Trace(a.cfg.Tracer), // after Name (spans are named for routes), before Log (its lines name the trace)
-		httpx.Log(a.cfg.Logger, a.metrics.ObserveRequest),
+		httpx.Log(a.logger, a.metrics.ObserveRequest),
 		httpx.SecurityHeaders,
 		cors, // before every refusal, so browsers can read them; answers preflights itself
-		httpx.LimitPerClient(a.cfg.MaxInFlightPerClient),
-		ratelimit.ByAddress(limiter, a.cfg.RateLimits, a.cfg.Logger),
-		httpx.BufferBody(a.cfg.BodyTimeout, producthttp.StreamsBody),
-		httpx.Shed(a.cfg.MaxInFlight),
+		httpx.LimitPerClient(c.MaxInFlightPerClient),
+		ratelimit.ByAddress(limiter, c.RateLimits, a.logger),
+		httpx.BufferBody(c.BodyTimeout, producthttp.StreamsBody),
+		httpx.Shed(c.MaxInFlight),
 		httpx.TextQuery,
 		a.authenticate,
-		ratelimit.ByUser(limiter, a.cfg.RateLimits, a.cfg.Logger),
+		ratelimit.ByUser(limiter, c.RateLimits, a.logger),
 	)
 	return nil
-}
-
-// readyz answers 200 when every dependency answers, 503 (with the failing
-// ones) otherwise, and 503 while the process drains.
-// softCheckTimeout bounds a check that only reports (the event stream, the
-// search index's lag): without the stream an instance still serves, and a
-// slow answer from a stream that is electing a leader must not make the
-// whole readiness answer late.
-const softCheckTimeout = 300 * time.Millisecond
-
-func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
-	if a.draining.Load() {
-		httpx.WriteProblem(w, r, httpx.Problem{Status: http.StatusServiceUnavailable, Detail: "shutting down"})
-		return
-	}
-	// The checks run at once, so the answer takes as long as the slowest
-	// one, not their sum: a load balancer's health check has a deadline
-	// of its own (about a second), and an instance that answers late is
-	// taken out of the pool although it serves.
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	var (
-		mu     sync.Mutex
-		wg     sync.WaitGroup
-		status = map[string]string{}
-		failed bool
-	)
-	for name, check := range a.checks {
-		wg.Go(func() {
-			err := check(ctx)
-			mu.Lock()
-			defer mu.Unlock()
-			status[name] = "ok"
-			if err != nil {
-				status[name], failed = "down", true
-				a.logger.WarnContext(ctx, "readiness check failed", "check", name, "err", err)
-			}
-		})
-	}
-	for name, check := range a.softChecks {
-		wg.Go(func() {
-			softCtx, cancel := context.WithTimeout(ctx, softCheckTimeout)
-			defer cancel()
-			err := check(softCtx)
-			mu.Lock()
-			defer mu.Unlock()
-			status[name] = "ok"
-			if err != nil {
-				status[name] = "degraded"
-			}
-		})
-	}
-	wg.Wait()
-	code := http.StatusOK
-	if failed {
-		code = http.StatusServiceUnavailable
-	}
-	httpx.WriteJSON(w, code, map[string]any{"ready": !failed, "checks": status})
 }

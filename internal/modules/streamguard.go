@@ -15,10 +15,6 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/product/producthttp"
 )
 
-// DefaultCatalogStaleAfter bounds how long a product instance serves from
-// its cache after it lost the catalog stream.
-const DefaultCatalogStaleAfter = 2 * time.Second
-
 // streamGuard decides whether a product instance may serve catalog reads
 // from its cache. The cache forgets a product when the product's event
 // arrives; an instance cut off from the stream (NATS down, its link cut, its
@@ -42,9 +38,6 @@ type streamGuard struct {
 }
 
 func newStreamGuard(staleAfter time.Duration, start uint64, probe func(context.Context) (uint64, error), logger *slog.Logger, reg prometheus.Registerer) *streamGuard {
-	if staleAfter <= 0 {
-		staleAfter = DefaultCatalogStaleAfter
-	}
 	g := &streamGuard{staleAfter: staleAfter, probe: probe, logger: logger}
 	g.seen.Store(start)
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{

@@ -582,9 +582,9 @@ func throttledAPI(t *testing.T) *api {
 	t.Helper()
 	clk := newClock()
 	svc, err := auth.NewService(openStore(t, sqltest.Config(t, sqldb.SQLite, "auth")), auth.Config{
-		Argon2:   auth.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1},
-		Throttle: ratelimit.NewMemoryBackoff(ratelimit.BackoffPolicy{After: 3, Wait: time.Hour, MaxWait: 2 * time.Hour, Forget: time.Hour}, 0),
-		Now:      clk.Now,
+		Argon2:        auth.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1},
+		LoginThrottle: ratelimit.NewMemoryThrottle(ratelimit.ThrottlePolicy{After: 3, Wait: time.Hour, MaxWait: 2 * time.Hour, Forget: time.Hour}, 0),
+		Now:           clk.Now,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -1,97 +1,117 @@
 package httpx
 
 import (
-	"bytes"
-	"io"
+	"context"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 )
 
-// One client may hold limit requests at once; past that it alone is
-// refused, and its slots come back when its requests end.
-func TestLimitPerClient(t *testing.T) {
-	entered, release := make(chan struct{}), make(chan struct{})
-	h := Chain(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/hold" {
-			entered <- struct{}{}
-			<-release
+func TestClientIP(t *testing.T) {
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.7/32"), netip.MustParsePrefix("fd00::/8")}
+	cases := []struct {
+		remote string
+		xff    []string
+		want   string
+	}{
+		{"203.0.113.5:1", nil, "203.0.113.5"},
+		{"203.0.113.5:1", []string{"1.2.3.4"}, "203.0.113.5"},                            // untrusted peer
+		{"10.1.2.3:1", nil, "10.1.2.3"},                                                  // trusted, no header
+		{"10.1.2.3:1", []string{"198.51.100.1"}, "198.51.100.1"},                         // one load balancer
+		{"10.1.2.3:1", []string{"1.1.1.1, 198.51.100.1"}, "198.51.100.1"},                // client-written hop on the left
+		{"10.1.2.3:1", []string{"198.51.100.1, 10.9.9.9"}, "198.51.100.1"},               // two trusted hops
+		{"10.1.2.3:1", []string{"1.1.1.1", "198.51.100.1, 192.168.1.7"}, "198.51.100.1"}, // several header lines
+		{"10.1.2.3:1", []string{"10.2.2.2, 10.3.3.3"}, "10.2.2.2"},                       // all trusted: the farthest
+		{"10.1.2.3:1", []string{"nonsense, 198.51.100.1"}, "198.51.100.1"},               // garbage left of the client
+		{"10.1.2.3:1", []string{"198.51.100.1, nonsense"}, "10.1.2.3"},                   // garbage from our side: stop
+		{"10.1.2.3:1", []string{"198.51.100.1:4711"}, "198.51.100.1"},                    // hop with a port
+		{"10.1.2.3:1", []string{"[2001:db8::1]:443"}, "2001:db8::1"},                     // v6 hop with a port
+		{"[fd00::1]:1", []string{"2001:db8::2"}, "2001:db8::2"},                          // v6 proxy
+		{"[::ffff:10.1.2.3]:1", []string{"198.51.100.3"}, "198.51.100.3"},                // v4-mapped proxy
+		{"[::ffff:203.0.113.9]:1", nil, "203.0.113.9"},                                   // v4-mapped client
+	}
+	for _, tc := range cases {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = tc.remote
+		for _, v := range tc.xff {
+			r.Header.Add("X-Forwarded-For", v)
 		}
-		w.WriteHeader(http.StatusNoContent)
-	}), Edge(nil), LimitPerClient(2))
-	send := func(path, remote string) *httptest.ResponseRecorder {
-		r := httptest.NewRequest(http.MethodGet, path, nil)
-		r.RemoteAddr = remote
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		return w
-	}
-
-	var wg sync.WaitGroup
-	for _, remote := range []string{"[2001:db8:1:2::a]:1", "[2001:db8:1:2::b]:2"} { // one /64
-		wg.Go(func() { send("/hold", remote) })
-		<-entered
-	}
-	w := send("/", "[2001:db8:1:2::c]:3")
-	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" {
-		t.Fatalf("third request of a /64 with two in flight: %d, Retry-After %q; want 429 with Retry-After", w.Code, w.Header().Get("Retry-After"))
-	}
-	if w := send("/", "[2001:db8:1:3::a]:1"); w.Code != http.StatusNoContent {
-		t.Fatalf("another client: %d", w.Code)
-	}
-	close(release)
-	wg.Wait()
-	if w := send("/", "[2001:db8:1:2::c]:3"); w.Code != http.StatusNoContent {
-		t.Fatalf("after its requests ended: %d", w.Code)
+		got, ok := ClientIP(r, trusted)
+		if !ok || got.String() != tc.want {
+			t.Errorf("ClientIP(remote %s, XFF %q) = %s, %v; want %s", tc.remote, tc.xff, got, ok, tc.want)
+		}
 	}
 }
 
-// A body larger than MaxBodyBytes reaches the handler cut just past the
-// limit, so the handler's own limit answers 413, and the connection is not
-// kept for another request.
-func TestBufferBodyKeepsHandlerLimits(t *testing.T) {
-	var got int
-	srv := httptest.NewServer(Chain(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := ReadJSONBody(r, 0)
-		got = len(body)
-		if err != nil {
-			WriteError(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}), BufferBody(0, nil)))
-	defer srv.Close()
+// An inner layer that adds to the context (as authentication does) works
+// on a copy of the request; the route the router matched must still reach
+// the outer layers that log and count the request.
+func TestRouteReachesOuterLayers(t *testing.T) {
+	rt := NewRouter()
+	rt.HandleFunc("GET /api/things/{id}", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	type key struct{}
+	addToContext := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), key{}, "caller")))
+		})
+	}
+	var route, id string
+	var client netip.Addr
+	observe := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r)
+			route, id = Route(r), RequestID(r.Context())
+			client, _ = ClientAddr(r.Context())
+		})
+	}
+	h := Chain(rt, Edge(nil), observe, addToContext)
 
-	post := func(body []byte) *http.Response {
-		resp, err := http.Post(srv.URL, "application/json", bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp
+	r := httptest.NewRequest(http.MethodGet, "/api/things/42", nil)
+	r.RemoteAddr = "198.51.100.7:5555"
+	r.Header.Set("X-Request-ID", "req-1")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if route != "GET /api/things/{id}" || id != "req-1" || client.String() != "198.51.100.7" {
+		t.Fatalf("outer layer saw route %q, id %q, client %s", route, id, client)
 	}
-	if resp := post([]byte(`{"a":1}`)); resp.StatusCode != http.StatusNoContent || got != 7 {
-		t.Fatalf("small body: %d, handler read %d bytes", resp.StatusCode, got)
+	if got := w.Header().Get("X-Request-ID"); got != "req-1" {
+		t.Fatalf("X-Request-ID = %q", got)
 	}
-	resp := post([]byte(strings.Repeat(" ", 3*MaxBodyBytes)))
-	if resp.StatusCode != http.StatusRequestEntityTooLarge || !resp.Close {
-		t.Fatalf("3 MiB body: %d, connection close %v; want 413 and close", resp.StatusCode, resp.Close)
+
+	r = httptest.NewRequest(http.MethodGet, "/nowhere", nil)
+	r.Header.Set("X-Request-ID", "bad id\x01")
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if route != "" || w.Code != http.StatusNotFound {
+		t.Fatalf("unmatched path: route %q, status %d", route, w.Code)
+	}
+	if got := w.Header().Get("X-Request-ID"); got == "bad id\x01" || len(got) != 16 {
+		t.Fatalf("an unprintable request id was echoed: %q", got)
 	}
 }
 
-func TestCORSChecksOrigins(t *testing.T) {
-	for _, good := range [][]string{nil, {"*"}, {"https://shop.example", "http://localhost:3000", "https://*.brand.example"}} {
-		if _, err := CORS(good); err != nil {
-			t.Errorf("CORS(%q): %v", good, err)
+func TestParseTrustedProxies(t *testing.T) {
+	got, err := ParseTrustedProxies(" 10.0.0.0/8,192.168.1.7 ,, 2001:db8::/32, ::1, 172.16.5.4/12")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "[10.0.0.0/8 192.168.1.7/32 2001:db8::/32 ::1/128 172.16.0.0/12]"
+	if s := fmtPrefixes(got); s != want {
+		t.Fatalf("ParseTrustedProxies = %s, want %s", s, want)
+	}
+	for _, bad := range []string{"10.0.0.0/33", "example.com", "10.0.0.1/8/8"} {
+		if _, err := ParseTrustedProxies(bad); err == nil {
+			t.Errorf("ParseTrustedProxies(%q) accepted", bad)
 		}
 	}
-	for _, bad := range []string{"shop.example", "https://shop.example/", "https://shop.example/app", "ftp://shop.example",
-		"https://user@shop.example", "https://shop.*.example", "https://shop.example?x", "*.shop.example"} {
-		if _, err := CORS([]string{bad}); err == nil {
-			t.Errorf("CORS accepted the origin %q", bad)
-		}
+}
+
+func fmtPrefixes(ps []netip.Prefix) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
 	}
+	return "[" + strings.Join(s, " ") + "]"
 }

@@ -47,27 +47,6 @@ func SecurityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// Shed answers 503 with Retry-After at once when more than limit requests
-// are in flight, instead of queueing without bound. limit <= 0 disables it.
-func Shed(limit int) Middleware {
-	return func(next http.Handler) http.Handler {
-		if limit <= 0 {
-			return next
-		}
-		slots := make(chan struct{}, limit)
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			select {
-			case slots <- struct{}{}:
-				defer func() { <-slots }()
-				next.ServeHTTP(w, r)
-			default:
-				w.Header().Set("Retry-After", "1")
-				WriteProblem(w, r, Problem{Status: http.StatusServiceUnavailable, Detail: "the server is at capacity; retry shortly"})
-			}
-		})
-	}
-}
-
 // StatusRecorder remembers the status a handler wrote.
 type StatusRecorder struct {
 	http.ResponseWriter

@@ -38,10 +38,11 @@ func ExampleByAddress() {
 	}
 
 	cfg := ratelimit.DefaultConfig()
-	cfg.TrustedProxies, _ = ratelimit.ParseCIDRs("10.0.0.0/8") // the load balancers
+	loadBalancers, _ := httpx.ParseTrustedProxies("10.0.0.0/8")
 
-	// Addresses are limited before any costly work, users once
-	// authentication (authn.Authenticate) tells who the caller is.
-	_ = httpx.Chain(api, httpx.Recover, httpx.Edge(cfg.TrustedProxies),
+	// Edge finds the client's address (believing X-Forwarded-For from the
+	// load balancers only). Addresses are limited before any costly work,
+	// users once authentication (authn.Authenticate) tells who the caller is.
+	_ = httpx.Chain(api, httpx.Recover, httpx.Edge(loadBalancers),
 		ratelimit.ByAddress(limiter, cfg, logger) /* , authn.Authenticate(verifier) */, ratelimit.ByUser(limiter, cfg, logger))
 }

@@ -2,12 +2,11 @@ package ratelimit
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/platform/authn"
@@ -28,10 +27,6 @@ type Config struct {
 	// top of PerIP or PerUser, against password guessing and mass sign-up.
 	Login      Limit
 	LoginPaths []string
-	// TrustedProxies are the peers whose X-Forwarded-For is believed (the
-	// load balancers). From any other peer the header is ignored and the
-	// client is the connection's remote address.
-	TrustedProxies []netip.Prefix
 	// Exempt paths are never limited (health checks).
 	Exempt []string
 }
@@ -47,48 +42,28 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate reports whether every limit and trusted proxy can be applied.
+// RegisterFlags sets c to DefaultConfig and lets the --rate-limit-* flags
+// change its limits.
+func (c *Config) RegisterFlags(f *flag.FlagSet) {
+	*c = DefaultConfig()
+	f.TextVar(&c.PerIP, "rate-limit-ip", c.PerIP, "requests per client IP, signed in or not (checked before tokens), as `RATE/PERIOD[:BURST]` (e.g. 50/s:100), or off")
+	f.TextVar(&c.PerUser, "rate-limit-user", c.PerUser, "requests per signed-in user, on top of the per-IP limit, as `RATE/PERIOD[:BURST]`, or off")
+	f.TextVar(&c.Login, "rate-limit-login", c.Login, "login and register attempts per client IP, as `RATE/PERIOD[:BURST]`, or off")
+}
+
+// Validate reports whether every limit can be applied, naming the flag
+// of each that cannot.
 func (c Config) Validate() error {
 	var errs []error
-	for name, l := range map[string]Limit{"per-IP": c.PerIP, "per-user": c.PerUser, "login": c.Login} {
-		if err := l.Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("%s limit: %w", name, err))
-		}
-	}
-	for _, p := range c.TrustedProxies {
-		if !p.IsValid() {
-			errs = append(errs, fmt.Errorf("ratelimit: invalid trusted proxy prefix %v", p))
+	for _, l := range []struct {
+		flag  string
+		limit Limit
+	}{{"rate-limit-ip", c.PerIP}, {"rate-limit-user", c.PerUser}, {"rate-limit-login", c.Login}} {
+		if err := l.limit.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("--%s: %w", l.flag, err))
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// ParseCIDRs reads a comma-separated list of CIDR prefixes or bare
-// addresses (a bare address stands for itself alone), e.g.
-// "10.0.0.0/8, 192.168.1.7, fd00::/8", for Config.TrustedProxies.
-func ParseCIDRs(s string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for part := range strings.SplitSeq(s, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		if strings.Contains(part, "/") {
-			p, err := netip.ParsePrefix(part)
-			if err != nil {
-				return nil, fmt.Errorf("ratelimit: invalid trusted proxy %q: %w", part, err)
-			}
-			out = append(out, p.Masked())
-			continue
-		}
-		a, err := netip.ParseAddr(part)
-		if err != nil {
-			return nil, fmt.Errorf("ratelimit: invalid trusted proxy %q: %w", part, err)
-		}
-		a = a.Unmap().WithZone("")
-		out = append(out, netip.PrefixFrom(a, a.BitLen()))
-	}
-	return out, nil
 }
 
 // Policy names, as they appear in the RateLimit headers.
@@ -143,7 +118,8 @@ type outcome struct {
 // chain, before anything costly (reading the body, verifying a token):
 // every request counts against its client address with cfg.PerIP, and a
 // POST to cfg.LoginPaths also against that address and path with
-// cfg.Login. An address that floods requests, with tokens valid or not,
+// cfg.Login; the client address is the one httpx.Edge, before it, found.
+// An address that floods requests, with tokens valid or not,
 // is refused here without a signature check. Signed-in users therefore
 // share their address's budget with everyone behind it (a NAT) as well as
 // having their own (ByUser).
@@ -156,13 +132,12 @@ type outcome struct {
 // ByAddress panics when cfg does not Validate.
 func ByAddress(l Limiter, cfg Config, logger *slog.Logger) httpx.Middleware {
 	loginPaths := setOf(cfg.LoginPaths)
-	trusted := cfg.TrustedProxies
 	login, perIP := newMember(policyLogin, cfg.Login), newMember(policyIP, cfg.PerIP)
 	return stage(l, cfg, logger, "ByAddress", func(r *http.Request) (cs checks) {
 		if cfg.PerIP.IsZero() && cfg.Login.IsZero() {
 			return cs
 		}
-		ip := clientKey(r, trusted)
+		ip := clientKey(r)
 		if !cfg.Login.IsZero() && r.Method == http.MethodPost && loginPaths[r.URL.Path] {
 			cs.add(check{policyLogin, "login:" + ip + ":" + r.URL.Path, cfg.Login, login})
 		}
@@ -207,7 +182,7 @@ func stage(l Limiter, cfg Config, logger *slog.Logger, name string, checksFor fu
 		logger = slog.Default()
 	}
 	exempt := setOf(cfg.Exempt)
-	quiet := &logThrottle{every: time.Minute}
+	quiet := &logSampler{every: time.Minute}
 
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -333,14 +308,14 @@ func ceilSeconds(d time.Duration) int64 {
 	return int64((d + time.Second - 1) / time.Second)
 }
 
-// clientKey names the client of r for limiting: the address httpx.Edge
-// found, or else the connection's peer (X-Forwarded-For believed only from
-// trusted proxies), IPv6 by /64.
-func clientKey(r *http.Request, trusted []netip.Prefix) string {
+// clientKey names the client of r for limiting, IPv6 by /64: the address
+// httpx.Edge found (which decides whose X-Forwarded-For to believe), or
+// else the connection's peer.
+func clientKey(r *http.Request) string {
 	if key, ok := httpx.ClientKeyOf(r.Context()); ok {
 		return key
 	}
-	addr, ok := httpx.ClientIP(r, trusted)
+	addr, ok := httpx.ClientIP(r, nil)
 	if !ok {
 		return r.RemoteAddr
 	}

@@ -136,7 +136,7 @@ type redisGuard[T any] struct {
 	breaker  *resilience.Breaker
 	inflight chan struct{}
 	logger   *slog.Logger
-	quiet    *logThrottle
+	quiet    *logSampler
 	what     string // who is calling, in log messages
 	instead  string // what the caller does when Redis fails
 }
@@ -146,7 +146,7 @@ func newRedisGuard[T any](breaker *resilience.Breaker, what, instead string, max
 		breaker:  breaker,
 		inflight: make(chan struct{}, maxInFlight),
 		logger:   logger,
-		quiet:    &logThrottle{every: logEvery},
+		quiet:    &logSampler{every: logEvery},
 		what:     what,
 		instead:  instead,
 	}
@@ -210,8 +210,8 @@ func callWithin[T any](ctx context.Context, inflight chan struct{}, fn func(cont
 	}
 }
 
-// logThrottle lets one log line through per interval and counts the rest.
-type logThrottle struct {
+// logSampler lets one log line through per interval and counts the rest.
+type logSampler struct {
 	every   time.Duration
 	last    atomic.Int64 // unix nanoseconds of the last line let through
 	skipped atomic.Int64
@@ -219,7 +219,7 @@ type logThrottle struct {
 
 // allow reports whether a line may be logged now and, if so, how many
 // were held back since the last one.
-func (t *logThrottle) allow() (unlogged int64, ok bool) {
+func (t *logSampler) allow() (unlogged int64, ok bool) {
 	now := time.Now().UnixNano()
 	last := t.last.Load()
 	if (last != 0 && now-last < int64(t.every)) || !t.last.CompareAndSwap(last, now) {

@@ -13,6 +13,7 @@ package resilience
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"time"
 )
@@ -46,6 +47,17 @@ const windowBuckets = 10
 // DefaultPolicy returns the reference architecture's settings.
 func DefaultPolicy() Policy {
 	return Policy{Timeout: 3 * time.Second, FailureRatio: 0.5, MinRequests: 10, Window: 10 * time.Second, OpenFor: 30 * time.Second}
+}
+
+// RegisterFlags sets p to DefaultPolicy and lets the --breaker-* flags
+// change it.
+func (p *Policy) RegisterFlags(f *flag.FlagSet) {
+	*p = DefaultPolicy()
+	f.DurationVar(&p.Timeout, "breaker-timeout", p.Timeout, "deadline of one call to Redis, the event stream or the auth service (Redis on a request's path keeps its shorter 50ms)")
+	f.Float64Var(&p.FailureRatio, "breaker-failure-ratio", p.FailureRatio, "share of failed calls (0 to 1) at which a circuit breaker opens and stops calling")
+	f.IntVar(&p.MinRequests, "breaker-min-requests", p.MinRequests, "calls a breaker must count, in its --breaker-window, before their failures can open it")
+	f.DurationVar(&p.Window, "breaker-window", p.Window, "span of the latest calls a breaker judges (rolling, in tenths)")
+	f.DurationVar(&p.OpenFor, "breaker-open-for", p.OpenFor, "how long an open breaker refuses calls before it lets one through to try again (half-open)")
 }
 
 // Validate reports the first setting out of range, naming its flag.

@@ -33,7 +33,7 @@ func uploadImage(svc *product.Service, rc *ReadCache) http.Handler {
 			httpx.WriteError(w, r, err)
 			return
 		}
-		p, err := svc.AddImage(r.Context(), r.PathValue("id"), expected(r), data, alt)
+		p, err := svc.AddImage(r.Context(), r.PathValue("id"), ifMatch(r), data, alt)
 		if err != nil {
 			httpx.WriteError(w, r, err)
 			return
@@ -152,7 +152,7 @@ func reorderImages(svc *product.Service, rc *ReadCache) http.Handler {
 			httpx.WriteError(w, r, err)
 			return
 		}
-		p, err := svc.ReorderImages(r.Context(), r.PathValue("id"), expected(r), in.Order)
+		p, err := svc.ReorderImages(r.Context(), r.PathValue("id"), ifMatch(r), in.Order)
 		if err != nil {
 			httpx.WriteError(w, r, err)
 			return
@@ -164,7 +164,7 @@ func reorderImages(svc *product.Service, rc *ReadCache) http.Handler {
 
 func deleteImage(svc *product.Service, rc *ReadCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := svc.RemoveImage(r.Context(), r.PathValue("id"), expected(r), r.PathValue("hash"))
+		p, err := svc.RemoveImage(r.Context(), r.PathValue("id"), ifMatch(r), r.PathValue("hash"))
 		if err != nil {
 			httpx.WriteError(w, r, err)
 			return

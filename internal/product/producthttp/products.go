@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	jsonpatch "github.com/evanphx/json-patch/v5"
+
 	"github.com/vitrine-dev/vitrine/internal/platform/authn"
 	"github.com/vitrine-dev/vitrine/internal/platform/errs"
 	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
@@ -178,7 +180,7 @@ func replaceProduct(svc *product.Service, rc *ReadCache) http.Handler {
 			httpx.WriteError(w, r, err)
 			return
 		}
-		p, err := svc.Replace(r.Context(), r.PathValue("id"), in, expected(r))
+		p, err := svc.Replace(r.Context(), r.PathValue("id"), in, ifMatch(r))
 		if err != nil {
 			httpx.WriteError(w, r, err)
 			return
@@ -200,7 +202,7 @@ func patchProduct(svc *product.Service, rc *ReadCache) http.Handler {
 				Fields: []errs.FieldError{{Detail: "the body must be a JSON object (RFC 7386 merge patch)"}}})
 			return
 		}
-		p, err := svc.Update(r.Context(), r.PathValue("id"), expected(r), func(cur product.Input) (product.Input, error) {
+		p, err := svc.Update(r.Context(), r.PathValue("id"), ifMatch(r), func(cur product.Input) (product.Input, error) {
 			return mergePatch(cur, patch)
 		})
 		if err != nil {
@@ -214,11 +216,30 @@ func patchProduct(svc *product.Service, rc *ReadCache) http.Handler {
 
 func deleteProduct(svc *product.Service, rc *ReadCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := svc.Delete(r.Context(), r.PathValue("id"), expected(r)); err != nil {
+		if err := svc.Delete(r.Context(), r.PathValue("id"), ifMatch(r)); err != nil {
 			httpx.WriteError(w, r, err)
 			return
 		}
 		rc.wrote(r.Context(), r.PathValue("id"))
 		w.WriteHeader(http.StatusNoContent)
 	})
+}
+
+// mergePatch applies an RFC 7386 JSON merge patch to a product's writable
+// fields, decoding the result as strictly as a request body.
+func mergePatch(cur product.Input, patch []byte) (product.Input, error) {
+	doc, err := json.Marshal(cur)
+	if err != nil {
+		return product.Input{}, err
+	}
+	merged, err := jsonpatch.MergePatch(doc, patch)
+	if err != nil {
+		return product.Input{}, &errs.Error{Kind: errs.KindInvalid, Msg: "the merge patch is not valid", Err: err,
+			Fields: []errs.FieldError{{Detail: "the body must be a JSON object (RFC 7386 merge patch)"}}}
+	}
+	var in product.Input
+	if err := httpx.Unmarshal(merged, &in); err != nil {
+		return product.Input{}, err
+	}
+	return in, nil
 }

@@ -12,15 +12,16 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/platform/resilience"
 )
 
-// Backoff throttles one key (an account, say) after repeated failures,
-// whichever client they come from: past Policy.After attempts in a row
+// Throttle slows down one key (an account, say) after repeated failures,
+// whichever client they come from, as the login throttle does for an
+// account: past Policy.After attempts in a row
 // without a Reset, the key must wait, and each further attempt doubles the
 // wait up to Policy.MaxWait.
 //
 // Every attempt counts until Reset (a success) clears the key. Counting
 // before the outcome is known, in one atomic step, is what keeps many
 // concurrent guesses from all slipping in under the threshold.
-type Backoff interface {
+type Throttle interface {
 	// Attempt records an attempt on key and returns zero when it may go
 	// ahead, or how long the key must still wait; a refused attempt does
 	// not count. It never fails: a backend that cannot reach its store
@@ -30,8 +31,8 @@ type Backoff interface {
 	Reset(ctx context.Context, key string)
 }
 
-// BackoffPolicy says when and for how long a key waits.
-type BackoffPolicy struct {
+// ThrottlePolicy says when and for how long a key waits.
+type ThrottlePolicy struct {
 	// After is how many attempts in a row a key gets before it must wait.
 	After int
 	// Wait is the first wait; each further attempt doubles it.
@@ -44,16 +45,16 @@ type BackoffPolicy struct {
 	Forget time.Duration
 }
 
-// DefaultBackoffPolicy is 5 attempts, then 1 min, doubling up to 15 min;
+// DefaultThrottlePolicy is 5 attempts, then 1 min, doubling up to 15 min;
 // an hour of quiet forgets them.
-func DefaultBackoffPolicy() BackoffPolicy {
-	return BackoffPolicy{After: 5, Wait: time.Minute, MaxWait: 15 * time.Minute, Forget: time.Hour}
+func DefaultThrottlePolicy() ThrottlePolicy {
+	return ThrottlePolicy{After: 5, Wait: time.Minute, MaxWait: 15 * time.Minute, Forget: time.Hour}
 }
 
 // Validate reports whether p can be applied.
-func (p BackoffPolicy) Validate() error {
+func (p ThrottlePolicy) Validate() error {
 	if p.After < 1 || p.Wait <= 0 || p.MaxWait < p.Wait || p.Forget <= 0 {
-		return fmt.Errorf("ratelimit: invalid backoff: %d attempts, then %s doubling up to %s, forgotten after %s: "+
+		return fmt.Errorf("ratelimit: invalid throttle: %d attempts, then %s doubling up to %s, forgotten after %s: "+
 			"want at least 1 attempt, a positive wait no longer than the maximum, and a positive forget time",
 			p.After, p.Wait, p.MaxWait, p.Forget)
 	}
@@ -61,7 +62,7 @@ func (p BackoffPolicy) Validate() error {
 }
 
 // waitAfter returns the wait imposed once a key has had n attempts.
-func (p BackoffPolicy) waitAfter(n int) time.Duration {
+func (p ThrottlePolicy) waitAfter(n int) time.Duration {
 	if n < p.After {
 		return 0
 	}
@@ -75,41 +76,41 @@ func (p BackoffPolicy) waitAfter(n int) time.Duration {
 	return min(w, p.MaxWait)
 }
 
-// DefaultBackoffKeys bounds a MemoryBackoff built with maxKeys <= 0.
-const DefaultBackoffKeys = 1 << 17
+// DefaultThrottleKeys bounds a MemoryThrottle built with maxKeys <= 0.
+const DefaultThrottleKeys = 1 << 17
 
-// MemoryBackoff is a Backoff held in process memory, for one instance.
+// MemoryThrottle is a Throttle held in process memory, for one instance.
 // Past maxKeys, the key closest to being forgotten among a few sampled
 // makes room for a new one.
-type MemoryBackoff struct {
-	policy  BackoffPolicy
+type MemoryThrottle struct {
+	policy  ThrottlePolicy
 	maxKeys int
 	now     func() time.Time // tests replace it
 
 	mu   sync.Mutex
-	keys map[string]*backoffState
+	keys map[string]*throttleState
 }
 
-type backoffState struct {
+type throttleState struct {
 	n       int
 	until   time.Time // no attempt before this
 	expires time.Time // forgotten from this on
 }
 
-// NewMemoryBackoff returns an in-memory Backoff; it panics when policy
+// NewMemoryThrottle returns an in-memory Throttle; it panics when policy
 // does not Validate.
-func NewMemoryBackoff(policy BackoffPolicy, maxKeys int) *MemoryBackoff {
+func NewMemoryThrottle(policy ThrottlePolicy, maxKeys int) *MemoryThrottle {
 	if err := policy.Validate(); err != nil {
 		panic(err)
 	}
 	if maxKeys <= 0 {
-		maxKeys = DefaultBackoffKeys
+		maxKeys = DefaultThrottleKeys
 	}
-	return &MemoryBackoff{policy: policy, maxKeys: maxKeys, now: time.Now, keys: map[string]*backoffState{}}
+	return &MemoryThrottle{policy: policy, maxKeys: maxKeys, now: time.Now, keys: map[string]*throttleState{}}
 }
 
-// Attempt implements Backoff.
-func (m *MemoryBackoff) Attempt(_ context.Context, key string) time.Duration {
+// Attempt implements Throttle.
+func (m *MemoryThrottle) Attempt(_ context.Context, key string) time.Duration {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
@@ -124,7 +125,7 @@ func (m *MemoryBackoff) Attempt(_ context.Context, key string) time.Duration {
 		if len(m.keys) >= m.maxKeys {
 			m.makeRoom(now)
 		}
-		s = &backoffState{}
+		s = &throttleState{}
 		m.keys[key] = s
 	}
 	s.n++
@@ -134,8 +135,8 @@ func (m *MemoryBackoff) Attempt(_ context.Context, key string) time.Duration {
 	return 0
 }
 
-// Reset implements Backoff.
-func (m *MemoryBackoff) Reset(_ context.Context, key string) {
+// Reset implements Throttle.
+func (m *MemoryThrottle) Reset(_ context.Context, key string) {
 	m.mu.Lock()
 	delete(m.keys, key)
 	m.mu.Unlock()
@@ -143,7 +144,7 @@ func (m *MemoryBackoff) Reset(_ context.Context, key string) {
 
 // makeRoom drops the forgotten keys among a few sampled (map iteration
 // starts at a random place), or else the one forgotten soonest.
-func (m *MemoryBackoff) makeRoom(now time.Time) {
+func (m *MemoryThrottle) makeRoom(now time.Time) {
 	var victim string
 	var victimExpires time.Time
 	seen, dropped := 0, false
@@ -164,35 +165,35 @@ func (m *MemoryBackoff) makeRoom(now time.Time) {
 	}
 }
 
-// RedisBackoffConfig tunes a RedisBackoff. Zero fields take the defaults of
+// RedisThrottleConfig tunes a RedisThrottle. Zero fields take the defaults of
 // RedisConfig.
-type RedisBackoffConfig struct {
+type RedisThrottleConfig struct {
 	Prefix  string        // prepended to every key
 	Timeout time.Duration // bounds each call to Redis
-	// Fallback answers while Redis fails; a MemoryBackoff with the same
+	// Fallback answers while Redis fails; a MemoryThrottle with the same
 	// policy by default. Its counts are per instance meanwhile.
-	Fallback Backoff
-	// Breakers makes the breaker in front of Redis, "redis-backoff"; nil
+	Fallback Throttle
+	// Breakers makes the breaker in front of Redis, "redis-throttle"; nil
 	// makes one with the default policy.
 	Breakers *resilience.Breakers
 	Logger   *slog.Logger
 }
 
-// RedisBackoff is a Backoff whose counts live in Redis, shared by every
+// RedisThrottle is a Throttle whose counts live in Redis, shared by every
 // instance, on Redis's clock. When Redis errs, is slow or the breaker is
 // open, the fallback answers.
-type RedisBackoff struct {
+type RedisThrottle struct {
 	client   redis.UniversalClient
-	policy   BackoffPolicy
+	policy   ThrottlePolicy
 	prefix   string
-	fallback Backoff
+	fallback Throttle
 	guard    *redisGuard[int64]
 }
 
-// backoffScript counts an attempt on KEYS[1] unless it must still wait;
+// throttleScript counts an attempt on KEYS[1] unless it must still wait;
 // it returns the wait left in milliseconds, 0 when the attempt counts.
 // ARGV: after, wait ms, max wait ms, forget ms.
-var backoffScript = redis.NewScript(`
+var throttleScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local after, wait, maxwait, forget = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -212,9 +213,9 @@ redis.call('PEXPIRE', KEYS[1], w + forget)
 return 0
 `)
 
-// NewRedisBackoff returns a Backoff on client, which it does not own; it
+// NewRedisThrottle returns a Throttle on client, which it does not own; it
 // panics when policy does not Validate.
-func NewRedisBackoff(client redis.UniversalClient, policy BackoffPolicy, cfg RedisBackoffConfig) *RedisBackoff {
+func NewRedisThrottle(client redis.UniversalClient, policy ThrottlePolicy, cfg RedisThrottleConfig) *RedisThrottle {
 	if err := policy.Validate(); err != nil {
 		panic(err)
 	}
@@ -225,7 +226,7 @@ func NewRedisBackoff(client redis.UniversalClient, policy BackoffPolicy, cfg Red
 		cfg.Timeout = DefaultRedisTimeout
 	}
 	if cfg.Fallback == nil {
-		cfg.Fallback = NewMemoryBackoff(policy, 0)
+		cfg.Fallback = NewMemoryThrottle(policy, 0)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -233,21 +234,21 @@ func NewRedisBackoff(client redis.UniversalClient, policy BackoffPolicy, cfg Red
 	if cfg.Breakers == nil {
 		cfg.Breakers = resilience.NewBreakers(resilience.DefaultPolicy(), cfg.Logger)
 	}
-	return &RedisBackoff{
+	return &RedisThrottle{
 		client:   client,
 		policy:   policy,
-		prefix:   cfg.Prefix + "backoff:",
+		prefix:   cfg.Prefix + "throttle:",
 		fallback: cfg.Fallback,
-		guard: newRedisGuard[int64](cfg.Breakers.Breaker("redis-backoff", resilience.Deadline(cfg.Timeout)),
-			"backoff", "counting attempts locally", DefaultMaxInFlight, DefaultLogEvery, cfg.Logger),
+		guard: newRedisGuard[int64](cfg.Breakers.Breaker("redis-throttle", resilience.Deadline(cfg.Timeout)),
+			"throttle", "counting attempts locally", DefaultMaxInFlight, DefaultLogEvery, cfg.Logger),
 	}
 }
 
-// Attempt implements Backoff.
-func (b *RedisBackoff) Attempt(ctx context.Context, key string) time.Duration {
+// Attempt implements Throttle.
+func (b *RedisThrottle) Attempt(ctx context.Context, key string) time.Duration {
 	p := b.policy
 	ms, err := b.guard.do(ctx, func(ctx context.Context) (int64, error) {
-		return backoffScript.Run(ctx, b.client, []string{b.prefix + key},
+		return throttleScript.Run(ctx, b.client, []string{b.prefix + key},
 			p.After, p.Wait.Milliseconds(), p.MaxWait.Milliseconds(), p.Forget.Milliseconds()).Int64()
 	})
 	if err != nil {
@@ -256,9 +257,9 @@ func (b *RedisBackoff) Attempt(ctx context.Context, key string) time.Duration {
 	return time.Duration(ms) * time.Millisecond
 }
 
-// Reset implements Backoff. The fallback forgets the key too, so that what
+// Reset implements Throttle. The fallback forgets the key too, so that what
 // it counted while Redis was away does not outlive a success.
-func (b *RedisBackoff) Reset(ctx context.Context, key string) {
+func (b *RedisThrottle) Reset(ctx context.Context, key string) {
 	b.fallback.Reset(ctx, key)
 	_, _ = b.guard.do(ctx, func(ctx context.Context) (int64, error) {
 		return b.client.Del(ctx, b.prefix+key).Result()
@@ -266,9 +267,9 @@ func (b *RedisBackoff) Reset(ctx context.Context, key string) {
 }
 
 // Degraded reports whether calls are going to the fallback.
-func (b *RedisBackoff) Degraded() bool { return b.guard.degraded() }
+func (b *RedisThrottle) Degraded() bool { return b.guard.degraded() }
 
 var (
-	_ Backoff = (*MemoryBackoff)(nil)
-	_ Backoff = (*RedisBackoff)(nil)
+	_ Throttle = (*MemoryThrottle)(nil)
+	_ Throttle = (*RedisThrottle)(nil)
 )

@@ -15,16 +15,16 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/platform/redistest"
 )
 
-func newMemoryBackoffAt(p BackoffPolicy, maxKeys int) (*MemoryBackoff, *time.Time) {
-	m := NewMemoryBackoff(p, maxKeys)
+func newMemoryThrottleAt(p ThrottlePolicy, maxKeys int) (*MemoryThrottle, *time.Time) {
+	m := NewMemoryThrottle(p, maxKeys)
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	m.now = func() time.Time { return now }
 	return m, &now
 }
 
-func TestBackoffWaitsDoubleUpToTheCap(t *testing.T) {
-	p := BackoffPolicy{After: 3, Wait: time.Minute, MaxWait: 5 * time.Minute, Forget: time.Hour}
-	m, now := newMemoryBackoffAt(p, 0)
+func TestThrottleWaitsDoubleUpToTheCap(t *testing.T) {
+	p := ThrottlePolicy{After: 3, Wait: time.Minute, MaxWait: 5 * time.Minute, Forget: time.Hour}
+	m, now := newMemoryThrottleAt(p, 0)
 	ctx := context.Background()
 	for i := range 3 {
 		if w := m.Attempt(ctx, "acct"); w != 0 {
@@ -49,9 +49,9 @@ func TestBackoffWaitsDoubleUpToTheCap(t *testing.T) {
 	}
 }
 
-func TestBackoffResetAndForget(t *testing.T) {
-	p := BackoffPolicy{After: 2, Wait: time.Minute, MaxWait: time.Hour, Forget: 10 * time.Minute}
-	m, now := newMemoryBackoffAt(p, 0)
+func TestThrottleResetAndForget(t *testing.T) {
+	p := ThrottlePolicy{After: 2, Wait: time.Minute, MaxWait: time.Hour, Forget: 10 * time.Minute}
+	m, now := newMemoryThrottleAt(p, 0)
 	ctx := context.Background()
 	m.Attempt(ctx, "acct")
 	m.Attempt(ctx, "acct")
@@ -70,8 +70,8 @@ func TestBackoffResetAndForget(t *testing.T) {
 	}
 }
 
-func TestBackoffConcurrentAttemptsCannotSlipUnderTheThreshold(t *testing.T) {
-	m := NewMemoryBackoff(BackoffPolicy{After: 5, Wait: time.Hour, MaxWait: time.Hour, Forget: time.Hour}, 0)
+func TestThrottleConcurrentAttemptsCannotSlipUnderTheThreshold(t *testing.T) {
+	m := NewMemoryThrottle(ThrottlePolicy{After: 5, Wait: time.Hour, MaxWait: time.Hour, Forget: time.Hour}, 0)
 	var allowed atomic.Int64
 	var wg sync.WaitGroup
 	for range 100 {
@@ -87,8 +87,8 @@ func TestBackoffConcurrentAttemptsCannotSlipUnderTheThreshold(t *testing.T) {
 	}
 }
 
-func TestMemoryBackoffIsBounded(t *testing.T) {
-	m, _ := newMemoryBackoffAt(DefaultBackoffPolicy(), 100)
+func TestMemoryThrottleIsBounded(t *testing.T) {
+	m, _ := newMemoryThrottleAt(DefaultThrottlePolicy(), 100)
 	for i := range 1000 {
 		m.Attempt(context.Background(), "k"+strconv.Itoa(i))
 	}
@@ -97,11 +97,11 @@ func TestMemoryBackoffIsBounded(t *testing.T) {
 	}
 }
 
-func TestBackoffPolicyValidate(t *testing.T) {
-	if err := DefaultBackoffPolicy().Validate(); err != nil {
+func TestThrottlePolicyValidate(t *testing.T) {
+	if err := DefaultThrottlePolicy().Validate(); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []BackoffPolicy{
+	for _, p := range []ThrottlePolicy{
 		{After: 0, Wait: time.Second, MaxWait: time.Minute, Forget: time.Hour},
 		{After: 5, Wait: 0, MaxWait: time.Minute, Forget: time.Hour},
 		{After: 5, Wait: time.Hour, MaxWait: time.Minute, Forget: time.Hour},
@@ -113,21 +113,21 @@ func TestBackoffPolicyValidate(t *testing.T) {
 	}
 }
 
-func TestRedisBackoffIsSharedByInstances(t *testing.T) {
-	prefix := uniqueBackoffPrefix(t)
-	p := BackoffPolicy{After: 4, Wait: 200 * time.Millisecond, MaxWait: time.Minute, Forget: time.Minute}
-	noFallback := backoffFunc(func(context.Context, string) time.Duration {
-		t.Error("the Redis backoff fell back to local counts")
+func TestRedisThrottleIsSharedByInstances(t *testing.T) {
+	prefix := uniqueThrottlePrefix(t)
+	p := ThrottlePolicy{After: 4, Wait: 200 * time.Millisecond, MaxWait: time.Minute, Forget: time.Minute}
+	noFallback := throttleFunc(func(context.Context, string) time.Duration {
+		t.Error("the Redis throttle fell back to local counts")
 		return 0
 	})
-	cfg := RedisBackoffConfig{Prefix: prefix, Timeout: time.Second, Fallback: noFallback}
-	a := NewRedisBackoff(newRedisClient(t), p, cfg)
-	b := NewRedisBackoff(newRedisClient(t), p, cfg)
+	cfg := RedisThrottleConfig{Prefix: prefix, Timeout: time.Second, Fallback: noFallback}
+	a := NewRedisThrottle(newRedisClient(t), p, cfg)
+	b := NewRedisThrottle(newRedisClient(t), p, cfg)
 	ctx := context.Background()
 
 	// Two instances take turns: together they get the 4 attempts, no more.
 	for i := range 4 {
-		inst := []*RedisBackoff{a, b}[i%2]
+		inst := []*RedisThrottle{a, b}[i%2]
 		if w := inst.Attempt(ctx, "acct"); w != 0 {
 			t.Fatalf("attempt %d refused for %s", i+1, w)
 		}
@@ -136,7 +136,7 @@ func TestRedisBackoffIsSharedByInstances(t *testing.T) {
 	if first <= 0 || first > p.Wait {
 		t.Fatalf("after 4 shared attempts the wait is %s, want (0, %s]", first, p.Wait)
 	}
-	n, err := newRedisClient(t).Exists(ctx, prefix+"backoff:acct").Result()
+	n, err := newRedisClient(t).Exists(ctx, prefix+"throttle:acct").Result()
 	if err != nil || n != 1 {
 		t.Fatalf("the count is not in Redis: exists=%d, %v", n, err)
 	}
@@ -160,11 +160,11 @@ func TestRedisBackoffIsSharedByInstances(t *testing.T) {
 	}
 }
 
-func TestRedisBackoffFallsBackWhenRedisIsDown(t *testing.T) {
+func TestRedisThrottleFallsBackWhenRedisIsDown(t *testing.T) {
 	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // nothing listens there
 	t.Cleanup(func() { _ = client.Close() })
-	p := BackoffPolicy{After: 2, Wait: time.Hour, MaxWait: time.Hour, Forget: time.Hour}
-	b := NewRedisBackoff(client, p, RedisBackoffConfig{Prefix: "vitrine-test:unused:", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	p := ThrottlePolicy{After: 2, Wait: time.Hour, MaxWait: time.Hour, Forget: time.Hour}
+	b := NewRedisThrottle(client, p, RedisThrottleConfig{Prefix: "vitrine-test:unused:", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	ctx := context.Background()
 	b.Attempt(ctx, "acct")
 	b.Attempt(ctx, "acct")
@@ -177,15 +177,15 @@ func TestRedisBackoffFallsBackWhenRedisIsDown(t *testing.T) {
 	}
 }
 
-// backoffFunc adapts a function to Backoff, for a fallback that must not run.
-type backoffFunc func(ctx context.Context, key string) time.Duration
+// throttleFunc adapts a function to Throttle, for a fallback that must not run.
+type throttleFunc func(ctx context.Context, key string) time.Duration
 
-func (f backoffFunc) Attempt(ctx context.Context, key string) time.Duration { return f(ctx, key) }
-func (f backoffFunc) Reset(context.Context, string)                         {}
+func (f throttleFunc) Attempt(ctx context.Context, key string) time.Duration { return f(ctx, key) }
+func (f throttleFunc) Reset(context.Context, string)                         {}
 
-// uniqueBackoffPrefix is uniquePrefix for backoff keys, which carry no
+// uniqueThrottlePrefix is uniquePrefix for throttle keys, which carry no
 // "rate:" in front; they are deleted when the test ends.
-func uniqueBackoffPrefix(t *testing.T) string {
+func uniqueThrottlePrefix(t *testing.T) string {
 	t.Helper()
 	prefix := uniquePrefix(t)
 	t.Cleanup(func() {
