@@ -236,7 +236,7 @@ func (c *Cluster) Proc(ctx context.Context, action Action, name string) error {
 		return errors.New("haproxy keeps its server slots in memory: use 'down' and 'up' to restart it")
 	}
 	start := map[Kind]func(context.Context) error{
-		KindNATS: func(ctx context.Context) error { return c.startNATSNode(ctx, p) },
+		KindNATS:  func(ctx context.Context) error { return c.startNATSNode(ctx, p) },
 		KindRedis: c.startRedis, KindS3: c.startS3, KindJaeger: c.startJaeger, KindPrometheus: c.startPrometheus,
 	}[p.Kind]
 	switch action {

@@ -56,7 +56,7 @@ type ProcessState struct {
 // leader (the PostgreSQL server that takes writes, the NATS node that
 // leads JetStream's metadata), and the cluster's URLs.
 type Status struct {
-	Processes []ProcessState  `json:"processes"`
+	Processes []ProcessState    `json:"processes"`
 	Leaders   map[string]string `json:"leaders"`
 	URL       string            `json:"url"`
 	URLs      map[string]string `json:"urls"`
