@@ -84,9 +84,25 @@ func (c *Cluster) Up(ctx context.Context) error {
 		return err
 	}
 	// Auth first: the others fetch its key set through HAProxy when they
-	// start.
-	for _, group := range [][]string{Services[:1], Services[1:]} {
-		if err := c.startInstances(ctx, group, c.Config.Instances); err != nil {
+	// start. Then product-1 alone, which makes the event streams: several
+	// instances making the same replicated stream at once on a new NATS
+	// cluster time out (5 s) on a loaded machine.
+	var auth, first, rest []Instance
+	for _, svc := range Services {
+		c.logf("%d x %s", c.Config.Instances, svc)
+		for i := 1; i <= c.Config.Instances; i++ {
+			switch inst := c.Instance(svc, i); {
+			case svc == "auth":
+				auth = append(auth, inst)
+			case first == nil:
+				first = append(first, inst)
+			default:
+				rest = append(rest, inst)
+			}
+		}
+	}
+	for _, group := range [][]Instance{auth, first, rest} {
+		if err := c.startInstances(ctx, group); err != nil {
 			return err
 		}
 	}

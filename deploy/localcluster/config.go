@@ -75,9 +75,9 @@ type Config struct {
 	Root      string // the repository: configurations, and the sources of vitrine
 	Dir       string // CLUSTER_DIR: data, pids, logs
 	Bind      string // CLUSTER_BIND: HAProxy's address
-	Ports     Ports
-	Instances int  // CLUSTER_INSTANCES of each service at "up"
-	Jaeger    bool // CLUSTER_JAEGER=0: no Jaeger, no tracing
+	Ports     Ports  // CLUSTER_PORT_RANGE=D moves them all (Ports.InRange), then each CLUSTER_*_PORT sets one
+	Instances int    // CLUSTER_INSTANCES of each service at "up"
+	Jaeger    bool   // CLUSTER_JAEGER=0: no Jaeger, no tracing
 
 	ReplicaDelay    string   // CLUSTER_REPLICA_DELAY, e.g. 1s: the replica's recovery_min_apply_delay
 	ServeArgs       []string // CLUSTER_SERVE_ARGS: more flags for every "vitrine serve"
@@ -122,6 +122,13 @@ func LoadConfig(root string, getenv func(string) string) (Config, error) {
 	}
 	if c.Instances, err = strconv.Atoi(or("CLUSTER_INSTANCES", "2")); err != nil {
 		return Config{}, fmt.Errorf("CLUSTER_INSTANCES: %w", err)
+	}
+	if r := getenv("CLUSTER_PORT_RANGE"); r != "" {
+		d, err := strconv.Atoi(r)
+		if err != nil || d < 1 || d > 5 {
+			return Config{}, fmt.Errorf("CLUSTER_PORT_RANGE=%q: want 1 to 5 (the ten-thousands digit of every port)", r)
+		}
+		c.Ports = c.Ports.InRange(d)
 	}
 	for _, v := range c.Ports.vars() {
 		if s := getenv(v.env); s != "" {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"syscall"
 	"time"
@@ -130,14 +131,15 @@ func (c *Cluster) restartInstance(ctx context.Context, service string, i int) er
 	return c.StartInstance(ctx, service, i, InstanceOptions{})
 }
 
-// startInstances starts instances 1 to n of each service, all at once.
-func (c *Cluster) startInstances(ctx context.Context, services []string, n int) error {
+// startInstances starts instances, as many at once as the machine has
+// cores: an instance's start is mostly waiting (its /readyz, HAProxy's
+// checks), but many at once on two cores slow each other past their
+// dependencies' deadlines.
+func (c *Cluster) startInstances(ctx context.Context, instances []Instance) error {
 	g, gctx := errgroup.WithContext(ctx)
-	for _, svc := range services {
-		c.logf("%d x %s", n, svc)
-		for i := 1; i <= n; i++ {
-			g.Go(func() error { return c.StartInstance(gctx, svc, i, InstanceOptions{}) })
-		}
+	g.SetLimit(max(2, runtime.NumCPU()))
+	for _, inst := range instances {
+		g.Go(func() error { return c.StartInstance(gctx, inst.Service, inst.Index, InstanceOptions{}) })
 	}
 	return g.Wait()
 }
@@ -151,17 +153,17 @@ func (c *Cluster) Scale(ctx context.Context, service string, n int) error {
 	if n < 1 || n > MaxInstances {
 		return fmt.Errorf("N must be between 1 and %d", MaxInstances)
 	}
-	g, gctx := errgroup.WithContext(ctx)
+	var missing []Instance
 	for i := 1; i <= n; i++ {
-		if name := c.Instance(service, i).Name; !c.Alive(name) {
-			c.logf("starting %s", name)
-			g.Go(func() error { return c.StartInstance(gctx, service, i, InstanceOptions{}) })
+		if inst := c.Instance(service, i); !c.Alive(inst.Name) {
+			c.logf("starting %s", inst.Name)
+			missing = append(missing, inst)
 		}
 	}
-	if err := g.Wait(); err != nil {
+	if err := c.startInstances(ctx, missing); err != nil {
 		return err
 	}
-	g, gctx = errgroup.WithContext(ctx)
+	g, gctx := errgroup.WithContext(ctx)
 	for _, inst := range c.running(service) {
 		if inst.Index > n {
 			c.logf("draining and stopping %s", inst.Name)

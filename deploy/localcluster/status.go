@@ -18,7 +18,7 @@ type NamedURL struct {
 // URLs are the cluster's addresses, in the order "env" and "status" show
 // them.
 func (l *Layout) URLs() []NamedURL {
-	return []NamedURL{
+	urls := []NamedURL{
 		{"lb", "CLUSTER_URL", "load balancer", l.URL},
 		{"tls", "CLUSTER_TLS_URL", "HTTPS", l.TLSURL},
 		{"stats", "CLUSTER_STATS_URL", "stats page", l.StatsURL},
@@ -31,6 +31,10 @@ func (l *Layout) URLs() []NamedURL {
 		{"jaeger", "CLUSTER_JAEGER_URL", "traces", l.JaegerURL},
 		{"otlp", "CLUSTER_OTLP_URL", "OTLP", l.OTLPURL},
 	}
+	if !l.Config.Jaeger {
+		urls = urls[:len(urls)-2]
+	}
+	return urls
 }
 
 // Env is what "env" prints: the URLs, and the vitrine binary the cluster
