@@ -96,17 +96,17 @@ func (c *Cluster) startPostgres(ctx context.Context, role string) error {
 	if err := c.initPostgres(ctx, role, port); err != nil {
 		return err
 	}
-	log, err := os.OpenFile(c.logFile(name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	log, err := os.OpenFile(c.LogFile(name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
 	defer log.Close()
-	if err := pgOwn(c.logFile(name)); err != nil {
+	if err := pgOwn(c.LogFile(name)); err != nil {
 		return err
 	}
 	// pg_ctl starts the server in the background, its output to the log,
 	// and returns once it accepts connections.
-	start := c.asPostgres(ctx, "pg_ctl", "-D", dir, "-l", c.logFile(name), "-w", "-t", "60", "start")
+	start := c.asPostgres(ctx, "pg_ctl", "-D", dir, "-l", c.LogFile(name), "-w", "-t", "60", "start")
 	start.Stdout, start.Stderr = log, log
 	if err := start.Run(); err != nil {
 		return c.withLogTail(name, fmt.Errorf("pg_ctl start %s: %w", name, err))
@@ -195,7 +195,7 @@ func (c *Cluster) stopPostgres(ctx context.Context, role, mode string) {
 			c.logf("stopping %s: %v", name, err)
 		}
 	}
-	_ = os.Remove(c.pidFile(name))
+	_ = os.Remove(c.PidFile(name))
 }
 
 func (c *Cluster) procPostgres(ctx context.Context, action Action, role string) error {

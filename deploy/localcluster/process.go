@@ -16,13 +16,13 @@ import (
 	"time"
 )
 
-// pidFile and logFile are where a process's pid and output go.
-func (c *Cluster) pidFile(name string) string { return c.path("pids", name+".pid") }
-func (c *Cluster) logFile(name string) string { return c.path("logs", name+".log") }
+// PidFile and LogFile are where a process's pid and output go.
+func (l *Layout) PidFile(name string) string { return l.path("pids", name+".pid") }
+func (l *Layout) LogFile(name string) string { return l.path("logs", name+".log") }
 
 // Pid is the pid a process's pid file holds, or 0 when it has none.
 func (c *Cluster) Pid(name string) int {
-	b, err := os.ReadFile(c.pidFile(name))
+	b, err := os.ReadFile(c.PidFile(name))
 	if err != nil {
 		return 0
 	}
@@ -57,7 +57,7 @@ func running(pid int) bool {
 // it outlives the command that starts it and no terminal signal reaches
 // it, with its output appended to its log and its pid in its pid file.
 func (c *Cluster) spawn(name string, env []string, argv ...string) error {
-	out, err := os.OpenFile(c.logFile(name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	out, err := os.OpenFile(c.LogFile(name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
@@ -76,7 +76,7 @@ func (c *Cluster) spawn(name string, env []string, argv ...string) error {
 }
 
 func (c *Cluster) writePid(name string, pid int) error {
-	return os.WriteFile(c.pidFile(name), []byte(strconv.Itoa(pid)+"\n"), 0o644)
+	return os.WriteFile(c.PidFile(name), []byte(strconv.Itoa(pid)+"\n"), 0o644)
 }
 
 // stopProcess signals a process, waits up to limit for it to end, then
@@ -95,7 +95,7 @@ func (c *Cluster) stopProcess(name string, sig syscall.Signal, limit time.Durati
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	_ = os.Remove(c.pidFile(name))
+	_ = os.Remove(c.PidFile(name))
 }
 
 // waitUntil asks cond every 100 ms until it holds, and fails naming what
@@ -153,10 +153,10 @@ func (c *Cluster) withLogTail(name string, err error) error {
 	if err == nil {
 		return nil
 	}
-	b, _ := os.ReadFile(c.logFile(name))
+	b, _ := os.ReadFile(c.LogFile(name))
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	lines = lines[max(0, len(lines)-20):]
-	return fmt.Errorf("%w; the end of %s:\n%s", err, c.logFile(name), strings.Join(lines, "\n"))
+	return fmt.Errorf("%w; the end of %s:\n%s", err, c.LogFile(name), strings.Join(lines, "\n"))
 }
 
 // runCmd runs a short command (initdb, openssl, vitrine migrate…) and
