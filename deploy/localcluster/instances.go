@@ -151,7 +151,7 @@ func (c *Cluster) Scale(ctx context.Context, service string, n int) error {
 		return fmt.Errorf("unknown service %q: one of %v", service, Services)
 	}
 	if n < 1 || n > MaxInstances {
-		return fmt.Errorf("N must be between 1 and %d", MaxInstances)
+		return fmt.Errorf("scale %s %d: the number of instances must be between 1 and %d", service, n, MaxInstances)
 	}
 	var missing []Instance
 	for i := 1; i <= n; i++ {

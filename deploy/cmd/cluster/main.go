@@ -89,7 +89,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		n, err := strconv.Atoi(rest[1])
 		if err != nil {
-			return fmt.Errorf("N: %w", err)
+			return fmt.Errorf("scale %s: %q is not a number of instances", rest[0], rest[1])
 		}
 		return c.Scale(ctx, rest[0], n)
 	case "failover":
