@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -164,6 +165,12 @@ func (c *Cluster) startDatabase(ctx context.Context) error {
 
 // Down stops every process, the instances first; the data stays.
 func (c *Cluster) Down(ctx context.Context) error {
+	c.down(ctx)
+	c.logf("stopped (data kept in %s; 'make cluster-clean' removes it)", c.Config.Dir)
+	return nil
+}
+
+func (c *Cluster) down(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, svc := range Services {
 		for i := 1; i <= MaxInstances; i++ {
@@ -185,20 +192,20 @@ func (c *Cluster) Down(ctx context.Context) error {
 	for _, f := range pids {
 		_ = os.Remove(f)
 	}
-	c.logf("stopped (data kept in %s; 'make cluster-clean' removes it)", c.Config.Dir)
-	return nil
 }
 
 // Clean stops the cluster and removes its directory.
 func (c *Cluster) Clean(ctx context.Context) error {
 	dir := c.Config.Dir
-	if dir == "/" || dir == c.Config.Root || dir == filepath.Dir(c.Config.Root) {
-		return fmt.Errorf("refusing to remove %s: CLUSTER_DIR must be a directory of its own", dir)
+	if rel, err := filepath.Rel(dir, c.Config.Root); err == nil && !strings.HasPrefix(rel, "..") {
+		return fmt.Errorf("refusing to remove %s, which holds the repository: CLUSTER_DIR must be a directory of its own", dir)
 	}
-	if err := c.Down(ctx); err != nil {
+	c.down(ctx)
+	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
-	return os.RemoveAll(dir)
+	c.logf("stopped, and removed %s", dir)
+	return nil
 }
 
 // Failover fences the primary and promotes the replica. A fast shutdown
