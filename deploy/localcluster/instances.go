@@ -48,6 +48,9 @@ func (c *Cluster) serveArgs(inst Instance, natsURL string) []string {
 // its /readyz, then gives it its HAProxy slot and waits until HAProxy's
 // checks send it requests.
 func (c *Cluster) StartInstance(ctx context.Context, service string, i int, opt InstanceOptions) error {
+	if _, _, ok := ParseInstance(fmt.Sprintf("%s-%d", service, i)); !ok {
+		return fmt.Errorf("no instance %s-%d: the services are %v, numbered 1 to %d", service, i, Services, MaxInstances)
+	}
 	inst := c.Instance(service, i)
 	if !c.Alive(inst.Name) {
 		natsURL := cmp.Or(opt.NATSURL, c.Config.InstanceNATSURL, c.NATSURL)
