@@ -1,5 +1,7 @@
 # Vitrine: the commands a developer and CI run.
 GO ?= go
+# deploy/cmd/cluster, which runs the local cluster (see the cluster-* targets)
+CLUSTER_CMD := bin/cluster
 
 .PHONY: test test-go vet fmt-check browser build run fuzz api-lint obs-test deploy-test screenshots s3-server
 
@@ -10,8 +12,8 @@ test: jaeger-early api-lint test-go obs-test deploy-test cluster-test
 ## lowest priority, so that the build takes the cores the Go tests leave idle
 ## (once per machine; cluster-test waits for it). Its log: $TMPDIR/vitrine-jaeger-build.log
 .PHONY: jaeger-early
-jaeger-early:
-	@deploy/local/cluster.sh build-jaeger >"$${TMPDIR:-/tmp}/vitrine-jaeger-build.log" 2>&1 &
+jaeger-early: $(CLUSTER_CMD)
+	@$(CLUSTER_CMD) build-jaeger >"$${TMPDIR:-/tmp}/vitrine-jaeger-build.log" 2>&1 &
 
 ## test-go: formatting, vet, race-enabled Go tests against the local PostgreSQL, Redis and NATS,
 ## the console's tests in headless Chromium, and an S3-compatible server the
@@ -89,27 +91,38 @@ fuzz:
 	$(GO) test ./cmd/vitrine -run '^$$' -fuzz FuzzTextInput -fuzztime $(FUZZTIME)
 
 ## cluster-up, cluster-down, cluster-status, cluster-scale SERVICE=product N=3,
-## cluster-failover, cluster-clean: a whole cluster on this machine under
-## CLUSTER_DIR (./.cluster); see docs/operations.md
-.PHONY: cluster-up cluster-down cluster-status cluster-scale cluster-failover cluster-clean cluster-test
-cluster-up:
-	deploy/local/cluster.sh up
-cluster-down:
-	deploy/local/cluster.sh down
-cluster-status:
-	deploy/local/cluster.sh status
-cluster-scale:
+## cluster-failover, cluster-seed N=10000, cluster-clean: a whole cluster on this
+## machine under CLUSTER_DIR (./.cluster), run by deploy/cmd/cluster (package
+## deploy/localcluster); its variables (CLUSTER_PORT, CLUSTER_ADMIN_EMAIL,
+## CLUSTER_ADMIN_PASSWORD, ...) are read from the environment. See docs/operations.md
+.PHONY: cluster-up cluster-down cluster-status cluster-scale cluster-failover cluster-seed cluster-clean cluster-test
+# It is built, not "go run" at each target: one binary serves every target
+# of a make run and stays at hand for what the targets do not cover
+# (bin/cluster status --json, bin/cluster kill product-1). go build leaves
+# it as it is when nothing changed.
+.PHONY: $(CLUSTER_CMD)
+$(CLUSTER_CMD):
+	@$(GO) build -o $@ ./deploy/cmd/cluster
+cluster-up: $(CLUSTER_CMD)
+	$(CLUSTER_CMD) up
+cluster-down: $(CLUSTER_CMD)
+	$(CLUSTER_CMD) down
+cluster-status: $(CLUSTER_CMD)
+	$(CLUSTER_CMD) status
+cluster-scale: $(CLUSTER_CMD)
 	@test -n "$(SERVICE)" -a -n "$(N)" || { echo "usage: make cluster-scale SERVICE=product N=3"; exit 2; }
-	deploy/local/cluster.sh scale $(SERVICE) $(N)
-cluster-failover:
-	deploy/local/cluster.sh failover
-cluster-clean:
-	deploy/local/cluster.sh clean
+	$(CLUSTER_CMD) scale $(SERVICE) $(N)
+cluster-failover: $(CLUSTER_CMD)
+	$(CLUSTER_CMD) failover
+cluster-seed: $(CLUSTER_CMD)
+	$(CLUSTER_CMD) seed $(or $(N),1000)
+cluster-clean: $(CLUSTER_CMD)
+	$(CLUSTER_CMD) clean
 
 ## cluster-test: bring a cluster up in a temporary directory, run the flows
 ## through HAProxy and the fault tests under load, tear it down
 CLUSTER_REPORT ?=
-cluster-test:
+cluster-test: $(CLUSTER_CMD)
 	deploy/local/install-deps.sh
-	deploy/local/cluster.sh build-jaeger  # once per machine, outside the tests' time limit
+	$(CLUSTER_CMD) build-jaeger  # once per machine, outside the tests' time limit
 	VITRINE_CLUSTER_TEST=1 CLUSTER_REPORT=$(CLUSTER_REPORT) $(GO) test -count=1 -timeout 15m -v -run TestCluster ./deploy/clustertest

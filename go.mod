@@ -152,7 +152,7 @@ require (
 	go.etcd.io/bbolt v1.4.0
 	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/crypto v0.59.0
-	golang.org/x/sync v0.25.0 // indirect
+	golang.org/x/sync v0.25.0
 	golang.org/x/sys v0.50.0
 	golang.org/x/text v0.44.0 // indirect
 	golang.org/x/time v0.16.0

@@ -1,12 +1,14 @@
-// Package clustertest brings up the local cluster of deploy/local (PostgreSQL
-// primary and replica, a three-node NATS cluster, Redis, two instances of
-// every service, HAProxy, Prometheus) in a temporary directory, runs the
-// main flows through the load balancer, then breaks it under load.
+// Package clustertest brings up the local cluster of deploy/localcluster
+// (PostgreSQL primary and replica, a three-node NATS cluster, Redis, two
+// instances of every service, HAProxy, Prometheus, Jaeger) in a temporary
+// directory, runs the main flows through the load balancer, then breaks it
+// under load.
 //
 // These tests start some twenty real processes and run for minutes, so they
 // only run when VITRINE_CLUSTER_TEST=1 (make cluster-test). Everything
 // listens on loopback, on ports of its own (the 2xxxx range), and is torn
-// down at the end, also when a test fails.
+// down at the end, also when a test fails. Every address comes from the
+// cluster's layout.
 package clustertest
 
 import (
@@ -26,6 +28,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vitrine-dev/vitrine/deploy/localcluster"
 	"github.com/vitrine-dev/vitrine/internal/bench"
 	"github.com/vitrine-dev/vitrine/internal/platform/testwait"
 )
@@ -35,78 +38,44 @@ const (
 	adminPassword = "cluster admin password"
 )
 
-// cluster is a running deploy/local/cluster.sh.
+// cluster is a running localcluster.Cluster and what the tests need to
+// talk to it.
 type cluster struct {
 	t      *testing.T
-	script string
-	env    []string
+	cl     *localcluster.Cluster
+	layout *localcluster.Layout
 	dir    string
 	URL    string
 	TLSURL string
-	PGURL  string
 	bin    string
 	client *http.Client
-	// jaegerURL is Jaeger's query API, where every instance's spans go.
-	jaegerURL string
-	ports     int // the ten-thousands digit of every port (VITRINE_CLUSTER_PORTS)
 }
-
-// port moves a port written for the default layout (2xxxx) to this run's.
-func (c *cluster) port(p int) int { return p - 20000 + c.ports*10000 }
 
 func root() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// startCluster runs "cluster.sh up" in a fresh directory and registers its
+// startCluster brings a cluster up in a fresh directory and registers its
 // teardown.
 func startCluster(t *testing.T) *cluster {
 	if os.Getenv("VITRINE_CLUSTER_TEST") != "1" {
 		t.Skip("the cluster test runs with VITRINE_CLUSTER_TEST=1 (make cluster-test)")
 	}
-	for _, bin := range []string{"haproxy", "nats-server", "redis-server", "openssl", "psql", "prometheus"} {
+	for _, bin := range []string{"haproxy", "nats-server", "redis-server", "redis-cli", "psql", "prometheus", "socat"} {
 		if _, err := exec.LookPath(bin); err != nil {
-			t.Fatalf("%s is not installed: the cluster needs it", bin)
+			t.Fatalf("%s is not installed: the cluster test needs it", bin)
 		}
 	}
 	dir, err := os.MkdirTemp("", "vitrine-cluster-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	// PostgreSQL runs as its own user and must reach its directories.
-	if err := os.Chmod(dir, 0o755); err != nil {
+	cl, err := localcluster.Open(testConfig(t, dir), testLog{t})
+	if err != nil {
 		t.Fatal(err)
 	}
-	c := &cluster{t: t, dir: dir, script: filepath.Join(root(), "deploy", "local", "cluster.sh")}
-	// VITRINE_CLUSTER_PORTS picks the ten-thousands digit of every port
-	// (2 by default: 28088, 25432...), so that two runs on one machine can
-	// live side by side.
-	d := os.Getenv("VITRINE_CLUSTER_PORTS")
-	switch d {
-	case "":
-		d = "2"
-	case "2", "3", "4", "5":
-	default:
-		t.Fatalf("VITRINE_CLUSTER_PORTS=%q: want 2, 3, 4 or 5", d)
-	}
-	c.env = append(os.Environ(),
-		"CLUSTER_DIR="+dir,
-		"CLUSTER_PORT="+d+"8088", "CLUSTER_TLS_PORT="+d+"8443", "CLUSTER_STATS_PORT="+d+"8404", "CLUSTER_API_PORT="+d+"8405",
-		"CLUSTER_PG_PORT="+d+"5432", "CLUSTER_REDIS_PORT="+d+"6379", "CLUSTER_S3_PORT="+d+"9000", "CLUSTER_NATS_PORT="+d+"4222",
-		"CLUSTER_NATS_ROUTE_PORT="+d+"6222", "CLUSTER_NATS_HTTP_PORT="+d+"4822", "CLUSTER_SERVICE_PORT="+d+"8000",
-		"CLUSTER_PROMETHEUS_PORT="+d+"9090",
-		"CLUSTER_JAEGER_PORT="+d+"6686", "CLUSTER_JAEGER_OTLP_PORT="+d+"4318",
-		"CLUSTER_ADMIN_EMAIL="+adminEmail, "CLUSTER_ADMIN_PASSWORD="+adminPassword,
-		// The instances trace one request in a hundred of the fault tests'
-		// load, and every request whose caller asks for it (a sampled
-		// traceparent, as the tracing test sends), and export every second.
-		"OTEL_TRACES_SAMPLER=parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG=0.01", "OTEL_BSP_SCHEDULE_DELAY=1000",
-	)
-	c.URL, c.TLSURL = "http://127.0.0.1:"+d+"8088", "https://127.0.0.1:"+d+"8443"
-	c.jaegerURL = "http://127.0.0.1:" + d + "6686"
-	c.ports = int(d[0] - '0')
-	c.bin = filepath.Join(dir, "bin", "vitrine")
+	c := &cluster{t: t, cl: cl, layout: cl.Layout, dir: dir, URL: cl.URL, TLSURL: cl.TLSURL, bin: cl.Config.VitrineBin}
 	c.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // the cluster's self-signed certificate
 	}}
@@ -114,7 +83,9 @@ func startCluster(t *testing.T) *cluster {
 		if t.Failed() {
 			c.dumpLogs()
 		}
-		if _, err := c.script1(2*time.Minute, "down"); err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := cl.Down(ctx); err != nil {
 			t.Errorf("cluster down: %v", err)
 		}
 		if os.Getenv("VITRINE_CLUSTER_KEEP") == "" {
@@ -124,46 +95,82 @@ func startCluster(t *testing.T) *cluster {
 	// Jaeger is built once per machine and kept; its first build takes
 	// long, so it has a time limit of its own, not up's.
 	start := time.Now()
-	if out, err := c.script1(30*time.Minute, "build-jaeger"); err != nil {
-		t.Fatalf("building Jaeger: %v\n%s", err, out)
-	} else if took := time.Since(start); took > 10*time.Second {
+	c.op(30*time.Minute, "building Jaeger", func(ctx context.Context) error { _, err := cl.BuildJaeger(ctx); return err })
+	if took := time.Since(start); took > 10*time.Second {
 		t.Logf("Jaeger built in %s", took.Round(time.Second))
 	}
-	if out, err := c.script1(5*time.Minute, "up"); err != nil {
-		t.Fatalf("cluster up: %v\n%s", err, out)
-	}
-	env, err := c.script1(time.Minute, "env")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for line := range strings.SplitSeq(env, "\n") {
-		if v, ok := strings.CutPrefix(line, "CLUSTER_POSTGRES_URL="); ok {
-			c.PGURL = strings.Trim(v, "'")
-		}
-	}
+	c.op(5*time.Minute, "cluster up", cl.Up)
 	return c
 }
 
-// script1 runs one cluster.sh command, bounded in time.
-func (c *cluster) script1(limit time.Duration, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, c.script, args...)
-	cmd.Env = c.env
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	return out.String(), err
+// testConfig is the test's cluster: in dir, on the ports of the range
+// VITRINE_CLUSTER_PORTS picks (2 by default: 28088, 25432...), so that two
+// runs on one machine can live side by side; what the machine has
+// (PG_BIN, JAEGER_BIN, the cache) from the environment, the rest the
+// test's own.
+func testConfig(t *testing.T, dir string) localcluster.Config {
+	t.Helper()
+	d := os.Getenv("VITRINE_CLUSTER_PORTS")
+	switch d {
+	case "":
+		d = "2"
+	case "2", "3", "4", "5":
+	default:
+		t.Fatalf("VITRINE_CLUSTER_PORTS=%q: want 2, 3, 4 or 5", d)
+	}
+	machine := func(name string) string {
+		if strings.HasPrefix(name, "CLUSTER_") || strings.HasPrefix(name, "OTEL_") {
+			return ""
+		}
+		return os.Getenv(name)
+	}
+	cfg, err := localcluster.LoadConfig(root(), machine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Dir = dir
+	if os.Getenv("VITRINE_BIN") == "" {
+		cfg.VitrineBin = filepath.Join(dir, "bin", "vitrine")
+	}
+	cfg.Ports = localcluster.DefaultPorts().InRange(int(d[0] - '0'))
+	cfg.AdminEmail, cfg.AdminPassword = adminEmail, adminPassword
+	// The instances trace one request in a hundred of the fault tests'
+	// load, and every request whose caller asks for it (a sampled
+	// traceparent, as the tracing test sends), and export every second.
+	cfg.Sampler, cfg.SamplerArg = "parentbased_traceidratio", "0.01"
+	cfg.InstanceEnv = []string{"OTEL_BSP_SCHEDULE_DELAY=1000"}
+	return cfg
 }
 
-// sh runs a cluster.sh command the test cannot go on without.
-func (c *cluster) sh(args ...string) string {
+// testLog writes what the cluster does to the test's log.
+type testLog struct{ t *testing.T }
+
+func (w testLog) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(b), "\n"))
+	return len(b), nil
+}
+
+// op runs one cluster operation the test cannot go on without, bounded in
+// time.
+func (c *cluster) op(limit time.Duration, what string, f func(context.Context) error) {
 	c.t.Helper()
-	out, err := c.script1(3*time.Minute, args...)
-	if err != nil {
-		c.t.Fatalf("cluster.sh %s: %v\n%s", strings.Join(args, " "), err, out)
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	if err := f(ctx); err != nil {
+		c.t.Fatalf("%s: %v", what, err)
 	}
-	return out
+}
+
+// proc starts, stops, kills or restarts one process of the cluster.
+func (c *cluster) proc(action localcluster.Action, name string) {
+	c.t.Helper()
+	c.op(3*time.Minute, string(action)+" "+name, func(ctx context.Context) error { return c.cl.Proc(ctx, action, name) })
+}
+
+// scale sets the number of instances of a service.
+func (c *cluster) scale(service string, n int) {
+	c.t.Helper()
+	c.op(3*time.Minute, fmt.Sprintf("scale %s %d", service, n), func(ctx context.Context) error { return c.cl.Scale(ctx, service, n) })
 }
 
 // vitrine runs a vitrine subcommand against the cluster's database.
@@ -172,7 +179,7 @@ func (c *cluster) vitrine(args ...string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, c.bin, args...)
-	cmd.Env = append(os.Environ(), "VITRINE_POSTGRES_URL="+c.PGURL)
+	cmd.Env = append(os.Environ(), "VITRINE_POSTGRES_URL="+c.layout.PostgresURL)
 	out, err := cmd.Output()
 	if err != nil {
 		c.t.Fatalf("vitrine %s: %v", strings.Join(args, " "), err)
@@ -181,7 +188,7 @@ func (c *cluster) vitrine(args ...string) string {
 }
 
 func (c *cluster) dumpLogs() {
-	logs, _ := filepath.Glob(filepath.Join(c.dir, "logs", "*.log"))
+	logs, _ := filepath.Glob(c.layout.LogFile("*"))
 	for _, f := range logs {
 		data, _ := os.ReadFile(f)
 		lines := strings.Split(strings.TrimSpace(string(data)), "\n")

@@ -170,27 +170,20 @@ func (b *cpuBudget) remove() {
 // pidOf reads a cluster process's pid file.
 func (c *cluster) pidOf(name string) int {
 	c.t.Helper()
-	raw, err := os.ReadFile(filepath.Join(c.dir, "pids", name+".pid"))
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
-	if err != nil {
-		c.t.Fatalf("pid file of %s: %v", name, err)
+	pid := c.cl.Pid(name)
+	if pid == 0 {
+		c.t.Fatalf("%s has no pid file (%s)", name, c.layout.PidFile(name))
 	}
 	return pid
 }
 
-// processNames lists the processes of the cluster (its pid files).
+// processNames lists the processes of the cluster that have a pid file.
 func (c *cluster) processNames() []string {
-	c.t.Helper()
-	files, err := filepath.Glob(filepath.Join(c.dir, "pids", "*.pid"))
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	names := make([]string, len(files))
-	for i, f := range files {
-		names[i] = strings.TrimSuffix(filepath.Base(f), ".pid")
+	var names []string
+	for _, p := range c.layout.Processes() {
+		if c.cl.Pid(p.Name) != 0 {
+			names = append(names, p.Name)
+		}
 	}
 	return names
 }

@@ -1,24 +1,29 @@
 package clustertest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"testing"
 	"time"
+
+	"github.com/vitrine-dev/vitrine/deploy/localcluster"
 )
 
 // streamLastSeq reads the catalog stream's last sequence from the
 // monitoring port of a live NATS node.
 func (c *cluster) streamLastSeq() uint64 {
 	c.t.Helper()
-	for _, port := range []int{c.port(24822), c.port(24823), c.port(24824)} {
-		res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/jsz?streams=true", port))
+	for _, node := range c.layout.NATSNodes() {
+		res, err := http.Get(node.MonitorURL + "/jsz?streams=true")
 		if err != nil {
 			continue
 		}
@@ -118,17 +123,17 @@ func testNATS(c *cluster) {
 	var w *writer
 	p := c.underLoad("one NATS node killed, then all three stopped for 30 s", rate, func() {
 		w = c.startWriter(admin, "Natsfault", 250*time.Millisecond)
-		c.sh("kill", "nats-1")
+		c.proc(localcluster.Kill, "nats-1")
 		time.Sleep(5 * time.Second)
-		c.sh("stop", "nats-2")
-		c.sh("stop", "nats-3")
+		c.proc(localcluster.Stop, "nats-2")
+		c.proc(localcluster.Stop, "nats-3")
 		time.Sleep(30 * time.Second)
-		for _, n := range []string{"nats-1", "nats-2", "nats-3"} {
-			c.sh("start", n)
+		for _, n := range c.layout.NATSNodes() {
+			c.proc(localcluster.Start, n.Name)
 		}
 		eventually(c.t, 60*time.Second, "the NATS cluster is healthy again", func() bool {
-			for _, port := range []int{c.port(24822), c.port(24823), c.port(24824)} {
-				res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", port))
+			for _, node := range c.layout.NATSNodes() {
+				res, err := http.Get(node.MonitorURL + "/healthz")
 				if err != nil {
 					return false
 				}
@@ -192,7 +197,8 @@ func testNATS(c *cluster) {
 // changed product from its cache for longer than --catalog-stale-after.
 func testCutOff(c *cluster) {
 	admin := c.login(adminEmail, adminPassword)
-	relay := exec.Command("socat", fmt.Sprintf("TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork", c.port(24299)), fmt.Sprintf("TCP:127.0.0.1:%d", c.port(24222)))
+	relayPort := freePort(c.t)
+	relay := exec.Command("socat", fmt.Sprintf("TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork", relayPort), "TCP:"+c.layout.NATS(1).Addr("client"))
 	relay.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := relay.Start(); err != nil {
 		c.t.Fatal(err)
@@ -203,28 +209,29 @@ func testCutOff(c *cluster) {
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 		_ = relay.Wait()
 	}()
-	c.env = append(c.env, fmt.Sprintf("CLUSTER_INSTANCE_NATS_URL=nats://127.0.0.1:%d", c.port(24299)))
-	c.sh("start", "product-3")
-	c.env = c.env[:len(c.env)-1]
-	defer c.sh("scale", "product", "2")
+	c.op(3*time.Minute, "start product-3 through the relay", func(ctx context.Context) error {
+		return c.cl.StartInstance(ctx, "product", 3, localcluster.InstanceOptions{NATSURL: fmt.Sprintf("nats://127.0.0.1:%d", relayPort)})
+	})
+	defer c.scale("product", 2)
+	product1, product3 := c.layout.Instance("product", 1).URL, c.layout.Instance("product", 3).URL
 
 	var p struct{ ID, Slug string }
 	c.expect(201, "POST", "/api/products", admin, map[string]any{"name": "Cutoff Lamp", "brand": "Acme", "status": "active",
 		"variants": []any{map[string]any{"sku": "CUT-1", "price": map[string]any{"amount": 2999, "currency": "EUR"}, "stock": 2}}}).json(c.t, &p)
-	direct := func(port int) (string, string) {
-		r := c.do("GET", fmt.Sprintf("http://127.0.0.1:%d/api/products/%s", port, p.Slug), "", nil)
+	direct := func(instance string) (string, string) {
+		r := c.do("GET", instance+"/api/products/"+p.Slug, "", nil)
 		var got struct{ Description string }
 		r.json(c.t, &got)
 		return got.Description, r.Header.Get("ETag")
 	}
-	eventually(c.t, 5*time.Second, "product-3 serves the product", func() bool { _, tag := direct(c.port(28103)); return tag != "" })
-	_, etag := direct(c.port(28103)) // now in its cache
+	eventually(c.t, 5*time.Second, "product-3 serves the product", func() bool { _, tag := direct(product3); return tag != "" })
+	_, etag := direct(product3) // now in its cache
 
 	// Cut the link, then change the product on another instance.
 	if err := syscall.Kill(-pgid, syscall.SIGSTOP); err != nil {
 		c.t.Fatal(err)
 	}
-	r := c.do("PATCH", fmt.Sprintf("http://127.0.0.1:%d/api/products/%s", c.port(28101), p.ID), admin, map[string]string{"description": "Changed"},
+	r := c.do("PATCH", product1+"/api/products/"+p.ID, admin, map[string]string{"description": "Changed"},
 		"If-Match", etag, "Content-Type", "application/merge-patch+json")
 	if r.Status != 200 {
 		c.t.Fatalf("update: %d %s", r.Status, r.Body)
@@ -233,14 +240,14 @@ func testCutOff(c *cluster) {
 	stale, polls := 0, 0
 	for time.Since(changed) < 10*time.Second {
 		polls++
-		if d, _ := direct(c.port(28103)); d == "Changed" {
+		if d, _ := direct(product3); d == "Changed" {
 			break
 		}
 		stale++
 		time.Sleep(50 * time.Millisecond)
 	}
 	staleFor := time.Since(changed)
-	fresh, _ := direct(c.port(28103))
+	fresh, _ := direct(product3)
 	_ = syscall.Kill(-pgid, syscall.SIGCONT)
 	res := phases{name: "product-3 cut off from NATS (link frozen), product changed elsewhere",
 		outcome: fmt.Sprintf("served the old product for %.1f s (%d of %d reads), then the new one from the database; bound --catalog-stale-after 2s", staleFor.Seconds(), stale, polls)}
@@ -253,4 +260,16 @@ func testCutOff(c *cluster) {
 	if staleFor > 4*time.Second {
 		c.t.Errorf("product-3 served a stale product for %s", staleFor)
 	}
+}
+
+// freePort is a loopback port nothing listens on, for a relay the test
+// starts.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vitrine-dev/vitrine/deploy/localcluster"
 )
 
 // statusWriter creates products through HAProxy every interval, keeping
@@ -68,7 +70,7 @@ func (w *statusWriter) finish() { close(w.stop); <-w.done }
 
 // testFailover: the primary stops under load with writes going on. Reads
 // go on from the replica; writes are refused at once with 503 and
-// Retry-After; "cluster.sh failover" promotes the replica and writes
+// Retry-After; the cluster's failover promotes the replica and writes
 // resume with no Vitrine process restarted; no acknowledged write is lost.
 func testFailover(c *cluster) {
 	admin := c.login(adminEmail, adminPassword)
@@ -77,7 +79,7 @@ func testFailover(c *cluster) {
 	p := c.underLoad("PostgreSQL primary stopped, then the replica promoted", rate, func() {
 		w = c.startStatusWriter(admin, 200*time.Millisecond)
 		time.Sleep(3 * time.Second)
-		c.sh("stop", "pg-primary")
+		c.proc(localcluster.Stop, "pg-primary")
 		time.Sleep(10 * time.Second)
 		w.mu.Lock()
 		during = map[int]int{}
@@ -85,7 +87,7 @@ func testFailover(c *cluster) {
 			during[k] = v
 		}
 		w.mu.Unlock()
-		c.sh("failover")
+		c.op(3*time.Minute, "failover", c.cl.Failover)
 		// Writes resume once the pools reach the promoted server.
 		eventually(c.t, 30*time.Second, "writes resume after the promotion", func() bool {
 			w.mu.Lock()

@@ -2,19 +2,22 @@ package clustertest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"image"
 	"image/png"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vitrine-dev/vitrine/deploy/localcluster"
 )
 
 // TestCluster brings the cluster up once, checks the main flows through
@@ -23,7 +26,7 @@ import (
 func TestCluster(t *testing.T) {
 	c := startCluster(t)
 	t.Cleanup(func() { writeReport(t) })
-	c.sh("seed", "2000")
+	c.op(3*time.Minute, "seed 2000", func(ctx context.Context) error { return c.cl.Seed(ctx, 2000, io.Discard, io.Discard) })
 
 	t.Run("flows", func(t *testing.T) { c.t = t; testFlows(c) })
 	t.Run("prometheus", func(t *testing.T) { c.t = t; testPrometheus(c) })
@@ -125,12 +128,12 @@ func testFlows(c *cluster) {
 		return len(top.Items) > 0 && top.Items[0].ProductID == p.ID
 	})
 
-	// HTTPS on the TLS port, with the certificate the script made.
+	// HTTPS on the TLS port, with the certificate the cluster made.
 	if r := c.do("GET", c.TLSURL+"/api/products/"+p.Slug, "", nil); r.Status != 200 {
 		t.Fatalf("over TLS: %d", r.Status)
 	}
 	// The stats page answers on its own port.
-	if res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/;csv", c.port(28404))); err != nil || res.StatusCode != 200 {
+	if res, err := http.Get(c.layout.StatsURL + ";csv"); err != nil || res.StatusCode != 200 {
 		t.Fatalf("stats page: %v %v", err, res)
 	} else {
 		res.Body.Close()
@@ -167,10 +170,10 @@ const rate = 200
 // testKillProduct: kill -9 of one product instance under load; HAProxy
 // retries the requests it had on the other instance and takes it out.
 func testKillProduct(c *cluster) {
-	p := c.underLoad("kill -9 of product-1", rate, func() { c.sh("kill", "product-1") })
+	p := c.underLoad("kill -9 of product-1", rate, func() { c.proc(localcluster.Kill, "product-1") })
 	p.outcome = fmt.Sprintf("%d failed requests", p.failures())
 	record(p)
-	c.sh("start", "product-1")
+	c.proc(localcluster.Start, "product-1")
 	if p.failures() != 0 {
 		c.t.Errorf("%d failed requests", p.failures())
 	}
@@ -180,9 +183,9 @@ func testKillProduct(c *cluster) {
 // in HAProxy, then the next.
 func testRollingRestart(c *cluster) {
 	p := c.underLoad("rolling restart of all 8 instances", rate, func() {
-		for _, svc := range []string{"auth", "product", "search", "analytics"} {
-			for _, i := range []string{"1", "2"} {
-				c.sh("restart", svc+"-"+i)
+		for _, svc := range localcluster.Services {
+			for i := 1; i <= 2; i++ {
+				c.proc(localcluster.Restart, c.layout.Instance(svc, i).Name)
 			}
 		}
 	})
@@ -196,7 +199,7 @@ func testRollingRestart(c *cluster) {
 // testKillSearch: one search instance killed; the other serves searches,
 // listings do not notice.
 func testKillSearch(c *cluster) {
-	p := c.underLoad("kill -9 of search-1", rate, func() { c.sh("kill", "search-1") },
+	p := c.underLoad("kill -9 of search-1", rate, func() { c.proc(localcluster.Kill, "search-1") },
 		"--mix", "browse=40,product=30,search=30")
 	var searches, searchErrors int64
 	for _, a := range p.during.Actions {
@@ -206,7 +209,7 @@ func testKillSearch(c *cluster) {
 	}
 	p.outcome = fmt.Sprintf("%d failed requests; %d searches served by search-2 during", p.failures(), searches-searchErrors)
 	record(p)
-	c.sh("start", "search-1")
+	c.proc(localcluster.Start, "search-1")
 	if p.failures() != 0 {
 		c.t.Errorf("%d failed requests", p.failures())
 	}
@@ -216,9 +219,9 @@ func testKillSearch(c *cluster) {
 // memory and the database, and use Redis again once it is back.
 func testRedisStopped(c *cluster) {
 	p := c.underLoad("Redis stopped for 30 s", rate, func() {
-		c.sh("stop", "redis")
+		c.proc(localcluster.Stop, "redis")
 		time.Sleep(30 * time.Second)
-		c.sh("start", "redis")
+		c.proc(localcluster.Start, "redis")
 	})
 	// Recovery without restart: the cache fills Redis again.
 	keys := redisKeys(c)
@@ -233,7 +236,7 @@ func testRedisStopped(c *cluster) {
 }
 
 func redisKeys(c *cluster) int {
-	out, err := exec.Command("redis-cli", "-p", strconv.Itoa(c.port(26379)), "dbsize").Output()
+	out, err := exec.Command("redis-cli", "-p", strconv.Itoa(c.layout.Redis().Ports["redis"]), "dbsize").Output()
 	if err != nil {
 		c.t.Fatalf("redis-cli: %v", err)
 	}
@@ -246,16 +249,16 @@ func redisKeys(c *cluster) int {
 // (drained first), through HAProxy's runtime API, without a reload.
 func testScale(c *cluster) {
 	p := c.underLoad("scale product 2 → 3 → 2", rate, func() {
-		c.sh("scale", "product", "3")
+		c.scale("product", 3)
 		time.Sleep(3 * time.Second)
-		c.sh("scale", "product", "2")
+		c.scale("product", 2)
 	})
 	p.outcome = fmt.Sprintf("%d failed requests", p.failures())
 	record(p)
 	if p.failures() != 0 {
 		c.t.Errorf("%d failed requests", p.failures())
 	}
-	if _, err := os.Stat(filepath.Join(c.dir, "pids", "product-3.pid")); err == nil {
+	if _, err := os.Stat(c.layout.PidFile("product-3")); err == nil {
 		c.t.Errorf("product-3 is still running after scaling down")
 	}
 }

@@ -2,13 +2,12 @@ package clustertest
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,8 +61,8 @@ func testOverload(c *cluster) {
 	// a second of warm-up each), cycles times.
 	const window, cycles = 6 * time.Second, 5
 	for _, name := range []string{"search-1", "search-2"} {
-		c.haproxy(fmt.Sprintf("set maxconn server search/%s %d", name, slots))
-		t.Cleanup(func() { c.haproxy(fmt.Sprintf("set maxconn server search/%s 32", name)) })
+		c.setMaxConn("search", name, slots)
+		t.Cleanup(func() { c.setMaxConn("search", name, 32) })
 	}
 	// run sends load from inside the clients' budget.
 	run := func(rate int, limit time.Duration, extra ...string) bench.Report {
@@ -104,7 +103,7 @@ func testOverload(c *cluster) {
 	// after, says little about the seconds of the overload. So peak and
 	// overload take turns, in short windows, and each overload window is
 	// held to the mean of the peak windows on either side of it.
-	logFile := filepath.Join(c.dir, "logs", "haproxy.log")
+	logFile := c.layout.LogFile("haproxy")
 	from := fileSize(t, logFile)
 	cluster.settle(30 * time.Second)
 	probe := c.startProbe("/api/search?q=lamp&facets=category%2Cbrand%2Cprice", 20*time.Millisecond)
@@ -181,21 +180,12 @@ func testOverload(c *cluster) {
 	}
 }
 
-// haproxy sends one command to HAProxy's runtime API.
-func (c *cluster) haproxy(command string) {
+// setMaxConn sets the requests a server serves at once, through HAProxy's
+// runtime API.
+func (c *cluster) setMaxConn(backend, server string, n int) {
 	c.t.Helper()
-	conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", c.port(28405)), 5*time.Second)
-	if err != nil {
+	if err := c.cl.HAProxyAPI().SetMaxConn(context.Background(), backend, server, n); err != nil {
 		c.t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := fmt.Fprintf(conn, "%s\n", command); err != nil {
-		c.t.Fatal(err)
-	}
-	answer, _ := io.ReadAll(conn)
-	if a := strings.TrimSpace(string(answer)); a != "" {
-		c.t.Fatalf("HAProxy's runtime API refused %q: %s", command, a)
 	}
 }
 

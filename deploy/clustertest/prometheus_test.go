@@ -5,20 +5,21 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
+
+	"github.com/vitrine-dev/vitrine/deploy/localcluster"
 )
 
 // testPrometheus: the cluster's Prometheus scrapes every running instance,
-// found through the targets cluster.sh writes, follows a scale up and
+// found through the targets the cluster writes, follows a scale up and
 // down, and its recording rules have data from the flows' requests.
 func testPrometheus(c *cluster) {
 	t := c.t
 	c.expectScraped(c.runningInstances())
 
-	c.sh("scale", "analytics", "3")
+	c.scale("analytics", 3)
 	c.expectScraped(c.runningInstances())
-	c.sh("scale", "analytics", "2")
+	c.scale("analytics", 2)
 	c.expectScraped(c.runningInstances())
 
 	// A rate needs two scrapes of a counter that moved between them: the
@@ -45,7 +46,7 @@ func (c *cluster) runningInstances() []string {
 	c.t.Helper()
 	var names []string
 	for _, name := range c.processNames() {
-		if svc, _, _ := strings.Cut(name, "-"); slices.Contains([]string{"auth", "product", "search", "analytics"}, svc) {
+		if _, _, ok := localcluster.ParseInstance(name); ok {
 			names = append(names, name)
 		}
 	}
@@ -101,7 +102,7 @@ func (c *cluster) promQuery(q string) []map[string]string {
 // promGet decodes an answer of the cluster's Prometheus HTTP API.
 func (c *cluster) promGet(path string, v any) {
 	c.t.Helper()
-	res, err := c.client.Get(fmt.Sprintf("http://127.0.0.1:%d/api/v1/%s", c.port(29090), path))
+	res, err := c.client.Get(c.layout.PrometheusURL + "/api/v1/" + path)
 	if err != nil {
 		c.t.Fatalf("Prometheus: %v", err)
 	}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vitrine-dev/vitrine/deploy/localcluster"
 )
 
 // testReplicas: the product and analytics instances read from the replica
@@ -86,7 +88,7 @@ func testReplicas(c *cluster) {
 		slowest.Round(time.Millisecond), served)
 
 	// The replica stops: reads go on from the primary; it comes back.
-	c.sh("stop", "pg-replica")
+	c.proc(localcluster.Stop, "pg-replica")
 	for i := range 30 {
 		c.expect(200, "GET", fmt.Sprintf("/api/products?limit=3&brand=Lumen&min_price=%d", i), "", nil)
 		time.Sleep(50 * time.Millisecond)
@@ -96,7 +98,7 @@ func testReplicas(c *cluster) {
 	})
 	// Analytics reports read from the primary meanwhile.
 	c.expect(200, "GET", "/api/analytics/top-products?metric=views&window=1h", admin, nil)
-	c.sh("start", "pg-replica")
+	c.proc(localcluster.Start, "pg-replica")
 	eventually(t, 30*time.Second, "the replica comes back to the read pool", func() bool {
 		return c.productMetric("vitrine_db_replica_healthy") == 2 && c.serviceMetric("analytics", "vitrine_db_replica_healthy") == 2
 	})
@@ -105,8 +107,9 @@ func testReplicas(c *cluster) {
 // replicaSQL runs statements on the replica with psql.
 func (c *cluster) replicaSQL(statements ...string) {
 	c.t.Helper()
+	replica := c.layout.Postgres("replica")
 	for _, st := range statements {
-		out, err := exec.Command("psql", "-h", "127.0.0.1", "-p", strconv.Itoa(c.port(25433)), "-U", "postgres",
+		out, err := exec.Command("psql", "-h", replica.Host, "-p", strconv.Itoa(replica.Ports["postgres"]), "-U", "postgres",
 			"-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qc", st).CombinedOutput()
 		if err != nil {
 			c.t.Fatalf("psql on the replica: %s: %v: %s", st, err, out)
@@ -121,10 +124,9 @@ func (c *cluster) productMetric(prefix string) float64 { return c.serviceMetric(
 // their /metrics whose line starts with prefix.
 func (c *cluster) serviceMetric(service, prefix string) float64 {
 	c.t.Helper()
-	admin := map[string]int{"product": 28150, "analytics": 28450}[service] // cluster.sh: base + 50 + i
 	var sum float64
 	for i := 1; i <= 2; i++ {
-		res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", c.port(admin+i)))
+		res, err := http.Get(c.layout.Instance(service, i).AdminURL + "/metrics")
 		if err != nil {
 			c.t.Fatalf("metrics of %s-%d: %v", service, i, err)
 		}

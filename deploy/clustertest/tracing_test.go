@@ -67,7 +67,7 @@ func testTracing(c *cluster) {
 // reads as empty.
 func (c *cluster) jaegerTrace(id string) jaegerTrace {
 	c.t.Helper()
-	res, err := c.client.Get(c.jaegerURL + "/api/traces/" + id)
+	res, err := c.client.Get(c.layout.JaegerURL + "/api/traces/" + id)
 	if err != nil {
 		c.t.Fatalf("Jaeger: %v", err)
 	}

@@ -98,7 +98,7 @@ func TestComposeStartsTheInfrastructureOfTheLocalCluster(t *testing.T) {
 			t.Errorf("%s runs image %q, want %s with a pinned version", name, s.Image, image)
 		}
 	}
-	// The replica streams from the primary, as cluster.sh sets it up.
+	// The replica streams from the primary, as the local cluster sets it up.
 	replica := strings.Join(p.Services["postgres-replica"].Command, " ")
 	for _, want := range []string{"pg_basebackup", "--host=postgres-primary", "--write-recovery-conf"} {
 		if !strings.Contains(replica, want) {

@@ -16,7 +16,7 @@ import (
 
 // Server is a throwaway PostgreSQL server run with the machine's
 // PostgreSQL binaries: a primary made by initdb, or a streaming replica of
-// one made by pg_basebackup, as deploy/local/cluster.sh makes them. It is
+// one made by pg_basebackup, as deploy/localcluster makes them. It is
 // for tests that need servers of their own (replication, a server to
 // stop); missing binaries fail the test.
 type Server struct {

@@ -1,0 +1,432 @@
+package localcluster
+
+// The cluster is described four times: this package's layout, which runs
+// it on one machine; deploy/haproxy/haproxy.cfg, which the layout drives;
+// compose.yaml with deploy/compose/haproxy.cfg; and the Kubernetes base.
+// The files stay hand-written, where they read best, and these tests hold
+// each to the layout: the services' names, the path routes, the health
+// checks, the server slots.
+
+import (
+	"encoding/json"
+	"maps"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v2"
+)
+
+func repoFile(t *testing.T, rel string) []byte {
+	t.Helper()
+	root, err := FindRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// haproxyConfig is an HAProxy configuration's sections ("defaults",
+// "frontend public", "backend auth"...), each a list of its lines with
+// their words joined by one space, without comments.
+type haproxyConfig map[string][]string
+
+func readHAProxyConfig(t *testing.T, rel string) haproxyConfig {
+	t.Helper()
+	cfg := haproxyConfig{}
+	var section string
+	for line := range strings.Lines(string(repoFile(t, rel))) {
+		indented := strings.HasPrefix(line, "\t") || strings.HasPrefix(line, " ")
+		if line, _, _ = strings.Cut(line, "#"); strings.TrimSpace(line) == "" {
+			continue
+		}
+		if !indented {
+			section = strings.Join(strings.Fields(line), " ")
+			continue
+		}
+		cfg[section] = append(cfg[section], strings.Join(strings.Fields(line), " "))
+	}
+	return cfg
+}
+
+// routes are a frontend's path routes (each path_beg prefix of an acl that
+// a use_backend names, and its backend) and its default backend.
+func (h haproxyConfig) routes(t *testing.T, frontend string) (map[string]string, string) {
+	t.Helper()
+	acls, routes, def := map[string][]string{}, map[string]string{}, ""
+	for _, line := range h["frontend "+frontend] {
+		f := strings.Fields(line)
+		switch {
+		case f[0] == "acl" && len(f) > 3 && f[2] == "path_beg":
+			acls[f[1]] = f[3:]
+		case f[0] == "use_backend" && len(f) == 4 && f[2] == "if":
+			prefixes, ok := acls[f[3]]
+			if !ok {
+				t.Errorf("frontend %s: use_backend %s if %s, an acl it does not define with path_beg", frontend, f[1], f[3])
+			}
+			for _, p := range prefixes {
+				routes[p] = f[1]
+			}
+		case f[0] == "use_backend":
+			t.Errorf("frontend %s: %q: the test reads use_backend BACKEND if ACL only", frontend, line)
+		case f[0] == "default_backend":
+			def = f[1]
+		}
+	}
+	return routes, def
+}
+
+func (h haproxyConfig) backends() []string {
+	var out []string
+	for name := range h {
+		if b, ok := strings.CutPrefix(name, "backend "); ok {
+			out = append(out, b)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func layoutRoutes() map[string]string {
+	out := map[string]string{}
+	for _, r := range Routes {
+		out[r.Prefix] = r.Service
+	}
+	return out
+}
+
+var haproxyConfigs = []string{"deploy/haproxy/haproxy.cfg", "deploy/compose/haproxy.cfg"}
+
+func TestHAProxyRoutesThePathsOfTheLayout(t *testing.T) {
+	for _, file := range haproxyConfigs {
+		cfg := readHAProxyConfig(t, file)
+		routes, def := cfg.routes(t, "public")
+		if want := layoutRoutes(); !maps.Equal(routes, want) {
+			t.Errorf("%s routes %v, the layout %v", file, routes, want)
+		}
+		if def != DefaultService {
+			t.Errorf("%s sends other paths to %q, the layout to %q", file, def, DefaultService)
+		}
+		if got, want := cfg.backends(), slices.Sorted(slices.Values(Services)); !slices.Equal(got, want) {
+			t.Errorf("%s has backends %v, the layout services %v", file, got, want)
+		}
+	}
+}
+
+func TestHAProxyChecksTheHealthPathOfTheLayout(t *testing.T) {
+	for _, file := range haproxyConfigs {
+		defaults := readHAProxyConfig(t, file)["defaults"]
+		for _, want := range []string{"option httpchk", "http-check send meth GET uri " + HealthPath, "http-check expect status 200"} {
+			if !slices.Contains(defaults, want) {
+				t.Errorf("%s: the defaults lack %q", file, want)
+			}
+		}
+	}
+}
+
+// The local cluster fills the slots of server-template through the
+// runtime API, by the instances' names; compose names each instance.
+func TestHAProxyServersAreTheInstancesOfTheLayout(t *testing.T) {
+	l, err := New(testConfig(t, noEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, compose := readHAProxyConfig(t, haproxyConfigs[0]), readHAProxyConfig(t, haproxyConfigs[1])
+	slot := regexp.MustCompile(`^server-template (\S+) 1-(\d+) \S+ check disabled$`)
+	for _, svc := range Services {
+		var templates []string
+		for _, line := range local["backend "+svc] {
+			if m := slot.FindStringSubmatch(line); m != nil {
+				templates = append(templates, m[1]+m[2])
+			}
+		}
+		// The last slot's name: SERVICE-8.
+		if want := l.Instance(svc, MaxInstances).Name; len(templates) != 1 || templates[0] != want {
+			t.Errorf("backend %s has server templates ending %q, want one ending %s", svc, templates, want)
+		}
+		var servers, want []string
+		for _, line := range compose["backend "+svc] {
+			if f := strings.Fields(line); f[0] == "server" {
+				servers = append(servers, f[1])
+			}
+		}
+		for i := 1; i <= l.Config.Instances; i++ {
+			want = append(want, l.Instance(svc, i).Name)
+		}
+		if !slices.Equal(servers, want) {
+			t.Errorf("compose's backend %s has servers %v, the layout's instances %v", svc, servers, want)
+		}
+	}
+}
+
+// Every "${VAR}" of deploy/haproxy/haproxy.cfg is one the cluster sets,
+// and the cluster sets none it does not read.
+func TestHAProxyReadsTheAddressesTheLayoutGivesIt(t *testing.T) {
+	l, err := New(testConfig(t, noEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var given []string
+	for _, kv := range l.HAProxyEnv() {
+		name, _, _ := strings.Cut(kv, "=")
+		given = append(given, name)
+	}
+	var read []string
+	for _, lines := range readHAProxyConfig(t, haproxyConfigs[0]) {
+		for _, line := range lines {
+			for _, m := range regexp.MustCompile(`\$\{(\w+)\}`).FindAllStringSubmatch(line, -1) {
+				if !slices.Contains(read, m[1]) {
+					read = append(read, m[1])
+				}
+			}
+		}
+	}
+	slices.Sort(given)
+	slices.Sort(read)
+	if !slices.Equal(given, read) {
+		t.Errorf("haproxy.cfg reads %v; the cluster gives it %v", read, given)
+	}
+}
+
+// composeFile is what the tests read of compose.yaml (YAML's anchors and
+// merge keys resolved).
+type composeFile struct {
+	Services map[string]struct {
+		Command     []string `yaml:"command"`
+		HealthCheck struct {
+			Test []string `yaml:"test"`
+		} `yaml:"healthcheck"`
+	} `yaml:"services"`
+}
+
+// composeNames are the compose services of layout processes named
+// otherwise there; "" marks a process compose does not run.
+var composeNames = map[string]string{
+	"pg-primary": "postgres-primary",
+	"pg-replica": "postgres-replica",
+	"s3":         "", // pictures stay on each instance's disk in compose
+}
+
+func TestComposeRunsTheProcessesOfTheLayout(t *testing.T) {
+	l, err := New(testConfig(t, noEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var compose composeFile
+	if err := yaml.Unmarshal(repoFile(t, "compose.yaml"), &compose); err != nil {
+		t.Fatalf("compose.yaml: %v", err)
+	}
+	for _, p := range l.fixed {
+		name, renamed := composeNames[p.Name]
+		if !renamed {
+			name = p.Name
+		}
+		if _, ok := compose.Services[name]; name != "" && !ok {
+			t.Errorf("compose.yaml has no service %s (the layout's %s)", name, p.Name)
+		}
+	}
+	byTarget := map[string][]string{}
+	for name, s := range compose.Services {
+		if len(s.Command) < 2 || s.Command[0] != "serve" {
+			continue
+		}
+		svc, _ := strings.CutPrefix(s.Command[1], "--target=")
+		byTarget[svc] = append(byTarget[svc], name)
+		if test := strings.Join(s.HealthCheck.Test, " "); !strings.HasSuffix(test, HealthPath) {
+			t.Errorf("compose's %s is checked with %q, not the layout's %s", name, test, HealthPath)
+		}
+	}
+	for _, svc := range Services {
+		var want []string
+		for i := 1; i <= l.Config.Instances; i++ {
+			want = append(want, l.Instance(svc, i).Name)
+		}
+		if got := slices.Sorted(slices.Values(byTarget[svc])); !slices.Equal(got, want) {
+			t.Errorf("compose runs %s as %v, the layout as %v", svc, got, want)
+		}
+	}
+	if len(byTarget) != len(Services) {
+		t.Errorf("compose runs the targets %v, the layout the services %v", slices.Sorted(maps.Keys(byTarget)), Services)
+	}
+}
+
+// k8sObject is what the tests read of a Kubernetes object of the base.
+type k8sObject struct {
+	Kind     string `yaml:"kind"`
+	Metadata struct {
+		Name string `yaml:"name"`
+	} `yaml:"metadata"`
+	Spec struct {
+		Rules []struct {
+			HTTP struct {
+				Paths []struct {
+					Path     string `yaml:"path"`
+					PathType string `yaml:"pathType"`
+					Backend  struct {
+						Service struct {
+							Name string `yaml:"name"`
+						} `yaml:"service"`
+					} `yaml:"backend"`
+				} `yaml:"paths"`
+			} `yaml:"http"`
+		} `yaml:"rules"`
+		Template struct {
+			Spec struct {
+				Containers []struct {
+					ReadinessProbe struct {
+						HTTPGet struct {
+							Path string `yaml:"path"`
+						} `yaml:"httpGet"`
+					} `yaml:"readinessProbe"`
+				} `yaml:"containers"`
+			} `yaml:"spec"`
+		} `yaml:"template"`
+	} `yaml:"spec"`
+}
+
+func readK8sBase(t *testing.T) []k8sObject {
+	t.Helper()
+	var out []k8sObject
+	var kust struct {
+		Resources []string `yaml:"resources"`
+	}
+	if err := yaml.Unmarshal(repoFile(t, "deploy/k8s/base/kustomization.yaml"), &kust); err != nil {
+		t.Fatal(err)
+	}
+	for _, res := range kust.Resources {
+		for doc := range strings.SplitSeq(string(repoFile(t, "deploy/k8s/base/"+res)), "\n---\n") {
+			var o k8sObject
+			if err := yaml.Unmarshal([]byte(doc), &o); err != nil {
+				t.Fatalf("%s: %v", res, err)
+			}
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// ingressRoute is the service the Ingress sends a path to: an Exact
+// match, else the longest Prefix match by path elements.
+func ingressRoute(ing k8sObject, path string) string {
+	best, service := -1, ""
+	for _, rule := range ing.Spec.Rules {
+		for _, p := range rule.HTTP.Paths {
+			prefix := strings.TrimSuffix(p.Path, "/")
+			switch {
+			case p.PathType == "Exact" && p.Path == path:
+				return p.Backend.Service.Name
+			case p.PathType == "Prefix" && (path == prefix || strings.HasPrefix(path, prefix+"/")) && len(prefix) > best:
+				best, service = len(prefix), p.Backend.Service.Name
+			}
+		}
+	}
+	return service
+}
+
+// samplePaths are paths to route: every path of the API (its parameters
+// filled in), one under each route of the layout, and those only the
+// default service answers.
+func samplePaths(t *testing.T) []string {
+	var doc struct {
+		Paths map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(repoFile(t, "api/openapi.json"), &doc); err != nil {
+		t.Fatal(err)
+	}
+	out := []string{"/", "/assets/app.js", "/api/ops/traffic", "/openapi.json"}
+	for p := range doc.Paths {
+		out = append(out, regexp.MustCompile(`\{[^}]+\}`).ReplaceAllString(p, "x"))
+	}
+	for _, r := range Routes {
+		if strings.HasSuffix(r.Prefix, "/") {
+			out = append(out, r.Prefix+"x")
+		} else {
+			out = append(out, r.Prefix, r.Prefix+"/x")
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func TestKubernetesRoutesAndChecksAsTheLayout(t *testing.T) {
+	objects := readK8sBase(t)
+	var ingresses []k8sObject
+	deployments, services := map[string]k8sObject{}, map[string]bool{}
+	for _, o := range objects {
+		switch o.Kind {
+		case "Ingress":
+			ingresses = append(ingresses, o)
+		case "Deployment":
+			deployments[o.Metadata.Name] = o
+		case "Service":
+			services[o.Metadata.Name] = true
+		}
+	}
+	if len(ingresses) != 1 {
+		t.Fatalf("%d Ingresses in the base, want one", len(ingresses))
+	}
+	for _, path := range samplePaths(t) {
+		if path == "/healthz" || path == "/readyz" {
+			continue // the kubelet's, not the public's
+		}
+		if got, want := ingressRoute(ingresses[0], path), ServiceFor(path); got != want {
+			t.Errorf("the Ingress sends %s to %q, the layout to %s", path, got, want)
+		}
+	}
+	for _, svc := range Services {
+		d, ok := deployments[svc]
+		if !ok || !services[svc] {
+			t.Errorf("the base has no Deployment and Service %s", svc)
+			continue
+		}
+		for _, c := range d.Spec.Template.Spec.Containers {
+			if c.ReadinessProbe.HTTPGet.Path != HealthPath {
+				t.Errorf("Deployment %s: readiness probe on %q, the layout's health path is %s", svc, c.ReadinessProbe.HTTPGet.Path, HealthPath)
+			}
+		}
+	}
+	if len(deployments) != len(Services) {
+		t.Errorf("the base has Deployments %v, the layout services %v", slices.Sorted(maps.Keys(deployments)), Services)
+	}
+}
+
+// Prometheus (deploy/observability/prometheus.yml, copied beside the
+// targets) reads the files the cluster writes.
+func TestPrometheusReadsTheTargetsTheClusterWrites(t *testing.T) {
+	l, err := New(testConfig(t, noEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var prom struct {
+		ScrapeConfigs []struct {
+			FileSDConfigs []struct {
+				Files []string `yaml:"files"`
+			} `yaml:"file_sd_configs"`
+		} `yaml:"scrape_configs"`
+	}
+	if err := yaml.Unmarshal(repoFile(t, "deploy/observability/prometheus.yml"), &prom); err != nil {
+		t.Fatal(err)
+	}
+	for _, svc := range Services {
+		rel, _ := filepath.Rel(l.path("prometheus"), l.TargetsFile(svc))
+		read := false
+		for _, sc := range prom.ScrapeConfigs {
+			for _, sd := range sc.FileSDConfigs {
+				for _, glob := range sd.Files {
+					ok, _ := filepath.Match(glob, rel)
+					read = read || ok
+				}
+			}
+		}
+		if !read {
+			t.Errorf("prometheus.yml reads no file_sd file matching %s", rel)
+		}
+	}
+}
