@@ -2,7 +2,11 @@ package productseed_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"path/filepath"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/vitrine-dev/vitrine/internal/platform/sqldb"
@@ -25,7 +29,7 @@ func TestGeneratedProductsAreValid(t *testing.T) {
 		if err := product.Prepare(&in); err != nil {
 			t.Fatalf("product %d (%s) is invalid: %v", i, p.Name, err)
 		}
-		if !known[p.Category] || len(p.Images) == 0 || len(p.Attributes) == 0 || p.Price.Min <= 0 {
+		if !known[p.Category] || len(p.Attributes) == 0 || p.Price.Min <= 0 {
 			t.Fatalf("product %d is not realistic: %+v", i, p)
 		}
 	}
@@ -38,11 +42,11 @@ func TestSeedFillsACatalog(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	if err := productseed.Seed(ctx, store, 1500, 1, nil); err != nil {
+	if err := productseed.Seed(ctx, store, nil, 1500, 1, nil); err != nil {
 		t.Fatal(err)
 	}
 	// Seeding again adds products and keeps the existing categories.
-	if err := productseed.Seed(ctx, store, 500, 2, nil); err != nil {
+	if err := productseed.Seed(ctx, store, nil, 500, 2, nil); err != nil {
 		t.Fatal(err)
 	}
 	secret, err := store.CursorSecret(ctx)
@@ -72,5 +76,106 @@ func TestSeedFillsACatalog(t *testing.T) {
 	tree, err := svc.Categories(ctx)
 	if err != nil || len(tree) != 5 {
 		t.Fatalf("%d root categories (%v), want 5 departments", len(tree), err)
+	}
+}
+
+// pictureRecorder stands for the product service's StoreImage: it records
+// the picture under its hash, as the pipeline does, without making sizes.
+type pictureRecorder struct {
+	store  *productdb.Store
+	mu     sync.Mutex
+	stored int
+}
+
+func (r *pictureRecorder) StoreImage(ctx context.Context, data []byte) (string, error) {
+	sum := sha256.Sum256(data)
+	hash := hex.EncodeToString(sum[:])
+	r.mu.Lock()
+	r.stored++
+	r.mu.Unlock()
+	return hash, r.store.SaveImage(ctx, product.ImageFile{Hash: hash, ContentType: "image/jpeg", Width: 640, Height: 480, Bytes: int64(len(data))})
+}
+
+// productRecorder keeps the products a seed writes.
+type productRecorder struct {
+	*productdb.Store
+	products []*product.Product
+}
+
+func (r *productRecorder) CreateProducts(ctx context.Context, ps []*product.Product) error {
+	r.products = append(r.products, ps...)
+	return r.Store.CreateProducts(ctx, ps)
+}
+
+// seedWithPictures seeds n products with seed into a new store and
+// returns them, and how many pictures were stored.
+func seedWithPictures(t *testing.T, n int, seed uint64) ([]*product.Product, int) {
+	t.Helper()
+	ctx := context.Background()
+	store, err := productdb.Open(ctx, sqldb.Config{SQLitePath: filepath.Join(t.TempDir(), "product.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	products := &productRecorder{Store: store}
+	pictures := &pictureRecorder{store: store}
+	if err := productseed.Seed(ctx, products, pictures, n, seed, nil); err != nil {
+		t.Fatal(err)
+	}
+	return products.products, pictures.stored
+}
+
+// TestSeededPictures: every seeded product has its own picture and its
+// category's, uploaded pictures that products share (each stored once),
+// and the same seed draws the same pictures.
+func TestSeededPictures(t *testing.T) {
+	const n = 60
+	first, stored := seedWithPictures(t, n, 3)
+	hashes := func(ps []*product.Product) (out []string) {
+		for _, p := range ps {
+			for _, img := range p.Images {
+				out = append(out, img.Hash)
+			}
+		}
+		return out
+	}
+	distinct := slices.Compact(slices.Sorted(slices.Values(hashes(first))))
+	if stored != len(distinct) || stored >= 2*n {
+		t.Errorf("%d pictures stored for %d distinct ones among %d products", stored, len(distinct), n)
+	}
+	for _, p := range first {
+		if len(p.Images) != 2 || p.Images[0].Alt != p.Name || p.Images[1].Alt == "" {
+			t.Fatalf("%s has images %+v, want its own picture then its category's", p.Name, p.Images)
+		}
+		for _, img := range p.Images {
+			if img.URL != "/images/"+img.Hash+"/full.jpg" || img.Card != "/images/"+img.Hash+"/card.jpg" {
+				t.Fatalf("%s: image %+v is not an uploaded picture's", p.Name, img)
+			}
+		}
+		if p.Thumbnail != p.Images[0].Thumbnail {
+			t.Fatalf("%s lists with %q, want its first picture's thumbnail", p.Name, p.Thumbnail)
+		}
+	}
+	// Products of one category share its second picture; of one category
+	// and the same initials, the first as well.
+	own, shared := map[string]string{}, map[string]string{}
+	for _, p := range first {
+		key := p.Category + " " + p.Brand[:1]
+		if h, ok := own[key]; ok && h != p.Images[0].Hash {
+			t.Errorf("two products of %s, by brands starting with %s, have different pictures", p.Category, p.Brand[:1])
+		}
+		if h, ok := shared[p.Category]; ok && h != p.Images[1].Hash {
+			t.Errorf("two products of %s have different category pictures", p.Category)
+		}
+		own[key], shared[p.Category] = p.Images[0].Hash, p.Images[1].Hash
+	}
+
+	again, _ := seedWithPictures(t, n, 3)
+	if !slices.Equal(hashes(first), hashes(again)) {
+		t.Error("seeding again with the same seed drew other pictures")
+	}
+	other, _ := seedWithPictures(t, n, 4)
+	if slices.Equal(hashes(first), hashes(other)) {
+		t.Error("another seed gave the same pictures to the same products")
 	}
 }
