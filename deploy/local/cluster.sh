@@ -642,7 +642,9 @@ clean) cmd_down && rm -rf "$CLUSTER_DIR" ;;
 scale) shift && cmd_scale "$@" ;;
 failover) cmd_failover ;;
 start | stop | kill | restart) cmd_proc "$@" ;;
-seed) "$VITRINE_BIN" seed --postgres-url "$PG_URL" --products "${2:-1000}" ;;
+seed) # the pictures go to the S3 store the product instances read
+	AWS_ACCESS_KEY_ID="$S3_ACCESS_KEY" AWS_SECRET_ACCESS_KEY="$S3_SECRET_KEY" \
+		"$VITRINE_BIN" seed --postgres-url "$PG_URL" --blob-url "$BLOB_URL" --products "${2:-1000}" ;;
 env) cmd_env ;;
 build-jaeger) build_jaeger && echo "$JAEGER_BIN" ;;
 *) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2 && exit 2 ;;
