@@ -103,17 +103,20 @@ func Process(data []byte, limits Limits) (*Result, error) {
 	// smaller size made from a larger one looks the same as one made from
 	// the original, and costs a fraction (the kernel's work grows with the
 	// pixels it reads).
-	from := src
+	// A small picture fits several boxes at its own size: the file made
+	// for the larger box serves the smaller ones.
+	from, out := src, []byte(nil)
 	for i := len(Variants) - 1; i >= 0; i-- {
 		v := Variants[i]
 		w, h := fit(cfg.Width, cfg.Height, v.Box)
-		img := scale(from, w, h)
-		out, err := encode(img)
-		if err != nil {
-			return nil, err
+		if b := from.Bounds(); out == nil || w != b.Dx() || h != b.Dy() {
+			img := scale(from, w, h)
+			if out, err = encode(img); err != nil {
+				return nil, err
+			}
+			from = img
 		}
 		res.Variants[v.Name] = out
-		from = img
 	}
 	return res, nil
 }

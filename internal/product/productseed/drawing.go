@@ -19,16 +19,16 @@ import (
 // the binary and nothing is fetched. A category has a colour (its
 // department's hue, shifted by section) and a shape (by its place in the
 // section); a product's picture shows that shape on a soft background with
-// the product's initials (brand and kind) across it, and every product of
-// a category shares a second, "detail" picture that names the kind.
+// the product's initials (brand and kind) across it.
 
 // Pictures are 4:3, as the console's cards and product pages show them,
-// and as large as a product page's main picture needs: the full size is
-// the picture itself (sizes are never enlarged), the card and thumbnail
-// sizes are made from it by the upload pipeline.
+// and as wide as the card size: the pipeline then copies them as the full
+// and card sizes (sizes are never enlarged) and resamples only the
+// thumbnail, which halves their cost. Flat shapes and large letters stay
+// sharp enough when a product page shows them a quarter larger.
 const (
-	pictureWidth  = 640
-	pictureHeight = 480
+	pictureWidth  = 480
+	pictureHeight = 360
 )
 
 type shape int
@@ -84,19 +84,6 @@ func productPicture(st style, initials string) *image.RGBA {
 		width = r
 	}
 	write(img, initials, cx, ty, width, r*0.6, color.RGBA{255, 255, 255, 255})
-	return img
-}
-
-// detailPicture draws the category's second picture: its shape three
-// times, lighter each time, over the kind's name.
-func detailPicture(st style, kind string) *image.RGBA {
-	img := background(st)
-	r := float32(pictureHeight) * 0.13
-	for i, l := range []float64{0.50, 0.62, 0.74} {
-		fill(img, outline(st.shape, float32(pictureWidth)/2+float32(i-1)*r*2.6, float32(pictureHeight)*0.38, r), st.colour(0.55, l))
-	}
-	write(img, kind, float32(pictureWidth)/2, float32(pictureHeight)*0.70, float32(pictureWidth)*0.8, float32(pictureHeight)*0.085,
-		st.colour(0.45, 0.30))
 	return img
 }
 

@@ -190,26 +190,18 @@ type CategoryStore interface {
 
 // Seed writes the category tree (skipping existing categories) and n
 // products in batches, calling progress after each batch. With a picture
-// store, every product has pictures drawn for it (see pictures); without,
-// none.
+// store, every product has pictures drawn for it (see seeding); without,
+// none. Products are written as their pictures are stored, not in the
+// order they are made.
 func Seed(ctx context.Context, s CategoryStore, pics PictureStore, n int, seed uint64, progress func(done int)) error {
 	for _, c := range Categories() {
 		if err := s.CreateCategory(ctx, c); err != nil && !errs.Is(err, errs.KindConflict) {
 			return fmt.Errorf("seed category %s: %w", c.Slug, err)
 		}
 	}
-	// Batches are made (their pictures drawn) one ahead of the batch being
-	// written, so drawing and writing share the machine's cores.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	batches := make(chan []*product.Product)
-	made := make(chan error, 1)
-	go func() {
-		defer close(batches)
-		made <- makeBatches(ctx, pics, n, seed, batches)
-	}()
+	g := NewGenerator(seed)
 	done := 0
-	for ps := range batches {
+	err := newSeeding(pics, g.leaves).run(ctx, g, n, func(ps []*product.Product) error {
 		if err := s.CreateProducts(ctx, ps); err != nil {
 			return fmt.Errorf("seed products: %w", err)
 		}
@@ -217,39 +209,12 @@ func Seed(ctx context.Context, s CategoryStore, pics PictureStore, n int, seed u
 		if progress != nil {
 			progress(done)
 		}
-	}
-	if err := <-made; err != nil {
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	return s.Analyze(ctx)
-}
-
-// makeBatches generates n products from seed in batches of 1000, with
-// their pictures when pics is not nil, and sends them to out.
-func makeBatches(ctx context.Context, pics PictureStore, n int, seed uint64, out chan<- []*product.Product) error {
-	g := NewGenerator(seed)
-	var drawn *pictures
-	if pics != nil {
-		drawn = newPictures(pics, g.leaves)
-	}
-	const batch = 1000
-	for done := 0; done < n; done += batch {
-		ps := make([]*product.Product, min(batch, n-done))
-		for i := range ps {
-			ps[i] = g.Product(done + i)
-		}
-		if drawn != nil {
-			if err := drawn.attach(ctx, ps); err != nil {
-				return fmt.Errorf("seed pictures: %w", err)
-			}
-		}
-		select {
-		case out <- ps:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return nil
 }
 
 func singular(kind string) string {
