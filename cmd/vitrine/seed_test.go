@@ -26,10 +26,7 @@ func TestSeededCatalogHasPictures(t *testing.T) {
 			c := &catalog{server: startServer(t, nil, args...), dataDir: dir}
 
 			var list struct {
-				Items []struct {
-					ID        string `json:"id"`
-					Thumbnail string `json:"thumbnail"`
-				} `json:"items"`
+				Items []productImagesJSON `json:"items"`
 			}
 			expect(t, c.get("/api/products?limit=3", ""), 200).JSON(t, &list)
 			if len(list.Items) == 0 {
