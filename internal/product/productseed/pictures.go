@@ -37,9 +37,10 @@ const (
 // Products share pictures: a picture depends only on the category and the
 // initials, and brands share first letters, so a category has at most
 // about 22 pictures, and 100,000 products need about 1,140. But they are
-// needed at the start: the first thousand products need half of them. So products are written as their pictures
-// come, not in the order they were made, and drawing and writing share the
-// cores from the start instead of taking turns.
+// needed at the start: the first thousand products need half of them. So
+// products are written as their pictures come, not in the order they were
+// made, and drawing and writing share the cores from the start instead of
+// taking turns.
 type seeding struct {
 	store  PictureStore    // nil: products get no pictures
 	leaves map[string]leaf // by category slug
