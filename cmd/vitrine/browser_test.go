@@ -191,6 +191,14 @@ func TestConsoleInTheBrowser(t *testing.T) {
 			t.Fatalf("the shop opens on %q", got)
 		}
 		b.waitUntil("the category tree", `document.querySelectorAll(".tree > li").length === 5`)
+		// The seeded products show the pictures drawn for them.
+		b.waitUntil("every card's picture, loaded", `(() => {
+			const cards = [...document.querySelectorAll(".card")];
+			return cards.length > 0 && cards.every((c) => { const img = c.querySelector(".card-picture img"); return img && img.complete && img.naturalWidth > 0; });
+		})()`)
+		if src := get(b, "the picture a card shows", chromedp.Evaluate[string](`document.querySelector(".card-picture img").currentSrc`)); !strings.HasSuffix(src, "/card.jpg") {
+			t.Errorf("a card shows %s, want the card size of its picture (the thumbnail is smaller than the card)", src)
+		}
 		b.screenshot("storefront")
 
 		// Suggestions come while typing; results follow the words.
@@ -241,9 +249,7 @@ func TestConsoleInTheBrowser(t *testing.T) {
 		if price := b.text(".product .price"); !strings.ContainsAny(price, "€$£") {
 			t.Errorf("price %q", price)
 		}
-		// The seeded pictures live on a host that does not exist: the page
-		// says what they show instead of a broken image.
-		b.waitUntil("the main picture or its description", `document.querySelector(".main-picture img, .main-picture .no-picture") !== null`)
+		b.waitUntil("its picture, loaded", `(() => { const img = document.querySelector(".main-picture img"); return img && img.complete && img.naturalWidth > 0; })()`)
 		b.screenshot("product")
 	})
 
@@ -338,8 +344,13 @@ func TestConsoleInTheBrowser(t *testing.T) {
 			t.Errorf("its variant shows %q", v)
 		}
 
-		// Views and searches have reached analytics by now.
+		// Views and searches have reached analytics by now. The shop's
+		// suggestions stay behind: the list closes when the view changes.
 		b.do("back to the analytics", chromedp.Navigate(s.URL+"/#/admin"), chromedp.WaitVisible(chromedp.CSS(".panel.wide")))
+		b.do("let a late suggestion arrive", chromedp.Sleep(500*time.Millisecond))
+		if open := get(b, "is the suggestion list open", chromedp.Evaluate[bool](`!document.getElementById("suggestions").hidden`)); open {
+			t.Errorf("the shop's suggestion list is open over the admin page: %v", b.texts("#suggestions li"))
+		}
 		b.waitUntil("two readings of live traffic", `document.querySelector(".panel.wide svg.lines polyline") !== null`)
 		b.screenshot("admin-analytics")
 	})

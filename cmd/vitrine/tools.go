@@ -12,7 +12,10 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/auth"
 	"github.com/vitrine-dev/vitrine/internal/auth/authdb"
 	"github.com/vitrine-dev/vitrine/internal/modules"
+	"github.com/vitrine-dev/vitrine/internal/platform/blobstore"
 	"github.com/vitrine-dev/vitrine/internal/platform/errs"
+	"github.com/vitrine-dev/vitrine/internal/platform/obs"
+	"github.com/vitrine-dev/vitrine/internal/product"
 	"github.com/vitrine-dev/vitrine/internal/product/productdb"
 	"github.com/vitrine-dev/vitrine/internal/product/productseed"
 )
@@ -83,6 +86,7 @@ func seed(ctx context.Context, args []string, getenv func(string) string, stdout
 	var sf storeFlags
 	n := fs.Int("products", 1000, "number of products to create")
 	randSeed := fs.Uint64("seed", 1, "random seed; the same seed gives the same catalog")
+	blobURL := fs.String("blob-url", "", "where the products' pictures go, as for serve: file:///a/dir or s3://bucket?…; empty keeps them under --data-dir/blobs")
 	sf.register(fs)
 	if err := parse(fs, args, getenv, stderr); err != nil {
 		return err
@@ -90,14 +94,21 @@ func seed(ctx context.Context, args []string, getenv func(string) string, stdout
 	if *n < 0 || *n > 10_000_000 {
 		return fmt.Errorf("--products must be between 0 and 10000000")
 	}
-	store, err := productdb.Open(ctx, sf.config(nil).SQLConfig(modules.Product))
+	cfg := sf.config(nil)
+	cfg.Product.BlobURL = *blobURL
+	store, err := productdb.Open(ctx, cfg.SQLConfig(modules.Product))
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	pictures, closePictures, err := seedPictures(ctx, store, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer closePictures()
 	start := time.Now()
 	last := start
-	err = productseed.Seed(ctx, store, *n, *randSeed, func(done int) {
+	err = productseed.Seed(ctx, store, pictures, *n, *randSeed, func(done int) {
 		if time.Since(last) > 2*time.Second || done == *n {
 			fmt.Fprintf(stderr, "seeded %d/%d products (%s)\n", done, *n, time.Since(start).Round(time.Millisecond))
 			last = time.Now()
@@ -108,4 +119,30 @@ func seed(ctx context.Context, args []string, getenv func(string) string, stdout
 	}
 	fmt.Fprintf(stdout, "seeded %d products in %d categories in %s\n", *n, len(productseed.Categories()), time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// seedPictures is where seeded pictures go: through the product service's
+// upload pipeline into the blob store serve reads them from.
+func seedPictures(ctx context.Context, store *productdb.Store, cfg modules.Config, stderr io.Writer) (*product.Service, func() error, error) {
+	secret, err := store.CursorSecret(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := product.NewService(store, secret)
+	if err != nil {
+		return nil, nil, err
+	}
+	blobURL, err := cfg.BlobStoreURL()
+	if err != nil {
+		return nil, nil, fmt.Errorf("--blob-url: %w", err)
+	}
+	blobs, err := blobstore.Open(ctx, blobURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--blob-url: %w", err)
+	}
+	if err := svc.UseImages(blobs, obs.NewLogger(stderr, "warn")); err != nil {
+		blobs.Close()
+		return nil, nil, err
+	}
+	return svc, blobs.Close, nil
 }

@@ -222,9 +222,12 @@ func (c *Cluster) Failover(ctx context.Context) error {
 	return nil
 }
 
-// Seed adds n demo products to the catalog.
+// Seed adds n demo products to the catalog. Their pictures go to the S3
+// store the product instances serve them from.
 func (c *Cluster) Seed(ctx context.Context, n int, stdout, stderr io.Writer) error {
-	cmd := exec.CommandContext(ctx, c.Config.VitrineBin, "seed", "--postgres-url", c.PostgresURL, "--products", strconv.Itoa(n))
+	cmd := exec.CommandContext(ctx, c.Config.VitrineBin, "seed", "--postgres-url", c.PostgresURL,
+		"--blob-url", c.BlobURL, "--products", strconv.Itoa(n))
+	cmd.Env = append(os.Environ(), s3Credentials()...)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("vitrine seed: %w", err)

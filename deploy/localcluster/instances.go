@@ -57,8 +57,8 @@ func (c *Cluster) StartInstance(ctx context.Context, service string, i int, opt 
 		if err := os.MkdirAll(c.path("data", inst.Name), 0o755); err != nil {
 			return err
 		}
-		env := append([]string{"OTEL_TRACES_SAMPLER=" + c.Config.Sampler, "OTEL_TRACES_SAMPLER_ARG=" + c.Config.SamplerArg,
-			"AWS_ACCESS_KEY_ID=" + s3AccessKey, "AWS_SECRET_ACCESS_KEY=" + s3SecretKey}, c.Config.InstanceEnv...)
+		env := append([]string{"OTEL_TRACES_SAMPLER=" + c.Config.Sampler, "OTEL_TRACES_SAMPLER_ARG=" + c.Config.SamplerArg},
+			append(s3Credentials(), c.Config.InstanceEnv...)...)
 		if err := c.spawn(inst.Name, env, append([]string{c.Config.VitrineBin}, c.serveArgs(inst, natsURL)...)...); err != nil {
 			return err
 		}

@@ -117,6 +117,12 @@ const (
 	s3SecretKey = "vitrine-cluster-secret"
 )
 
+// s3Credentials are the environment that lets a vitrine process (an
+// instance, the seed) use the cluster's S3 store.
+func s3Credentials() []string {
+	return []string{"AWS_ACCESS_KEY_ID=" + s3AccessKey, "AWS_SECRET_ACCESS_KEY=" + s3SecretKey}
+}
+
 // loopback is where every process but HAProxy listens.
 const loopback = "127.0.0.1"
 

@@ -102,7 +102,7 @@ func (a *App) startProduct(ctx context.Context) error {
 // productImages opens the blob store that keeps product pictures. Without
 // it the catalog still answers, so it is a soft check of readiness.
 func (a *App) productImages(ctx context.Context, svc *product.Service) error {
-	blobURL, err := a.blobStoreURL()
+	blobURL, err := a.cfg.BlobStoreURL()
 	if err != nil {
 		return fmt.Errorf("--blob-url: %w", err)
 	}
@@ -119,12 +119,13 @@ func (a *App) productImages(ctx context.Context, svc *product.Service) error {
 	return nil
 }
 
-// blobStoreURL returns where the product service keeps pictures.
-func (a *App) blobStoreURL() (string, error) {
-	if a.cfg.Product.BlobURL != "" {
-		return a.cfg.Product.BlobURL, nil
+// BlobStoreURL returns where the product service keeps pictures (serve,
+// and seed, which stores the pictures it draws).
+func (c Config) BlobStoreURL() (string, error) {
+	if c.Product.BlobURL != "" {
+		return c.Product.BlobURL, nil
 	}
-	dir, err := filepath.Abs(filepath.Join(a.cfg.Store.DataDir, "blobs"))
+	dir, err := filepath.Abs(filepath.Join(c.Store.DataDir, "blobs"))
 	if err != nil {
 		return "", err
 	}

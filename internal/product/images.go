@@ -79,8 +79,8 @@ func ImageKey(hash, file string) string { return "images/" + hash + "/" + file }
 // content at a hash never changes.
 func ImageURL(hash, file string) string { return "/images/" + hash + "/" + file }
 
-// uploadedImage is a product's image entry for picture hash.
-func uploadedImage(hash, alt string) Image {
+// UploadedImage is a product's image entry for the uploaded picture hash.
+func UploadedImage(hash, alt string) Image {
 	return Image{
 		Hash: hash, Alt: alt,
 		URL:       ImageURL(hash, "full.jpg"),
@@ -145,28 +145,18 @@ func (s *Service) AddImage(ctx context.Context, id string, expected Expected, da
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(data)
-	hash := hex.EncodeToString(sum[:])
+	hash := imageHash(data)
 	if err := canAdd(cur.Images, hash); err != nil {
 		return nil, err
 	}
-	res, err := im.process(ctx, data)
-	if err != nil {
-		return nil, err
-	}
-	file := ImageFile{Hash: hash, ContentType: res.ContentType, Width: res.Width, Height: res.Height, Bytes: int64(len(data))}
-	if err := im.store.SaveImage(ctx, file); err != nil {
-		return nil, err
-	}
-	if err := im.putFiles(ctx, hash, data, res); err != nil {
-		im.release(hash)
+	if err := im.put(ctx, hash, data); err != nil {
 		return nil, err
 	}
 	p, err := s.Update(ctx, id, expected, func(cur Input) (Input, error) {
 		if err := canAdd(cur.Images, hash); err != nil {
 			return cur, err
 		}
-		cur.Images = append(slices.Clone(cur.Images), uploadedImage(hash, alt))
+		cur.Images = append(slices.Clone(cur.Images), UploadedImage(hash, alt))
 		return cur, nil
 	})
 	if err != nil {
@@ -174,6 +164,45 @@ func (s *Service) AddImage(ctx context.Context, id string, expected Expected, da
 		return nil, err
 	}
 	return p, nil
+}
+
+// StoreImage stores picture data (its sizes made) as AddImage does, for
+// products to name by its hash (UploadedImage) when they are written: a
+// way to give many products the same picture in one go. A picture no
+// product names within StaleUploadAfter is deleted by the sweep.
+func (s *Service) StoreImage(ctx context.Context, data []byte) (hash string, err error) {
+	im, err := s.imagesOrErr()
+	if err != nil {
+		return "", err
+	}
+	hash = imageHash(data)
+	return hash, im.put(ctx, hash, data)
+}
+
+// imageHash names a picture by its content.
+func imageHash(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+// put makes a picture's sizes and stores them: recorded as pending first
+// (a sweep deleting the same picture finishes before, or leaves it
+// alone), then its files written. A picture whose files cannot be written
+// is released for the sweep.
+func (im *uploads) put(ctx context.Context, hash string, data []byte) error {
+	res, err := im.process(ctx, data)
+	if err != nil {
+		return err
+	}
+	file := ImageFile{Hash: hash, ContentType: res.ContentType, Width: res.Width, Height: res.Height, Bytes: int64(len(data))}
+	if err := im.store.SaveImage(ctx, file); err != nil {
+		return err
+	}
+	if err := im.putFiles(ctx, hash, data, res); err != nil {
+		im.release(hash)
+		return err
+	}
+	return nil
 }
 
 // canAdd checks that a picture can join images: there is room, and (with

@@ -79,7 +79,7 @@ func (in *Input) normalize() {
 	// hash: what a client sends back with it is replaced.
 	for i, img := range in.Images {
 		if img.Hash != "" && ValidImageHash(img.Hash) {
-			in.Images[i] = uploadedImage(img.Hash, img.Alt)
+			in.Images[i] = UploadedImage(img.Hash, img.Alt)
 		}
 	}
 }

@@ -72,12 +72,21 @@ export function priceRange(price) {
   return price.max > price.min ? `${low} – ${money(price.max, price.currency)}` : low;
 }
 
+// An uploaded picture's thumbnail (160 pixels wide) has a card size too
+// (480): given the width its box takes (sizes), the browser picks the one
+// that stays sharp.
+const uploadedThumbnail = /^(\/images\/[0-9a-f]{64}\/)thumbnail\.jpg$/;
+
 // picture shows an image, or a quiet placeholder when there is none or it
 // does not load (a product's images may live on a host that is gone).
-export function picture(url, alt, className) {
+export function picture(url, alt, className, sizes) {
   const box = h("div", { class: `picture ${className || ""}` });
   if (!url) return replace(box, h("span", { class: "no-picture", "aria-hidden": "true" }, "No image"));
-  const img = h("img", { src: url, alt: alt || "", loading: "lazy", decoding: "async" });
+  const sized = sizes && uploadedThumbnail.exec(url);
+  const img = h("img", {
+    src: url, alt: alt || "", loading: "lazy", decoding: "async",
+    srcset: sized ? `${url} 160w, ${sized[1]}card.jpg 480w` : undefined, sizes: sized ? sizes : undefined,
+  });
   img.addEventListener("error", () => {
     box.classList.add("broken");
     // A picture with no description is decoration (a card's, beside the
@@ -88,13 +97,16 @@ export function picture(url, alt, className) {
   return replace(box, img);
 }
 
-// debounce runs fn once calls have paused for ms.
+// debounce runs fn once calls have paused for ms; cancel() drops the
+// call waiting.
 export function debounce(fn, ms) {
   let timer;
-  return (...args) => {
+  const call = (...args) => {
     clearTimeout(timer);
     timer = setTimeout(() => fn(...args), ms);
   };
+  call.cancel = () => clearTimeout(timer);
+  return call;
 }
 
 // focusHeading moves focus to a view's heading, so that a screen reader

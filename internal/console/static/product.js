@@ -39,7 +39,7 @@ function gallery(images, name) {
   const main = h("div", { class: "gallery-main" }, picture(images[0].url, images[0].alt || name, "main-picture"));
   const thumbs = images.length > 1 ? h("ul", { class: "thumbs", "aria-label": "Pictures" }, images.map((img, i) => {
     const button = h("button", { type: "button", "aria-label": `Show picture ${i + 1}: ${img.alt || name}`, "aria-pressed": String(i === 0) },
-      picture(img.url, "", "thumb-picture"));
+      picture(img.thumbnail || img.url, "", "thumb-picture"));
     button.addEventListener("click", () => {
       replace(main, picture(img.url, img.alt || name, "main-picture"));
       button.parentElement.parentElement.querySelectorAll("button").forEach((b) => b.setAttribute("aria-pressed", String(b === button)));

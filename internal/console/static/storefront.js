@@ -130,7 +130,7 @@ function card(item, names) {
   const name = item.highlights?.name?.[0] ? marked(item.highlights.name[0]) : item.name;
   return h("li", { class: "card" },
     h("a", { href: `#/p/${encodeURIComponent(item.slug)}` },
-      picture(item.thumbnail || item.image, "", "card-picture"),
+      picture(item.thumbnail || item.image, "", "card-picture", "(max-width: 48em) 50vw, 14rem"),
       h("span", { class: "card-name" }, name)),
     h("span", { class: "card-brand" }, item.brand),
     h("span", { class: "card-category" }, names.get(item.category) || item.category),
@@ -210,9 +210,17 @@ export function searchBox(form, navigate, route) {
   const input = form.querySelector("#q");
   const list = form.querySelector("#suggestions");
   let options = [], active = -1;
+  let closes = 0; // counts closings: suggestions asked for before the last one stay unshown
 
   const suggest = latest((signal, q) => get("/api/search/suggest" + query({ q }), { signal }));
-  const close = () => { list.hidden = true; input.setAttribute("aria-expanded", "false"); input.removeAttribute("aria-activedescendant"); active = -1; };
+  const close = () => {
+    closes++;
+    showSuggestions.cancel();
+    list.hidden = true;
+    input.setAttribute("aria-expanded", "false");
+    input.removeAttribute("aria-activedescendant");
+    active = -1;
+  };
   const pick = (i) => {
     active = i;
     options.forEach((o, j) => o.setAttribute("aria-selected", String(j === i)));
@@ -222,9 +230,12 @@ export function searchBox(form, navigate, route) {
 
   const showSuggestions = debounce(async (q) => {
     if (!q.trim()) return close();
+    const asked = closes;
     let found;
     try { found = (await suggest(q)).suggestions || []; } catch { return; }
-    if (input.value !== q) return;
+    // Suggestions that arrive once the shopper has moved on (other words,
+    // another field, another view) are not shown.
+    if (input.value !== q || asked !== closes || document.activeElement !== input) return;
     // A suggestion picked with the arrow keys stays picked when the list
     // is refreshed and still holds it.
     const picked = active >= 0 ? options[active].dataset.slug : null;
@@ -246,15 +257,20 @@ export function searchBox(form, navigate, route) {
   }, 200);
 
   input.addEventListener("input", () => { showSuggestions(input.value); followResults(input.value); });
+  // The list belongs to the moment of typing: it closes when the field
+  // loses focus, the view changes, the tab is left, Escape is pressed
+  // anywhere, or a click lands outside the search box.
   input.addEventListener("blur", close);
+  addEventListener("hashchange", close);
+  document.addEventListener("visibilitychange", () => { if (document.hidden) close(); });
+  document.addEventListener("keydown", (e) => { if (e.key === "Escape" && !list.hidden) close(); });
+  document.addEventListener("pointerdown", (e) => { if (!form.contains(e.target)) close(); });
   input.addEventListener("keydown", (e) => {
     if (list.hidden) return;
     if (e.key === "ArrowDown" || e.key === "ArrowUp") {
       e.preventDefault();
       const n = options.length;
       pick(e.key === "ArrowDown" ? (active + 1) % n : (active - 1 + n) % n);
-    } else if (e.key === "Escape") {
-      close();
     }
   });
   // Enter submits the form: it opens the suggestion picked with the arrow

@@ -99,10 +99,22 @@ func Process(data []byte, limits Limits) (*Result, error) {
 		return nil, fmt.Errorf("%w: %v", ErrUndecodable, err)
 	}
 	res := &Result{ContentType: contentType, Width: cfg.Width, Height: cfg.Height, Variants: map[string][]byte{}}
-	for _, v := range Variants {
-		out, err := render(src, v.Box)
-		if err != nil {
-			return nil, err
+	// From the largest size down, each made from the one before: a
+	// smaller size made from a larger one looks the same as one made from
+	// the original, and costs a fraction (the kernel's work grows with the
+	// pixels it reads).
+	// A small picture fits several boxes at its own size: the file made
+	// for the larger box serves the smaller ones.
+	from, out := src, []byte(nil)
+	for i := len(Variants) - 1; i >= 0; i-- {
+		v := Variants[i]
+		w, h := fit(cfg.Width, cfg.Height, v.Box)
+		if b := from.Bounds(); out == nil || w != b.Dx() || h != b.Dy() {
+			img := scale(from, w, h)
+			if out, err = encode(img); err != nil {
+				return nil, err
+			}
+			from = img
 		}
 		res.Variants[v.Name] = out
 	}
@@ -116,17 +128,25 @@ func decode(data []byte, contentType string) (image.Image, error) {
 	return jpeg.Decode(bytes.NewReader(data))
 }
 
-// render scales src to fit a box×box square and encodes it as JPEG.
-// Transparent areas become white, as JPEG has no alpha and a catalog's
-// pages are light.
-func render(src image.Image, box int) ([]byte, error) {
+// scale makes src w×h pixels on white, as JPEG has no alpha and a
+// catalog's pages are light.
+func scale(src image.Image, w, h int) *image.RGBA {
 	b := src.Bounds()
-	w, h := fit(b.Dx(), b.Dy(), box)
 	dst := image.NewRGBA(image.Rect(0, 0, w, h))
 	draw.Draw(dst, dst.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
-	draw.CatmullRom.Scale(dst, dst.Bounds(), src, b, draw.Over, nil)
+	if w == b.Dx() && h == b.Dy() {
+		// A picture that already fits is copied: resampling it at its own
+		// size would give the same pixels, slowly.
+		draw.Draw(dst, dst.Bounds(), src, b.Min, draw.Over)
+	} else {
+		draw.CatmullRom.Scale(dst, dst.Bounds(), src, b, draw.Over, nil)
+	}
+	return dst
+}
+
+func encode(img image.Image) ([]byte, error) {
 	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, dst, &jpeg.Options{Quality: 85}); err != nil {
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 85}); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil

@@ -64,6 +64,10 @@ func TestProcessNeverEnlarges(t *testing.T) {
 			t.Errorf("%s = %d×%d, want the original 100×300", name, cfg.Width, cfg.Height)
 		}
 	}
+	// The same size is the same file, made once.
+	if !bytes.Equal(res.Variants["card"], res.Variants["full"]) {
+		t.Error("the card and full sizes of a picture that fits both differ")
+	}
 	cfg, _, _ := image.DecodeConfig(bytes.NewReader(res.Variants["thumbnail"]))
 	if cfg.Width != 53 || cfg.Height != 160 {
 		t.Errorf("thumbnail = %d×%d, want 53×160", cfg.Width, cfg.Height)

@@ -121,27 +121,110 @@ func (s *Store) holdImages(ctx context.Context, tx *sql.Tx, id string, images []
 	return nil
 }
 
+// holdNewImages is holdImages for products just inserted, which hold no
+// picture yet, all at once: one look-up and one release for the batch,
+// and one prepared insert, instead of four statements a product (a
+// seeded catalog of 100,000 products names pictures 200,000 times).
+func (s *Store) holdNewImages(ctx context.Context, tx *sql.Tx, ps []*product.Product) error {
+	var want []string
+	seen := map[string]bool{}
+	for _, p := range ps {
+		for _, img := range p.Images {
+			if img.Hash != "" && !seen[img.Hash] {
+				seen[img.Hash] = true
+				want = append(want, img.Hash)
+			}
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	known, err := s.knownImages(ctx, tx, want)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if err := missingImages(p.Images, known); err != nil {
+			return err
+		}
+	}
+	insert, err := tx.PrepareContext(ctx, s.db.Q(`INSERT INTO product_images (product_id, hash) VALUES (?, ?)`))
+	if err != nil {
+		return err
+	}
+	defer insert.Close()
+	for _, p := range ps {
+		for i, img := range p.Images {
+			if img.Hash == "" || slices.ContainsFunc(p.Images[:i], func(o product.Image) bool { return o.Hash == img.Hash }) {
+				continue
+			}
+			if _, err := insert.ExecContext(ctx, p.ID, img.Hash); err != nil {
+				if sqldb.IsForeignKeyViolation(err) {
+					return imageFieldError(errs.KindConflict, p.Images, img.Hash, "the picture was deleted meanwhile; upload it again")
+				}
+				return err
+			}
+		}
+	}
+	for chunk := range slices.Chunk(want, maxInList) {
+		if _, err := tx.ExecContext(ctx, s.db.Q(`UPDATE images SET released_at = NULL
+			WHERE released_at IS NOT NULL AND hash IN (`+sqldb.Placeholders(len(chunk))+`)`), anys(chunk)...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// maxInList bounds the values of one IN list, well within what SQLite
+// and PostgreSQL take.
+const maxInList = 500
+
 // checkImagesExist reports, by field, pictures a product names that were
 // never uploaded.
 func (s *Store) checkImagesExist(ctx context.Context, tx *sql.Tx, images []product.Image, want []string) error {
 	if len(want) == 0 {
 		return nil
 	}
-	args := make([]any, len(want))
-	for i, h := range want {
-		args[i] = h
-	}
-	known, err := s.hashes(ctx, tx, `SELECT hash FROM images WHERE hash IN (`+sqldb.Placeholders(len(want))+`)`, args...)
+	known, err := s.knownImages(ctx, tx, want)
 	if err != nil {
 		return err
 	}
+	return missingImages(images, known)
+}
+
+// knownImages returns those of hashes that name a picture.
+func (s *Store) knownImages(ctx context.Context, tx *sql.Tx, hashes []string) (map[string]bool, error) {
+	known := make(map[string]bool, len(hashes))
+	for chunk := range slices.Chunk(hashes, maxInList) {
+		found, err := s.hashes(ctx, tx, `SELECT hash FROM images WHERE hash IN (`+sqldb.Placeholders(len(chunk))+`)`, anys(chunk)...)
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range found {
+			known[h] = true
+		}
+	}
+	return known, nil
+}
+
+// missingImages reports, by field, the uploaded pictures among images
+// that are not known.
+func missingImages(images []product.Image, known map[string]bool) error {
 	var v errs.Validation
 	for i, img := range images {
-		if img.Hash != "" && !slices.Contains(known, img.Hash) {
+		if img.Hash != "" && !known[img.Hash] {
 			v.Add(fmt.Sprintf("images[%d].hash", i), "no uploaded picture has this hash")
 		}
 	}
 	return v.Err()
+}
+
+func anys(values []string) []any {
+	out := make([]any, len(values))
+	for i, v := range values {
+		out[i] = v
+	}
+	return out
 }
 
 func imageFieldError(kind errs.Kind, images []product.Image, hash, detail string) error {

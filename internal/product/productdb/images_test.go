@@ -111,4 +111,20 @@ func testImages(t *testing.T, s product.Store) {
 		len(e.Fields) != 1 || e.Fields[0].Field != "images[0].hash" {
 		t.Fatalf("a product naming an unknown picture: %v, want invalid images[0].hash", err)
 	}
+
+	// Products loaded in bulk take back a released picture they share.
+	p4, p5 := newProduct(4, "Acme", "", 100), newProduct(5, "Acme", "", 100)
+	p4.Images, p5.Images = uploaded(hashA), uploaded(hashA)
+	if err := s.CreateProducts(ctx, []*product.Product{p4, p5}); err != nil {
+		t.Fatal(err)
+	}
+	if got := toDelete(time.Time{}); len(got) != 0 {
+		t.Fatalf("a picture two new products hold is listed: %v", got)
+	}
+	if err := s.DeleteProduct(ctx, p4.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := toDelete(time.Time{}); len(got) != 0 {
+		t.Fatalf("a picture the second of two products holds is listed: %v", got)
+	}
 }

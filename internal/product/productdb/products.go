@@ -167,18 +167,11 @@ func (s *Store) insertProducts(ctx context.Context, tx *sql.Tx, ps []*product.Pr
 				return writeError(err, p)
 			}
 		}
-		// A new product holds no picture yet: only one naming uploaded
-		// pictures costs a look-up.
-		if hasUploaded(p.Images) {
-			if err := s.holdImages(ctx, tx, p.ID, p.Images); err != nil {
-				return err
-			}
-		}
 		if err := outboxw.Add(ctx, s.productEvent(events.OpUpsert, p), s.now()); err != nil {
 			return err
 		}
 	}
-	return nil
+	return s.holdNewImages(ctx, tx, ps)
 }
 
 // productEvent is the catalog event of a product write.
@@ -218,10 +211,6 @@ func (s *Store) checkSKUs(ctx context.Context, tx *sql.Tx, p *product.Product) e
 		return skuConflict(taken...)
 	}
 	return nil
-}
-
-func hasUploaded(images []product.Image) bool {
-	return slices.ContainsFunc(images, func(img product.Image) bool { return img.Hash != "" })
 }
 
 func skuConflict(skus ...string) error {

@@ -27,7 +27,7 @@ func benchServer(b *testing.B) (http.Handler, string) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { store.Close() })
-	if err := productseed.Seed(ctx, store, 2000, 1, nil); err != nil {
+	if err := productseed.Seed(ctx, store, nil, 2000, 1, nil); err != nil {
 		b.Fatal(err)
 	}
 	secret, err := store.CursorSecret(ctx)

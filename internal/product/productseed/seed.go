@@ -1,5 +1,6 @@
 // Package productseed generates a realistic demo catalog: a category tree,
-// brands, and products with variants, images and attributes.
+// brands, and products with variants, attributes and pictures drawn for
+// them.
 package productseed
 
 import (
@@ -63,9 +64,10 @@ var (
 
 // Leaf is a leaf category with the department it belongs to.
 type leaf struct {
-	slug string
-	kind string
-	dept *department
+	slug  string
+	kind  string
+	dept  *department
+	style style // of its pictures
 }
 
 // Categories returns the category tree, parents before children.
@@ -90,9 +92,10 @@ func leaves() []leaf {
 	for i := range departments {
 		d := &departments[i]
 		dslug := product.Slugify(d.name)
-		for _, section := range sortedKeys(d.sections) {
-			for _, kind := range d.sections[section] {
-				out = append(out, leaf{slug: dslug + "-" + product.Slugify(section) + "-" + product.Slugify(kind), kind: kind, dept: d})
+		for si, section := range sortedKeys(d.sections) {
+			for ki, kind := range d.sections[section] {
+				out = append(out, leaf{slug: dslug + "-" + product.Slugify(section) + "-" + product.Slugify(kind), kind: kind, dept: d,
+					style: styleOf(d, si, ki)})
 			}
 		}
 	}
@@ -139,13 +142,9 @@ func (g *Generator) Product(n int) *product.Product {
 		Tags:        []string{strings.ToLower(lf.kind), strings.ToLower(lf.dept.name), material},
 		Attributes:  map[string]string{"material": material, "warranty": "2 years", "origin": []string{"EU", "US", "JP", "VN"}[r.IntN(4)]},
 		Status:      product.StatusActive,
-		Images: []product.Image{
-			{URL: fmt.Sprintf("https://img.vitrine.example/%s/1.jpg", id), Alt: name},
-			{URL: fmt.Sprintf("https://img.vitrine.example/%s/2.jpg", id), Alt: name + ", detail"},
-		},
-		Version:   1,
-		CreatedAt: created,
-		UpdatedAt: created,
+		Version:     1,
+		CreatedAt:   created,
+		UpdatedAt:   created,
 	}
 	if r.IntN(20) == 0 {
 		p.Status = product.StatusDraft
@@ -190,28 +189,30 @@ type CategoryStore interface {
 }
 
 // Seed writes the category tree (skipping existing categories) and n
-// products in batches, calling progress after each batch.
-func Seed(ctx context.Context, s CategoryStore, n int, seed uint64, progress func(done int)) error {
+// products in batches, calling progress after each batch. With a picture
+// store, every product has pictures drawn for it (see seeding); without,
+// none. Products are written as their pictures are stored, not in the
+// order they are made.
+func Seed(ctx context.Context, s CategoryStore, pics PictureStore, n int, seed uint64, progress func(done int)) error {
 	for _, c := range Categories() {
 		if err := s.CreateCategory(ctx, c); err != nil && !errs.Is(err, errs.KindConflict) {
 			return fmt.Errorf("seed category %s: %w", c.Slug, err)
 		}
 	}
 	g := NewGenerator(seed)
-	const batch = 1000
-	for done := 0; done < n; {
-		size := min(batch, n-done)
-		ps := make([]*product.Product, size)
-		for i := range ps {
-			ps[i] = g.Product(done + i)
-		}
+	done := 0
+	err := newSeeding(pics, g.leaves).run(ctx, g, n, func(ps []*product.Product) error {
 		if err := s.CreateProducts(ctx, ps); err != nil {
 			return fmt.Errorf("seed products: %w", err)
 		}
-		done += size
+		done += len(ps)
 		if progress != nil {
 			progress(done)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	return s.Analyze(ctx)
 }
