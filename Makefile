@@ -3,10 +3,20 @@ GO ?= go
 # deploy/cmd/cluster, which runs the local cluster (see the cluster-* targets)
 CLUSTER_CMD := bin/cluster
 
-.PHONY: test test-go vet fmt-check browser build run fuzz api-lint obs-test deploy-test screenshots s3-server
+.PHONY: test check vet fmt-check staticcheck shellcheck browser browser-test build run fuzz api-lint obs-test deploy-test screenshots s3-server
 
-## test: everything CI checks: api-lint, test-go, obs-test, deploy-test, then cluster-test
-test: jaeger-early api-lint test-go obs-test deploy-test cluster-test
+## test: the loop a developer runs after a change, a few minutes once the
+## caches are warm: formatting, vet, staticcheck, shellcheck, then the Go
+## tests with the race detector: unit tests, integration tests against the
+## local PostgreSQL, Redis and NATS (and an S3-compatible server the tests
+## start, built once by s3-server), component tests through run()
+test: fmt-check vet staticcheck shellcheck s3-server
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+## check: everything, what CI runs: test, then the OpenAPI document's lint,
+## the console in a browser, the Prometheus rules and Grafana queries, the
+## deployment files, and the cluster with its faults under load
+check: jaeger-early test api-lint browser-test obs-test deploy-test cluster-test
 
 ## jaeger-early: start building Jaeger for cluster-test now, in the background at the
 ## lowest priority, so that the build takes the cores the Go tests leave idle
@@ -15,27 +25,35 @@ test: jaeger-early api-lint test-go obs-test deploy-test cluster-test
 jaeger-early: $(CLUSTER_CMD)
 	@$(CLUSTER_CMD) build-jaeger >"$${TMPDIR:-/tmp}/vitrine-jaeger-build.log" 2>&1 &
 
-## test-go: formatting, vet, race-enabled Go tests against the local PostgreSQL, Redis and NATS,
-## the console's tests in headless Chromium, and an S3-compatible server the
-## tests start (built by s3-server)
-test-go: fmt-check vet browser s3-server
-	$(GO) test -race -count=1 -timeout 20m ./...
-
-## browser: Chromium for the console's end-to-end tests (Debian's package,
+## browser: Chromium for the console's end-to-end test (Debian's package,
 ## installed when missing)
 browser:
 	@command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium; }
 
+## browser-test: the console as people use it, in headless Chromium
+browser-test: browser
+	VITRINE_BROWSER_TEST=1 $(GO) test -race -count=1 -run TestConsoleInTheBrowser ./cmd/vitrine
+
 ## screenshots: the console's main pages, as the browser test sees them, into docs/screenshots
 screenshots: browser
 	mkdir -p docs/screenshots
-	VITRINE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestConsoleInTheBrowser ./cmd/vitrine
+	VITRINE_BROWSER_TEST=1 VITRINE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestConsoleInTheBrowser ./cmd/vitrine
 
 ## s3-server: build the S3-compatible server (Versity's S3 gateway) that the
 ## picture store's tests start, into ~/.cache/vitrine/bin; about 4.5 minutes
 ## on a fresh machine, nothing when it is built
 s3-server:
 	deploy/local/install-s3.sh
+
+## staticcheck: the version go.mod pins as a tool (go tool staticcheck)
+staticcheck:
+	$(GO) tool staticcheck ./...
+
+## shellcheck: every shell script of the repository (Debian's shellcheck,
+## installed when missing)
+shellcheck:
+	@command -v shellcheck >/dev/null || { apt-get update && apt-get install -y shellcheck; }
+	shellcheck .ci/run $$(git ls-files '*.sh')
 
 vet:
 	$(GO) vet ./...
