@@ -292,32 +292,43 @@ func TestPodsRunAsNonRootOnAReadOnlyRootWithBoundedResources(t *testing.T) {
 	each(t, func(t *testing.T, _ string, m manifests) {
 		for _, svc := range services {
 			pod := m.deployments[svc].Spec.Template.Spec
-			sc := pod.SecurityContext
-			if sc == nil || !deref(sc.RunAsNonRoot) || deref(sc.RunAsUser) == 0 || sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
-				t.Errorf("%s: the pod may run as root or without the runtime's seccomp profile", svc)
-			}
-			if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken {
-				t.Errorf("%s mounts a service account token it never uses", svc)
-			}
-			c := m.container(t, svc)
-			csc := c.SecurityContext
-			if csc == nil || !deref(csc.ReadOnlyRootFilesystem) || csc.AllowPrivilegeEscalation == nil || *csc.AllowPrivilegeEscalation ||
-				csc.Capabilities == nil || !slices.Equal(csc.Capabilities.Drop, []corev1.Capability{"ALL"}) {
-				t.Errorf("%s: want a read-only root file system, no privilege escalation and every capability dropped", svc)
-			}
-			for _, res := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
-				req, okReq := c.Resources.Requests[res]
-				lim, okLim := c.Resources.Limits[res]
-				if !okReq || !okLim || req.Cmp(lim) > 0 {
-					t.Errorf("%s: %s request %v and limit %v: want both, the request within the limit", svc, res, req.String(), lim.String())
-				}
-			}
+			checkPodSecurity(t, svc, pod)
 			// With a read-only root, /tmp must be a volume of its own.
-			if !mounted(pod, c, "/tmp", func(v corev1.Volume) bool { return v.EmptyDir != nil }) {
+			if !mounted(pod, m.container(t, svc), "/tmp", func(v corev1.Volume) bool { return v.EmptyDir != nil }) {
 				t.Errorf("%s: /tmp is not a writable emptyDir", svc)
 			}
 		}
 	})
+}
+
+// checkPodSecurity holds a pod to what the namespaces' "restricted" Pod
+// Security Standard demands, and more: non-root with the runtime's seccomp
+// profile, no service-account token, and in each container a read-only
+// root, no privilege escalation, every capability dropped, CPU and memory
+// requests within limits.
+func checkPodSecurity(t *testing.T, name string, pod corev1.PodSpec) {
+	t.Helper()
+	sc := pod.SecurityContext
+	if sc == nil || !deref(sc.RunAsNonRoot) || deref(sc.RunAsUser) == 0 || sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("%s: the pod may run as root or without the runtime's seccomp profile", name)
+	}
+	if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken {
+		t.Errorf("%s mounts a service account token it never uses", name)
+	}
+	for _, c := range pod.Containers {
+		csc := c.SecurityContext
+		if csc == nil || !deref(csc.ReadOnlyRootFilesystem) || csc.AllowPrivilegeEscalation == nil || *csc.AllowPrivilegeEscalation ||
+			csc.Capabilities == nil || !slices.Equal(csc.Capabilities.Drop, []corev1.Capability{"ALL"}) {
+			t.Errorf("%s/%s: want a read-only root file system, no privilege escalation and every capability dropped", name, c.Name)
+		}
+		for _, res := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+			req, okReq := c.Resources.Requests[res]
+			lim, okLim := c.Resources.Limits[res]
+			if !okReq || !okLim || req.Cmp(lim) > 0 {
+				t.Errorf("%s/%s: %s request %v and limit %v: want both, the request within the limit", name, c.Name, res, req.String(), lim.String())
+			}
+		}
+	}
 }
 
 func TestSearchKeepsItsIndexInAVolumeRebuiltOnStart(t *testing.T) {

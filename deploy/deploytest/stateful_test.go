@@ -207,29 +207,10 @@ func TestRedisHasSentinelsThatOutliveAZone(t *testing.T) {
 func TestStatefulPodsMeetTheRestrictedStandard(t *testing.T) {
 	eachWithStores(t, func(t *testing.T, m manifests) {
 		for name, set := range m.statefulSets {
-			pod := set.Spec.Template.Spec
-			sc := pod.SecurityContext
-			if sc == nil || !deref(sc.RunAsNonRoot) || deref(sc.RunAsUser) == 0 || sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
-				t.Errorf("%s: the pod may run as root or without the runtime's seccomp profile", name)
-			}
-			if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken {
-				t.Errorf("%s mounts a service account token it never uses", name)
-			}
-			for _, c := range pod.Containers {
-				csc := c.SecurityContext
-				if csc == nil || !deref(csc.ReadOnlyRootFilesystem) || csc.AllowPrivilegeEscalation == nil || *csc.AllowPrivilegeEscalation ||
-					csc.Capabilities == nil || !slices.Equal(csc.Capabilities.Drop, []corev1.Capability{"ALL"}) {
-					t.Errorf("%s/%s: want a read-only root, no privilege escalation, every capability dropped", name, c.Name)
-				}
+			checkPodSecurity(t, name, set.Spec.Template.Spec)
+			for _, c := range set.Spec.Template.Spec.Containers {
 				if c.ReadinessProbe == nil || c.LivenessProbe == nil {
 					t.Errorf("%s/%s: no readiness or liveness probe", name, c.Name)
-				}
-				for _, res := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
-					req, okReq := c.Resources.Requests[res]
-					lim, okLim := c.Resources.Limits[res]
-					if !okReq || !okLim || req.Cmp(lim) > 0 {
-						t.Errorf("%s/%s: %s request %v and limit %v: want both, the request within the limit", name, c.Name, res, req.String(), lim.String())
-					}
 				}
 			}
 		}
