@@ -85,9 +85,12 @@ obs-test:
 	$(PROMTOOL) test rules $(OBS)/rules/tests.yml
 	$(GO) test -count=1 ./$(OBS)/...
 
-## deploy-test: check the Dockerfile, compose.yaml and the Kubernetes overlays
-## (deploy/deploytest, a Go module of its own so that BuildKit, Compose and
-## kustomize stay out of Vitrine's go.mod; go test ./... does not enter it)
+## deploy-test: check the Dockerfile, compose.yaml and the Kubernetes overlays,
+## every object against its schema (Kubernetes' OpenAPI documents, which the
+## first run brings into the Go module cache, and the operators' CRDs)
+## (deploy/deploytest, a Go module of its own so that BuildKit, Compose,
+## kustomize and nats-server stay out of Vitrine's go.mod; go test ./... does
+## not enter it)
 deploy-test:
 	cd deploy/deploytest && $(GO) vet ./... && $(GO) test -count=1 ./...
 

@@ -25,7 +25,13 @@ import (
 )
 
 // overlays are the kustomize overlays and the namespace each deploys to.
-var overlays = map[string]string{"dev": "vitrine-dev", "prod": "vitrine"}
+// prod-ha is prod with the stores in the cluster (the component
+// deploy/k8s/components/stateful).
+var overlays = map[string]string{"dev": "vitrine-dev", "prod": "vitrine", "prod-ha": "vitrine"}
+
+// production says whether an overlay is meant for production: the
+// reference's bounds, a zone spread that is a rule.
+func production(overlay string) bool { return overlay != "dev" }
 
 // manifests are the objects an overlay builds, each decoded into its
 // Kubernetes type.
@@ -38,9 +44,15 @@ type manifests struct {
 	configMaps   map[string]corev1.ConfigMap
 	ingresses    []networkingv1.Ingress
 	policies     []networkingv1.NetworkPolicy
+	statefulSets map[string]appsv1.StatefulSet
+	clusters     []cnpgCluster
+	objects      []map[string]any // every object as rendered, for the schema test
 	namespace    string
 	objectsCount int
 }
+
+// stores says whether the overlay runs PostgreSQL, Redis and NATS itself.
+func (m manifests) stores() bool { return len(m.clusters) > 0 }
 
 // build runs kustomize on an overlay, as "kubectl apply -k" does, and
 // decodes every object strictly: a field its type does not have (a typo, a
@@ -56,7 +68,7 @@ func build(t *testing.T, overlay string) manifests {
 	m := manifests{
 		deployments: map[string]appsv1.Deployment{}, services: map[string]corev1.Service{},
 		autoscalers: map[string]autoscalingv2.HorizontalPodAutoscaler{}, budgets: map[string]policyv1.PodDisruptionBudget{},
-		configMaps: map[string]corev1.ConfigMap{}, namespace: overlays[overlay],
+		configMaps: map[string]corev1.ConfigMap{}, statefulSets: map[string]appsv1.StatefulSet{}, namespace: overlays[overlay],
 	}
 	for _, r := range res.Resources() {
 		b, err := r.MarshalJSON()
@@ -64,12 +76,23 @@ func build(t *testing.T, overlay string) manifests {
 			t.Fatal(err)
 		}
 		m.objectsCount++
+		m.objects = append(m.objects, must(r.Map()))
 		id := r.GetApiVersion() + " " + r.GetKind() + " " + r.GetName()
 		switch r.GetApiVersion() + " " + r.GetKind() {
 		case "v1 Namespace":
 			m.namespaces = append(m.namespaces, decode[corev1.Namespace](t, id, b))
 		case "apps/v1 Deployment":
 			m.deployments[r.GetName()] = decode[appsv1.Deployment](t, id, b)
+		case "apps/v1 StatefulSet":
+			m.statefulSets[r.GetName()] = decode[appsv1.StatefulSet](t, id, b)
+		case "postgresql.cnpg.io/v1 Cluster":
+			// No Go type to decode strictly into: TestEveryObjectMatchesItsSchema
+			// checks it against the operator's CRD.
+			var c cnpgCluster
+			if err := json.Unmarshal(b, &c); err != nil {
+				t.Fatalf("%s: %v", id, err)
+			}
+			m.clusters = append(m.clusters, c)
 		case "v1 Service":
 			m.services[r.GetName()] = decode[corev1.Service](t, id, b)
 		case "autoscaling/v2 HorizontalPodAutoscaler":
@@ -173,7 +196,7 @@ func TestOverlaysBuildAServiceDeploymentAutoscalerBudgetAndPolicyPerService(t *t
 			switch {
 			case down == nil || down.Type != intstr.Int || down.IntValue() < 1:
 				t.Errorf("PodDisruptionBudget %s: maxUnavailable %v, want a number of pods, at least one, so that node drains progress", svc, down)
-			case overlay == "prod" && int32(down.IntValue()) >= least:
+			case production(overlay) && int32(down.IntValue()) >= least:
 				t.Errorf("PodDisruptionBudget %s lets %d pods go at once, as many as the autoscaler's minimum (%d)", svc, down.IntValue(), least)
 			}
 			if h, ok := m.autoscalers[svc]; !ok || h.Spec.ScaleTargetRef != (autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: svc}) {
@@ -205,7 +228,7 @@ func TestAutoscalersFollowTheReference(t *testing.T) {
 			}
 			bounds := [2]int32{*h.MinReplicas, h.MaxReplicas}
 			switch {
-			case overlay == "prod" && bounds != reference[svc]:
+			case production(overlay) && bounds != reference[svc]:
 				t.Errorf("%s scales between %d and %d pods, want the reference's %d-%d", svc, bounds[0], bounds[1], reference[svc][0], reference[svc][1])
 			case bounds[0] < 1 || bounds[1] < bounds[0]:
 				t.Errorf("%s scales between %d and %d pods", svc, bounds[0], bounds[1])
@@ -269,32 +292,43 @@ func TestPodsRunAsNonRootOnAReadOnlyRootWithBoundedResources(t *testing.T) {
 	each(t, func(t *testing.T, _ string, m manifests) {
 		for _, svc := range services {
 			pod := m.deployments[svc].Spec.Template.Spec
-			sc := pod.SecurityContext
-			if sc == nil || !deref(sc.RunAsNonRoot) || deref(sc.RunAsUser) == 0 || sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
-				t.Errorf("%s: the pod may run as root or without the runtime's seccomp profile", svc)
-			}
-			if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken {
-				t.Errorf("%s mounts a service account token it never uses", svc)
-			}
-			c := m.container(t, svc)
-			csc := c.SecurityContext
-			if csc == nil || !deref(csc.ReadOnlyRootFilesystem) || csc.AllowPrivilegeEscalation == nil || *csc.AllowPrivilegeEscalation ||
-				csc.Capabilities == nil || !slices.Equal(csc.Capabilities.Drop, []corev1.Capability{"ALL"}) {
-				t.Errorf("%s: want a read-only root file system, no privilege escalation and every capability dropped", svc)
-			}
-			for _, res := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
-				req, okReq := c.Resources.Requests[res]
-				lim, okLim := c.Resources.Limits[res]
-				if !okReq || !okLim || req.Cmp(lim) > 0 {
-					t.Errorf("%s: %s request %v and limit %v: want both, the request within the limit", svc, res, req.String(), lim.String())
-				}
-			}
+			checkPodSecurity(t, svc, pod)
 			// With a read-only root, /tmp must be a volume of its own.
-			if !mounted(pod, c, "/tmp", func(v corev1.Volume) bool { return v.EmptyDir != nil }) {
+			if !mounted(pod, m.container(t, svc), "/tmp", func(v corev1.Volume) bool { return v.EmptyDir != nil }) {
 				t.Errorf("%s: /tmp is not a writable emptyDir", svc)
 			}
 		}
 	})
+}
+
+// checkPodSecurity holds a pod to what the namespaces' "restricted" Pod
+// Security Standard demands, and more: non-root with the runtime's seccomp
+// profile, no service-account token, and in each container a read-only
+// root, no privilege escalation, every capability dropped, CPU and memory
+// requests within limits.
+func checkPodSecurity(t *testing.T, name string, pod corev1.PodSpec) {
+	t.Helper()
+	sc := pod.SecurityContext
+	if sc == nil || !deref(sc.RunAsNonRoot) || deref(sc.RunAsUser) == 0 || sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("%s: the pod may run as root or without the runtime's seccomp profile", name)
+	}
+	if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken {
+		t.Errorf("%s mounts a service account token it never uses", name)
+	}
+	for _, c := range pod.Containers {
+		csc := c.SecurityContext
+		if csc == nil || !deref(csc.ReadOnlyRootFilesystem) || csc.AllowPrivilegeEscalation == nil || *csc.AllowPrivilegeEscalation ||
+			csc.Capabilities == nil || !slices.Equal(csc.Capabilities.Drop, []corev1.Capability{"ALL"}) {
+			t.Errorf("%s/%s: want a read-only root file system, no privilege escalation and every capability dropped", name, c.Name)
+		}
+		for _, res := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+			req, okReq := c.Resources.Requests[res]
+			lim, okLim := c.Resources.Limits[res]
+			if !okReq || !okLim || req.Cmp(lim) > 0 {
+				t.Errorf("%s/%s: %s request %v and limit %v: want both, the request within the limit", name, c.Name, res, req.String(), lim.String())
+			}
+		}
+	}
 }
 
 func TestSearchKeepsItsIndexInAVolumeRebuiltOnStart(t *testing.T) {
@@ -334,8 +368,13 @@ func TestPodsSpreadAcrossZones(t *testing.T) {
 				t.Errorf("%s: its pods are not spread evenly across zones", svc)
 				continue
 			}
-			if overlay == "prod" && zone.WhenUnsatisfiable != corev1.DoNotSchedule {
+			if production(overlay) && zone.WhenUnsatisfiable != corev1.DoNotSchedule {
 				t.Errorf("%s: the spread across zones is only a preference in production", svc)
+			}
+			// The nodes of a lost zone stay, tainted unreachable: counted, they
+			// would hold every new pod pending until the zone is back.
+			if production(overlay) && deref(zone.NodeTaintsPolicy) != corev1.NodeInclusionPolicyHonor {
+				t.Errorf("%s: the zone spread counts tainted nodes (nodeTaintsPolicy %q), so a lost zone blocks new pods", svc, deref(zone.NodeTaintsPolicy))
 			}
 		}
 	})
@@ -371,8 +410,8 @@ func TestSecretsAreReferencedNeverInlined(t *testing.T) {
 				}
 			}
 			for _, v := range pod.Volumes {
-				if v.Secret != nil && (v.Secret.SecretName != "vitrine" || deref(v.Secret.DefaultMode)&0o007 != 0) {
-					t.Errorf("%s: volume %s mounts Secret %s with mode %o: want the Secret vitrine, unreadable by others", svc, v.Name, v.Secret.SecretName, deref(v.Secret.DefaultMode))
+				if v.Secret != nil && (!allowedSecret(m, v.Secret) || deref(v.Secret.DefaultMode)&0o007 != 0) {
+					t.Errorf("%s: volume %s mounts Secret %s with mode %o: want the Secret vitrine (or, with the stores in the cluster, PostgreSQL's CA certificate alone), unreadable by others", svc, v.Name, v.Secret.SecretName, deref(v.Secret.DefaultMode))
 				}
 			}
 		}
@@ -382,6 +421,13 @@ func TestSecretsAreReferencedNeverInlined(t *testing.T) {
 			"auth":      {"VITRINE_NATS_URL_FILE", "VITRINE_POSTGRES_URL_FILE", "VITRINE_REDIS_URL_FILE"},
 			"search":    {"VITRINE_NATS_URL_FILE", "VITRINE_REDIS_URL_FILE"},
 			"analytics": {"VITRINE_NATS_URL_FILE", "VITRINE_POSTGRES_URL_FILE", "VITRINE_REDIS_URL_FILE"},
+		}
+		if m.stores() {
+			// Reads that may lag go to the replicas (vitrine-pg-ro).
+			for _, svc := range []string{"product", "analytics"} {
+				needs[svc] = append(needs[svc], "VITRINE_POSTGRES_REPLICA_URL_FILE")
+				slices.Sort(needs[svc])
+			}
 		}
 		for svc, want := range needs {
 			var got []string
@@ -396,6 +442,17 @@ func TestSecretsAreReferencedNeverInlined(t *testing.T) {
 			}
 		}
 	})
+}
+
+// allowedSecret says whether a Vitrine pod may mount the Secret: its own,
+// or, with the stores in the cluster, the certificate (not the key) of the
+// CA that signs PostgreSQL's, for sslmode=verify-full.
+func allowedSecret(m manifests, s *corev1.SecretVolumeSource) bool {
+	if s.SecretName == "vitrine" {
+		return true
+	}
+	return m.stores() && s.SecretName == m.clusters[0].Metadata.Name+"-ca" &&
+		slices.Equal(s.Items, []corev1.KeyToPath{{Key: "ca.crt", Path: "ca.crt"}})
 }
 
 func TestIngressRoutesEveryAPIPathToTheServiceThatServesIt(t *testing.T) {
