@@ -51,8 +51,12 @@ func generatedCatalog(n int) []search.Change {
 }
 
 func applyAll(tb testing.TB, svc *search.Service, changes []search.Change) {
-	for i := 0; i < len(changes); i += 500 {
-		if err := svc.ApplyBatch(context.Background(), changes[i:min(i+500, len(changes))]); err != nil {
+	applyInBatches(tb, svc, changes, 500)
+}
+
+func applyInBatches(tb testing.TB, svc *search.Service, changes []search.Change, size int) {
+	for i := 0; i < len(changes); i += size {
+		if err := svc.ApplyBatch(context.Background(), changes[i:min(i+size, len(changes))]); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -117,6 +121,31 @@ func BenchmarkReplay(b *testing.B) {
 		_ = svc.Close()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*5000), "ns/product")
+}
+
+// BenchmarkReplayBatches measures rebuilding an index of 20,000 products
+// from the stream with index batches of several sizes: each batch is one
+// Bleve segment, persisted and synced before it returns.
+//
+//	go test ./internal/search -run '^$' -bench ReplayBatches -benchtime 1x -count 3
+func BenchmarkReplayBatches(b *testing.B) {
+	const n = 20_000
+	changes := generatedCatalog(n)
+	for _, size := range []int{500, 2000, 5000} {
+		b.Run(fmt.Sprint(size), func(b *testing.B) {
+			for b.Loop() {
+				svc, err := search.Open(b.TempDir(), search.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				applyInBatches(b, svc, changes, size)
+				_ = svc.Close()
+			}
+			perProduct := float64(b.Elapsed().Nanoseconds()) / float64(b.N*n)
+			b.ReportMetric(perProduct, "ns/product")
+			b.ReportMetric(1e9/perProduct, "products/s")
+		})
+	}
 }
 
 type recorderFunc func(events.SearchPerformed)

@@ -68,6 +68,7 @@ type Options struct {
 // safe for concurrent use.
 type Service struct {
 	index    bleve.Index
+	path     string // of the index
 	text     analysis.Analyzer // textAnalyzer
 	word     analysis.Analyzer // wordAnalyzer
 	synonyms *synonyms
@@ -136,7 +137,8 @@ func Open(dir string, opts Options) (*Service, error) {
 		return nil, fmt.Errorf("search: %w", err)
 	}
 	var fresh bool
-	if s.index, fresh, err = openIndex(filepath.Join(dir, indexDirName), m, s.log); err != nil {
+	s.path = filepath.Join(dir, indexDirName)
+	if s.index, fresh, err = openIndex(s.path, m, s.log); err != nil {
 		return nil, err
 	}
 	if s.state, err = openState(filepath.Join(dir, stateFileName), fresh); err != nil {

@@ -1,4 +1,4 @@
-// Package blobstore keeps files (product pictures) in a bucket: a directory
+// Package blobstore keeps files (product pictures, search index snapshots) in a bucket: a directory
 // on local disk (file://) or any S3-compatible store (s3://), through
 // gocloud.dev/blob. Keys are made by the caller from checked parts; the
 // store adds nothing but the bucket.
@@ -8,7 +8,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
+	"time"
 
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/fileblob"
@@ -54,6 +56,68 @@ func (s *Store) Put(ctx context.Context, key, contentType string, data []byte) e
 		return fmt.Errorf("blob store: write %s: %w", key, err)
 	}
 	return nil
+}
+
+// Writer is a blob being written: nothing is visible under its key until
+// Close returns nil, and Abort leaves nothing behind.
+type Writer struct {
+	w      *blob.Writer
+	cancel context.CancelFunc
+	key    string
+}
+
+// Create starts writing a blob under key, for data too large to hold in
+// memory.
+func (s *Store) Create(ctx context.Context, key, contentType string) (*Writer, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	w, err := s.bucket.NewWriter(ctx, key, &blob.WriterOptions{ContentType: contentType})
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("blob store: write %s: %w", key, err)
+	}
+	return &Writer{w: w, cancel: cancel, key: key}, nil
+}
+
+func (w *Writer) Write(p []byte) (int, error) { return w.w.Write(p) }
+
+// Close commits the blob.
+func (w *Writer) Close() error {
+	defer w.cancel()
+	if err := w.w.Close(); err != nil {
+		return fmt.Errorf("blob store: write %s: %w", w.key, err)
+	}
+	return nil
+}
+
+// Abort discards what was written (a cancelled write is never committed).
+func (w *Writer) Abort() {
+	w.cancel()
+	_ = w.w.Close()
+}
+
+// Object is a blob as a listing shows it.
+type Object struct {
+	Key     string
+	Size    int64
+	ModTime time.Time
+}
+
+// List returns the blobs whose keys start with prefix.
+func (s *Store) List(ctx context.Context, prefix string) ([]Object, error) {
+	var out []Object
+	it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
+	for {
+		obj, err := it.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("blob store: list %s: %w", prefix, err)
+		}
+		if !obj.IsDir {
+			out = append(out, Object{Key: obj.Key, Size: obj.Size, ModTime: obj.ModTime})
+		}
+	}
 }
 
 // Exists reports whether key holds a blob.

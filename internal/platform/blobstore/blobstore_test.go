@@ -60,6 +60,39 @@ func testStore(t *testing.T, rawURL string) {
 	if err := s.Delete(ctx, key); err != nil {
 		t.Fatalf("a second Delete: %v, want nil", err)
 	}
+	testStreams(t, s)
+}
+
+// A streamed blob appears whole on Close, an aborted one never, and List
+// finds blobs by prefix.
+func testStreams(t *testing.T, s *blobstore.Store) {
+	ctx := context.Background()
+	w, err := s.Create(ctx, "snapshots/a.tar", "application/octet-stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(w, "whole"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	aborted, err := s.Create(ctx, "snapshots/b.tar", "application/octet-stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.WriteString(aborted, "half")
+	aborted.Abort()
+	if err := s.Put(ctx, "other/c", "text/plain", []byte("c")); err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.List(ctx, "snapshots/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].Key != "snapshots/a.tar" || list[0].Size != 5 || list[0].ModTime.IsZero() {
+		t.Fatalf("List(snapshots/) = %+v, want only snapshots/a.tar of 5 bytes", list)
+	}
 }
 
 func TestOpenRefusesOtherSchemes(t *testing.T) {
