@@ -98,7 +98,7 @@ func (c *Config) Validate() error {
 		return errors.New("--postgres-replica-url needs --postgres-url, the primary")
 	}
 	for _, check := range []func() error{c.Replicas.Validate, c.Bus.Validate, c.Tokens.Validate,
-		c.Auth.Validate, c.Product.Validate, c.Server.Validate, c.Breakers.Validate} {
+		c.Auth.Validate, c.Product.Validate, c.Search.Validate, c.Server.Validate, c.Breakers.Validate} {
 		if err := check(); err != nil {
 			return err
 		}

@@ -12,6 +12,10 @@ import (
 	index "github.com/blevesearch/bleve_index_api"
 )
 
+// Schema names the index's layout. Open recreates an index of another
+// schema empty, so a copy serves only instances of the same schema.
+const Schema = schemaVersion
+
 // Checkpoint is what a consistent copy of the index covers.
 type Checkpoint struct {
 	// Seq is the last catalog stream sequence the copy has applied: a copy
@@ -19,9 +23,7 @@ type Checkpoint struct {
 	Seq       uint64
 	AppliedAt time.Time // when that message was applied; zero when never
 	Documents uint64
-	// Schema is the index's layout: Open recreates an index of another
-	// schema empty, so a copy is of use only to instances of the same.
-	Schema string
+	Schema    string // the index's layout (Schema)
 }
 
 // indexMetaFile is the file in which Bleve keeps the index's type and

@@ -2,6 +2,8 @@ package searchsnap
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/search"
@@ -36,6 +38,12 @@ type Snapshotter struct {
 func (t *Snapshotter) Run(ctx context.Context) {
 	if t.Schedule.Interval <= 0 && t.Schedule.Every == 0 {
 		return
+	}
+	// Copies left by a snapshot cut short (a killed process).
+	if stale, err := filepath.Glob(filepath.Join(t.WorkDir, "snapshot-*")); err == nil {
+		for _, p := range stale {
+			_ = os.RemoveAll(p)
+		}
 	}
 	check := t.Check
 	if check <= 0 {
