@@ -68,7 +68,7 @@ type Options struct {
 // safe for concurrent use.
 type Service struct {
 	index    bleve.Index
-	path     string // of the index
+	path     string            // of the index
 	text     analysis.Analyzer // textAnalyzer
 	word     analysis.Analyzer // wordAnalyzer
 	synonyms *synonyms

@@ -38,8 +38,13 @@ func (b *Bus) Consume(ctx context.Context, sub Subscription, handle func(context
 }
 
 // batchWait is how long a batch waits for one more message that is not
-// there yet: replays fill whole batches, live traffic is not delayed.
-const batchWait = 20 * time.Millisecond
+// there yet, and batchWindow how long it may keep filling after its first
+// message: replays fill whole batches, and live traffic, even a steady
+// trickle, is handed over within batchWindow.
+const (
+	batchWait   = 20 * time.Millisecond
+	batchWindow = 100 * time.Millisecond
+)
 
 // ConsumeBatches is Consume with up to max messages handed over at once
 // (fewer when no more are waiting). A batch succeeds or fails as a whole.
@@ -106,7 +111,7 @@ func (b *Bus) consumer(ctx context.Context, sub Subscription) (jetstream.Consume
 }
 
 // nextBatch waits for a message, then takes up to max-1 more that are
-// already waiting. done is true once the iterator is closed. A durable
+// already waiting or arrive within batchWindow. done is true once the iterator is closed. A durable
 // consumer that is stopping hands back what it still receives.
 func (b *Bus) nextBatch(ctx context.Context, it jetstream.MessagesContext, sub Subscription, max int) (raw []jetstream.Msg, done bool) {
 	first, err := it.Next()
@@ -129,8 +134,13 @@ func (b *Bus) nextBatch(ctx context.Context, it jetstream.MessagesContext, sub S
 		return nil, false
 	}
 	raw = []jetstream.Msg{first}
+	closes := time.Now().Add(batchWindow)
 	for len(raw) < max {
-		m, err := it.Next(jetstream.NextMaxWait(batchWait))
+		wait := min(batchWait, time.Until(closes))
+		if wait <= 0 {
+			break
+		}
+		m, err := it.Next(jetstream.NextMaxWait(wait))
 		if err != nil {
 			break
 		}
