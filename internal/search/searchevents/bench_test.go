@@ -2,7 +2,6 @@ package searchevents_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"strconv"
 	"testing"
@@ -67,23 +66,15 @@ func replay(b *testing.B, stream *bus.Bus, size int, last uint64) {
 	}
 }
 
-// publishProducts publishes n products in the shape of the seeder's,
-// waiting for the stream to acknowledge them in windows.
+// publishProducts publishes the categories and n generated products.
 func publishProducts(b *testing.B, stream *bus.Bus, n int) {
 	for _, c := range st.Categories {
 		if err := stream.PublishEvent(context.Background(), c, ""); err != nil {
 			b.Fatal(err)
 		}
 	}
-	nouns := []string{"Headphones", "Speaker", "Television", "Sofa", "Skillet", "Backpack", "Lamp"}
-	filler := "durable everyday design with a two year warranty, tested for comfort and sound in real homes"
 	for i := range n {
-		brand := fmt.Sprintf("Brand%02d", i%40)
-		p := st.NewProduct(fmt.Sprintf("p-%07d", i), fmt.Sprintf("%s %s %d", brand, nouns[i%len(nouns)], i), brand,
-			st.Categories[2+i%7].Slug, i%5 > 0, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i)*time.Minute),
-			int64(500+i*37%200_000))
-		p.Description = filler
-		ev := p.Event()
+		ev := st.Generated(i)
 		if err := stream.PublishEvent(context.Background(), ev, ""); err != nil {
 			b.Fatal(err)
 		}

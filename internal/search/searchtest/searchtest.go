@@ -164,3 +164,17 @@ func Seed(t testing.TB, svc *search.Service) uint64 {
 	}
 	return seq
 }
+
+// Generated returns product i of a large catalog for benchmarks: names of
+// 40 brands and a few kinds over the leaf categories, a description of
+// ordinary words, one in five out of stock.
+func Generated(i int) events.ProductChanged {
+	nouns := []string{"Headphones", "Speaker", "Television", "Sofa", "Skillet", "Backpack", "Lamp"}
+	leaves := []string{"headphones", "speakers", "televisions", "seating"}
+	brand := fmt.Sprintf("Brand%02d", i%40)
+	p := NewProduct(fmt.Sprintf("p-%08d", i), fmt.Sprintf("%s %s %d", brand, nouns[i%len(nouns)], i), brand,
+		leaves[i%len(leaves)], i%5 > 0, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i)*time.Minute),
+		int64(500+i*37%200_000))
+	p.Description = "durable everyday design with a two year warranty, tested for comfort and sound in real homes"
+	return p.Event()
+}

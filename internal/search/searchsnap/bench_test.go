@@ -1,0 +1,100 @@
+package searchsnap_test
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/blobstore"
+	"github.com/vitrine-dev/vitrine/internal/search"
+	"github.com/vitrine-dev/vitrine/internal/search/searchsnap"
+	st "github.com/vitrine-dev/vitrine/internal/search/searchtest"
+)
+
+// BenchmarkStartFromSnapshot measures what a new search instance of a
+// large catalog waits for: it indexes VITRINE_CATALOG_SIZE generated
+// products (default 20,000) in batches of 1,000 as a rebuild does, takes
+// a snapshot into a blob store on local disk, then restores it into an
+// empty directory and opens it, ready to serve:
+//
+//	VITRINE_CATALOG_SIZE=1000000 go test ./internal/search/searchsnap -run '^$' -bench StartFromSnapshot -benchtime 1x -timeout 2h
+func BenchmarkStartFromSnapshot(b *testing.B) {
+	n := 20_000
+	if v := os.Getenv("VITRINE_CATALOG_SIZE"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
+			b.Fatalf("VITRINE_CATALOG_SIZE: %v", err)
+		}
+	}
+	ctx := context.Background()
+	source, err := search.Open(b.TempDir(), search.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer source.Close()
+	start := time.Now()
+	build(b, source, n)
+	rebuild := time.Since(start)
+	fmt.Printf("indexed %d products in %s (%.0f products/s)\n", n, rebuild.Round(time.Second), float64(n)/rebuild.Seconds())
+
+	blobs, err := blobstore.Open(ctx, (&url.URL{Scheme: "file", Path: b.TempDir()}).String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer blobs.Close()
+	snaps := searchsnap.New(blobs, "search-snapshots/", nil)
+	start = time.Now()
+	m, err := snaps.Take(ctx, source, b.TempDir(), time.Time{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	fmt.Printf("snapshot taken in %s: %d documents, %.1f MB packed, %.1f MB unpacked\n",
+		time.Since(start).Round(time.Millisecond), m.Documents, float64(m.Size)/1e6, float64(m.Unpacked)/1e6)
+
+	for b.Loop() {
+		dir := filepath.Join(b.TempDir(), "search")
+		start := time.Now()
+		if _, ok, err := snaps.Restore(ctx, dir, searchsnap.Usable{Schema: search.Schema, StreamLast: m.Seq}); err != nil || !ok {
+			b.Fatalf("restore: %v, %v", ok, err)
+		}
+		restored := time.Since(start)
+		svc, err := search.Open(dir, search.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := svc.Search(ctx, search.Query{Text: "headphones"})
+		if err != nil || res.Total == 0 {
+			b.Fatalf("search after restore: %v, %v", res, err)
+		}
+		fmt.Printf("restored in %s, open and first search after %s (%d headphones)\n",
+			restored.Round(time.Millisecond), time.Since(start).Round(time.Millisecond), res.Total)
+		_ = svc.Close()
+	}
+	b.ReportMetric(rebuild.Seconds(), "rebuild-s")
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N)/1000, "start-s")
+}
+
+// build indexes the categories and n generated products.
+func build(b *testing.B, svc *search.Service, n int) {
+	var changes []search.Change
+	for i, c := range st.Categories {
+		changes = append(changes, search.Change{Seq: uint64(i + 1), Category: &c})
+	}
+	seq := uint64(len(changes))
+	for i := range n {
+		seq++
+		ev := st.Generated(i)
+		changes = append(changes, search.Change{Seq: seq, Product: &ev})
+		if len(changes) == 1000 || i == n-1 {
+			if err := svc.ApplyBatch(context.Background(), changes); err != nil {
+				b.Fatal(err)
+			}
+			changes = changes[:0]
+		}
+	}
+}
