@@ -38,7 +38,8 @@ func (c *Cluster) serveArgs(inst Instance, natsURL string) []string {
 	if inst.Service == "product" || inst.Service == "analytics" {
 		args = append(args, "--postgres-replica-url", c.ReplicaURL)
 	}
-	if inst.Service == "product" {
+	if inst.Service == "product" || inst.Service == "search" {
+		// Pictures, and the search index snapshots new instances start from.
 		args = append(args, "--blob-url", c.BlobURL)
 	}
 	return append(args, c.Config.ServeArgs...)

@@ -10,15 +10,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vitrine-dev/vitrine/internal/events"
 	"github.com/vitrine-dev/vitrine/internal/platform/blobstore"
+	"github.com/vitrine-dev/vitrine/internal/product/productseed"
 	"github.com/vitrine-dev/vitrine/internal/search"
 	"github.com/vitrine-dev/vitrine/internal/search/searchsnap"
-	st "github.com/vitrine-dev/vitrine/internal/search/searchtest"
 )
 
 // BenchmarkStartFromSnapshot measures what a new search instance of a
-// large catalog waits for: it indexes VITRINE_CATALOG_SIZE generated
-// products (default 20,000) in batches of 1,000 as a rebuild does, takes
+// large catalog waits for: it indexes the first VITRINE_CATALOG_SIZE
+// products of `vitrine seed --seed 1` (default 20,000) in batches of 500,
+// as a rebuild from the stream does, takes
 // a snapshot into a blob store on local disk, then restores it into an
 // empty directory and opens it, ready to serve:
 //
@@ -67,11 +69,11 @@ func BenchmarkStartFromSnapshot(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		res, err := svc.Search(ctx, search.Query{Text: "headphones"})
+		res, err := svc.Search(ctx, search.Query{Text: productseed.NewGenerator(1).Product(0).Name})
 		if err != nil || res.Total == 0 {
 			b.Fatalf("search after restore: %v, %v", res, err)
 		}
-		fmt.Printf("restored in %s, open and first search after %s (%d headphones)\n",
+		fmt.Printf("restored in %s, open and first search after %s (%d results)\n",
 			restored.Round(time.Millisecond), time.Since(start).Round(time.Millisecond), res.Total)
 		_ = svc.Close()
 	}
@@ -79,18 +81,21 @@ func BenchmarkStartFromSnapshot(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N)/1000, "start-s")
 }
 
-// build indexes the categories and n generated products.
+// build indexes the categories and the first n products of the seeder.
 func build(b *testing.B, svc *search.Service, n int) {
 	var changes []search.Change
-	for i, c := range st.Categories {
-		changes = append(changes, search.Change{Seq: uint64(i + 1), Category: &c})
+	for i, c := range productseed.Categories() {
+		ev := events.CategoryChanged{Op: events.OpUpsert, Slug: c.Slug, Name: c.Name, Parent: c.Parent}
+		changes = append(changes, search.Change{Seq: uint64(i + 1), Category: &ev})
 	}
 	seq := uint64(len(changes))
+	g := productseed.NewGenerator(1)
 	for i := range n {
 		seq++
-		ev := st.Generated(i)
+		p := g.Product(i)
+		ev := events.ProductChanged{Op: events.OpUpsert, ID: p.ID, Version: p.Version, Product: p.Snapshot(), At: p.UpdatedAt}
 		changes = append(changes, search.Change{Seq: seq, Product: &ev})
-		if len(changes) == 1000 || i == n-1 {
+		if len(changes) == 500 || i == n-1 {
 			if err := svc.ApplyBatch(context.Background(), changes); err != nil {
 				b.Fatal(err)
 			}

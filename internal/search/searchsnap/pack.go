@@ -2,6 +2,7 @@ package searchsnap
 
 import (
 	"archive/tar"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,8 +16,8 @@ import (
 )
 
 // pack writes the files under dir to w as a zstd-compressed tar, with
-// paths relative to dir.
-func pack(dir string, w io.Writer) error {
+// paths relative to dir; it stops between files once ctx ends.
+func pack(ctx context.Context, dir string, w io.Writer) error {
 	zw, err := zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedFastest))
 	if err != nil {
 		return err
@@ -24,6 +25,9 @@ func pack(dir string, w io.Writer) error {
 	tw := tar.NewWriter(zw)
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || p == dir {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 		rel, err := filepath.Rel(dir, p)

@@ -60,7 +60,7 @@ func (s *Store) upload(ctx context.Context, dir, key string) (int64, string, err
 	}
 	h := sha256.New()
 	n := &counter{}
-	if err := pack(dir, io.MultiWriter(w, h, n)); err != nil {
+	if err := pack(ctx, dir, io.MultiWriter(w, h, n)); err != nil {
 		w.Abort()
 		return 0, "", fmt.Errorf("search snapshot: %w", err)
 	}
