@@ -18,6 +18,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/bench"
 	"github.com/vitrine-dev/vitrine/internal/product"
 	"github.com/vitrine-dev/vitrine/internal/search"
+	st "github.com/vitrine-dev/vitrine/internal/search/searchtest"
 )
 
 // exampleSynonyms is the synonyms file the README tells operators to use.
@@ -62,12 +63,7 @@ func TestJudgedRelevance(t *testing.T) {
 //
 // VITRINE_CATALOG_SIZE indexes fewer products, for a quick look.
 func BenchmarkSeededCatalog(b *testing.B) {
-	n := 100_000
-	if v := os.Getenv("VITRINE_CATALOG_SIZE"); v != "" {
-		if _, err := fmt.Sscan(v, &n); err != nil {
-			b.Fatalf("VITRINE_CATALOG_SIZE: %v", err)
-		}
-	}
+	n := st.CatalogSize(b, 100_000)
 	start := time.Now()
 	svc, catalog := openSeeded(b, n)
 	fmt.Printf("indexed %d products in %s\n", n, time.Since(start).Round(time.Second))

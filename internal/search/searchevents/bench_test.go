@@ -2,7 +2,6 @@ package searchevents_test
 
 import (
 	"context"
-	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -23,13 +22,7 @@ import (
 //
 //	go test ./internal/search/searchevents -run '^$' -bench CatalogReplay -benchtime 1x
 func BenchmarkCatalogReplay(b *testing.B) {
-	n := 20_000
-	if v := os.Getenv("VITRINE_CATALOG_SIZE"); v != "" {
-		var err error
-		if n, err = strconv.Atoi(v); err != nil {
-			b.Fatalf("VITRINE_CATALOG_SIZE: %v", err)
-		}
-	}
+	n := st.CatalogSize(b, 20_000)
 	stream := bustest.Open(b, true)
 	publishProducts(b, stream, n)
 	last, err := stream.LastSeq(context.Background(), events.CatalogStream)

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/product/productseed"
 	"github.com/vitrine-dev/vitrine/internal/search"
 	"github.com/vitrine-dev/vitrine/internal/search/searchsnap"
+	st "github.com/vitrine-dev/vitrine/internal/search/searchtest"
 )
 
 // BenchmarkStartFromSnapshot measures what a new search instance of a
@@ -26,13 +25,7 @@ import (
 //
 //	VITRINE_CATALOG_SIZE=1000000 go test ./internal/search/searchsnap -run '^$' -bench StartFromSnapshot -benchtime 1x -timeout 2h
 func BenchmarkStartFromSnapshot(b *testing.B) {
-	n := 20_000
-	if v := os.Getenv("VITRINE_CATALOG_SIZE"); v != "" {
-		var err error
-		if n, err = strconv.Atoi(v); err != nil {
-			b.Fatalf("VITRINE_CATALOG_SIZE: %v", err)
-		}
-	}
+	n := st.CatalogSize(b, 20_000)
 	ctx := context.Background()
 	source, err := search.Open(b.TempDir(), search.Options{})
 	if err != nil {

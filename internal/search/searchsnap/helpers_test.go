@@ -142,6 +142,17 @@ func (in *instance) waitFor(t *testing.T, seq uint64) {
 	}
 }
 
+// take snapshots the instance once it has applied the whole stream.
+func (c *catalog) take(in *instance) searchsnap.Manifest {
+	c.t.Helper()
+	in.waitFor(c.t, c.last())
+	m, err := c.snaps.Take(context.Background(), in.svc, c.t.TempDir(), c.usable().StreamCreated)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return m
+}
+
 func (in *instance) handed() []uint64 {
 	in.mu.Lock()
 	defer in.mu.Unlock()

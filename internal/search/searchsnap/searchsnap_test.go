@@ -30,12 +30,7 @@ func testRestore(t *testing.T, blobURL string) {
 	c := newCatalog(t, blobURL)
 	c.publishCatalog(300)
 	source := c.start(t.TempDir())
-	source.waitFor(t, c.last())
-
-	m, err := c.snaps.Take(ctx, source.svc, t.TempDir(), c.usable().StreamCreated)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := c.take(source)
 	if m.Seq != c.last() || m.Documents == 0 {
 		t.Fatalf("snapshot covers seq %d with %d documents, want seq %d and documents", m.Seq, m.Documents, c.last())
 	}
@@ -79,17 +74,9 @@ func TestBrokenSnapshotsAreNeverRestored(t *testing.T) {
 	c := newCatalog(t, "")
 	c.publishCatalog(50)
 	source := c.start(t.TempDir())
-	source.waitFor(t, c.last())
-	good, err := c.snaps.Take(ctx, source.svc, t.TempDir(), c.usable().StreamCreated)
-	if err != nil {
-		t.Fatal(err)
-	}
+	good := c.take(source)
 	c.publish(product(1, 2))
-	source.waitFor(t, c.last())
-	newer, err := c.snaps.Take(ctx, source.svc, t.TempDir(), c.usable().StreamCreated)
-	if err != nil {
-		t.Fatal(err)
-	}
+	newer := c.take(source)
 	whole := read(t, c, newer.Object)
 	newerManifest := manifestKey(newer)
 	wholeManifest := read(t, c, newerManifest)
@@ -169,10 +156,7 @@ func TestUnusableSnapshotsAreSkipped(t *testing.T) {
 	c := newCatalog(t, "")
 	c.publishCatalog(5)
 	source := c.start(t.TempDir())
-	source.waitFor(t, c.last())
-	if _, err := c.snaps.Take(ctx, source.svc, t.TempDir(), c.usable().StreamCreated); err != nil {
-		t.Fatal(err)
-	}
+	c.take(source)
 	for name, change := range map[string]func(u *searchsnap.Usable){
 		"another stream": func(u *searchsnap.Usable) { u.StreamCreated = u.StreamCreated.Add(time.Second) },
 		"another schema": func(u *searchsnap.Usable) { u.Schema = "vitrine-search-0" },
@@ -199,12 +183,7 @@ func TestPruneKeepsTheNewest(t *testing.T) {
 	var taken []string
 	for i := range 4 {
 		c.publish(product(0, int64(2+i)))
-		source.waitFor(t, c.last())
-		m, err := c.snaps.Take(ctx, source.svc, t.TempDir(), c.usable().StreamCreated)
-		if err != nil {
-			t.Fatal(err)
-		}
-		taken = append(taken, m.Object)
+		taken = append(taken, c.take(source).Object)
 	}
 	for _, key := range []string{"search-snapshots/objects/orphan-old", "search-snapshots/objects/orphan-young"} {
 		put(t, c, key, []byte("half an upload"))

@@ -6,6 +6,8 @@ package searchtest
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -177,4 +179,18 @@ func Generated(i int) events.ProductChanged {
 		int64(500+i*37%200_000))
 	p.Description = "durable everyday design with a two year warranty, tested for comfort and sound in real homes"
 	return p.Event()
+}
+
+// CatalogSize returns the number of products a benchmark should index:
+// VITRINE_CATALOG_SIZE, or def when it is unset.
+func CatalogSize(tb testing.TB, def int) int {
+	v := os.Getenv("VITRINE_CATALOG_SIZE")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		tb.Fatalf("VITRINE_CATALOG_SIZE=%q: want a positive number of products", v)
+	}
+	return n
 }
