@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"sync/atomic"
 	"time"
@@ -30,7 +31,7 @@ type SearchConfig struct {
 // RegisterFlags registers --synonyms and the --search-snapshot-* flags.
 func (c *SearchConfig) RegisterFlags(f *flag.FlagSet) {
 	f.StringVar(&c.Synonyms, "synonyms", "", "search synonyms file: lines like \"tv, television\" or \"sofa => couch\"")
-	f.DurationVar(&c.SnapshotInterval, "search-snapshot-interval", time.Hour, "a search instance snapshots its index into the blob store (--blob-url) at least this often while the catalog changes; 0: not on a timer")
+	f.DurationVar(&c.SnapshotInterval, "search-snapshot-interval", time.Hour, "a search instance snapshots its index into the blob store of --blob-url (else under --data-dir/snapshots) at least this often while the catalog changes; 0: not on a timer")
 	f.Uint64Var(&c.SnapshotEvery, "search-snapshot-every", 100_000, "a search instance also snapshots its index once this many catalog events were applied since the last snapshot (bulk changes); 0: never")
 	f.IntVar(&c.SnapshotKeep, "search-snapshot-keep", 3, "search index snapshots kept in the blob store; older ones are deleted")
 	f.DurationVar(&c.SnapshotMaxAge, "search-snapshot-max-age", 7*24*time.Hour, "a search instance that starts without an index restores the newest snapshot younger than this, else rebuilds from the catalog stream")
@@ -98,12 +99,17 @@ func (a *App) catalogPosition(ctx context.Context) (time.Time, uint64, error) {
 	return a.bus.Position(ctx, events.CatalogStream)
 }
 
-// searchSnapshots opens the blob store of --blob-url (or --data-dir/blobs)
-// for index snapshots.
+// searchSnapshots opens where index snapshots are kept: the blob store of
+// --blob-url, shared by every instance, or else --data-dir/snapshots,
+// apart from the pictures.
 func (a *App) searchSnapshots(ctx context.Context) (*searchsnap.Store, error) {
-	blobURL, err := a.cfg.BlobStoreURL()
-	if err != nil {
-		return nil, fmt.Errorf("--blob-url: %w", err)
+	blobURL := a.cfg.Product.BlobURL
+	if blobURL == "" {
+		dir, err := filepath.Abs(filepath.Join(a.cfg.Store.DataDir, "snapshots"))
+		if err != nil {
+			return nil, fmt.Errorf("search snapshots: %w", err)
+		}
+		blobURL = (&url.URL{Scheme: "file", Path: filepath.ToSlash(dir)}).String()
 	}
 	blobs, err := blobstore.Open(ctx, blobURL)
 	if err != nil {

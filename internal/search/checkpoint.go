@@ -67,20 +67,22 @@ func (s *Service) Checkpoint(dir string) (Checkpoint, error) {
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("search: checkpoint bookkeeping: %w", err)
 	}
-	defer func() { _ = tx.Rollback() }()
-
+	// The bookkeeping first, and its read transaction ended at once: a
+	// long one would hold up a write that needs the file to grow.
 	indexDir := filepath.Join(dir, indexDirName)
-	if err := os.MkdirAll(indexDir, 0o750); err != nil {
-		return Checkpoint{}, fmt.Errorf("search: checkpoint: %w", err)
+	err = os.MkdirAll(indexDir, 0o750)
+	if err == nil {
+		err = tx.CopyFile(filepath.Join(dir, stateFileName), 0o600)
+	}
+	_ = tx.Rollback()
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("search: checkpoint bookkeeping: %w", err)
 	}
 	if err := reader.CopyTo(bleve.FileSystemDirectory(indexDir)); err != nil {
 		return Checkpoint{}, fmt.Errorf("search: copy index: %w", err)
 	}
 	if err := copyFile(filepath.Join(s.path, indexMetaFile), filepath.Join(indexDir, indexMetaFile)); err != nil {
 		return Checkpoint{}, fmt.Errorf("search: copy index: %w", err)
-	}
-	if err := tx.CopyFile(filepath.Join(dir, stateFileName), 0o600); err != nil {
-		return Checkpoint{}, fmt.Errorf("search: copy bookkeeping: %w", err)
 	}
 	if cp.Documents, err = reader.DocCount(); err != nil {
 		return Checkpoint{}, fmt.Errorf("search: count documents: %w", err)

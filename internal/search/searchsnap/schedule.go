@@ -49,8 +49,11 @@ func (t *Snapshotter) Run(ctx context.Context) {
 	if check <= 0 {
 		check = 5 * time.Second
 	}
+	// Without a snapshot yet, the interval counts from now: an instance
+	// that starts takes its first one after an interval of changes, or
+	// after Every events (a catalog just loaded).
 	var lastSeq uint64
-	var lastAt time.Time
+	lastAt := time.Now()
 	if ms, err := t.Store.Manifests(ctx); err == nil && len(ms) > 0 {
 		lastSeq, lastAt = ms[0].Seq, ms[0].TakenAt
 	}
