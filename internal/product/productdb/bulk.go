@@ -10,14 +10,10 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/product"
 )
 
-// inChunk bounds the values of one IN list, well under both databases'
-// limits on parameters.
-const inChunk = 1000
-
 // ProductsBySlug returns the stored products among slugs, by slug.
 func (s *Store) ProductsBySlug(ctx context.Context, slugs []string) (map[string]*product.Product, error) {
 	out := make(map[string]*product.Product, len(slugs))
-	for chunk := range slices.Chunk(slugs, inChunk) {
+	for chunk := range slices.Chunk(slugs, maxInList) {
 		ps, err := s.queryProducts(ctx, `SELECT `+productColumns+` FROM products WHERE slug IN (`+
 			sqldb.Placeholders(len(chunk))+`)`, anys(chunk)...)
 		if err != nil {
@@ -33,7 +29,7 @@ func (s *Store) ProductsBySlug(ctx context.Context, slugs []string) (map[string]
 // SKUOwners returns the product holding each taken SKU among skus.
 func (s *Store) SKUOwners(ctx context.Context, skus []string) (map[string]string, error) {
 	out := map[string]string{}
-	for chunk := range slices.Chunk(skus, inChunk) {
+	for chunk := range slices.Chunk(skus, maxInList) {
 		rows, err := s.db.QueryContext(ctx, s.db.Q(`SELECT sku, product_id FROM product_skus WHERE sku IN (`+
 			sqldb.Placeholders(len(chunk))+`)`), anys(chunk)...)
 		if err != nil {
@@ -56,15 +52,13 @@ func (s *Store) SKUOwners(ctx context.Context, skus []string) (map[string]string
 }
 
 // WriteProducts inserts creates and replaces updates with their events in
-// one transaction. On PostgreSQL a batch of new products without uploaded
-// pictures goes in by COPY; everything else by prepared statements.
+// one transaction. On PostgreSQL a batch of new products goes in by COPY;
+// everything else by prepared statements, as does a single product, so
+// that a batch failed by one product's conflict is written one by one
+// and the culprit told by name.
 func (s *Store) WriteProducts(ctx context.Context, creates, updates []*product.Product) error {
-	if len(updates) == 0 && s.db.Dialect == sqldb.Postgres && !holdsUploads(creates) {
-		err := s.copyProducts(ctx, creates)
-		if err == nil {
-			s.wrote(ctx)
-		}
-		return err
+	if len(updates) == 0 && len(creates) > 1 && s.db.Dialect == sqldb.Postgres {
+		return s.copyProducts(ctx, creates)
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
 		if err := s.insertProducts(ctx, tx, creates); err != nil {
@@ -77,17 +71,6 @@ func (s *Store) WriteProducts(ctx context.Context, creates, updates []*product.P
 		}
 		return nil
 	})
-}
-
-func holdsUploads(ps []*product.Product) bool {
-	for _, p := range ps {
-		for _, img := range p.Images {
-			if img.Hash != "" {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // eventRows are the outbox rows of the upsert events of ps.

@@ -19,9 +19,13 @@ func (s *Store) copyProducts(ctx context.Context, ps []*product.Product) error {
 	if len(ps) == 0 {
 		return nil
 	}
-	var columns []string
-	products := make([][]any, 0, len(ps))
-	var skus [][]any
+	var (
+		columns        []string
+		products       = make([][]any, 0, len(ps))
+		skus, pictures [][]any
+		held           []string
+		seen           = map[string]bool{}
+	)
 	for _, p := range ps {
 		r, err := productRow(p)
 		if err != nil {
@@ -32,24 +36,52 @@ func (s *Store) copyProducts(ctx context.Context, ps []*product.Product) error {
 		for _, v := range p.Variants {
 			skus = append(skus, []any{v.SKU, p.ID})
 		}
+		mine := map[string]bool{}
+		for _, img := range p.Images {
+			if img.Hash != "" && !mine[img.Hash] {
+				mine[img.Hash] = true
+				pictures = append(pictures, []any{p.ID, img.Hash})
+				if !seen[img.Hash] {
+					seen[img.Hash] = true
+					held = append(held, img.Hash)
+				}
+			}
+		}
 	}
 	events, err := s.eventRows(ctx, ps)
 	if err != nil {
 		return err
 	}
 	err = s.db.PgxTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"products"}, columns, pgx.CopyFromRows(products)); err != nil {
-			return err
+		copies := []struct {
+			table   string
+			columns []string
+			rows    [][]any
+		}{
+			{"products", columns, products},
+			{"product_skus", []string{"sku", "product_id"}, skus},
+			{"product_images", []string{"product_id", "hash"}, pictures},
+			{"outbox", outbox.Columns, events},
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"product_skus"}, []string{"sku", "product_id"}, pgx.CopyFromRows(skus)); err != nil {
-			return err
+		for _, c := range copies {
+			if len(c.rows) == 0 {
+				continue
+			}
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{c.table}, c.columns, pgx.CopyFromRows(c.rows)); err != nil {
+				return err
+			}
 		}
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{"outbox"}, outbox.Columns, pgx.CopyFromRows(events))
+		if len(held) == 0 {
+			return nil
+		}
+		// Pictures a product holds again are no longer the sweeper's.
+		_, err := tx.Exec(ctx, `UPDATE images SET released_at = NULL WHERE released_at IS NOT NULL AND hash = ANY($1)`, held)
 		return err
 	})
 	if err != nil {
 		return writeError(err, ps[0])
 	}
+	s.wrote(ctx)
 	return nil
 }
 

@@ -125,7 +125,11 @@ func (s *Store) CreateProduct(ctx context.Context, p *product.Product, idem *pro
 
 // CreateProducts inserts a batch of products with their SKUs and events in
 // one transaction, reusing prepared statements (bulk loading).
+// On PostgreSQL they go in by COPY.
 func (s *Store) CreateProducts(ctx context.Context, ps []*product.Product) error {
+	if s.db.Dialect == sqldb.Postgres {
+		return s.copyProducts(ctx, ps)
+	}
 	return s.write(ctx, func(tx *sql.Tx) error { return s.insertProducts(ctx, tx, ps) })
 }
 
