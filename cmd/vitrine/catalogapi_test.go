@@ -71,4 +71,5 @@ func TestImportJobAndExportOverTheAPI(t *testing.T) {
 		t.Fatalf("CSV export:\n%s", r.Body)
 	}
 	expect(t, c.do(call{Method: "GET", Path: "/api/products/export?format=xml", Token: c.admin}), 400)
+	expect(t, c.do(call{Method: "GET", Path: "/api/products/export?image_base_url=ftp://x", Token: c.admin}), 400)
 }

@@ -82,6 +82,7 @@ func exportCatalog(ctx context.Context, args []string, getenv func(string) strin
 	var sf storeFlags
 	format := fs.String("format", "", "ndjson or csv; empty takes it from --output's extension (ndjson on stdout)")
 	output := fs.String("output", "", "the file to write; empty writes to standard output")
+	imageBase := fs.String("image-base-url", "", "write uploaded pictures as links under this URL (where this catalog serves them, e.g. https://shop.example), for a catalog elsewhere; empty keeps them as uploads of this catalog")
 	sf.register(fs)
 	if err := parse(fs, args, getenv, stderr); err != nil {
 		return err
@@ -105,7 +106,8 @@ func exportCatalog(ctx context.Context, args []string, getenv func(string) strin
 	}
 	bar := newProgress(stderr, -1, "exporting")
 	start := time.Now()
-	n, err := catalogio.Export(ctx, store, out, *format, func(done int) { bar.show(int64(done), done, "products") })
+	n, err := catalogio.Export(ctx, store, out, *format, catalogio.ExportOptions{ImageBase: *imageBase,
+		Progress: func(done int) { bar.show(int64(done), done, "products") }})
 	bar.finish()
 	if err != nil {
 		return err

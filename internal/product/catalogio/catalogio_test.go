@@ -60,7 +60,7 @@ func (c catalog) importFile(t *testing.T, format, text string, batch int) (catal
 func (c catalog) export(t *testing.T, format string) string {
 	t.Helper()
 	var buf bytes.Buffer
-	if _, err := catalogio.Export(context.Background(), c.store, &buf, format, nil); err != nil {
+	if _, err := catalogio.Export(context.Background(), c.store, &buf, format, catalogio.ExportOptions{}); err != nil {
 		t.Fatalf("export: %v", err)
 	}
 	return buf.String()

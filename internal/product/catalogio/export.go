@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
+	"strings"
 
+	"github.com/vitrine-dev/vitrine/internal/platform/errs"
 	"github.com/vitrine-dev/vitrine/internal/product"
 )
 
@@ -17,10 +20,36 @@ type Pager interface {
 	ProductsAfter(ctx context.Context, afterID string, limit int) ([]*product.Product, error)
 }
 
+// ExportOptions shape an export.
+type ExportOptions struct {
+	// ImageBase, when set, turns uploaded pictures into links under it
+	// (ImageBase + "/images/<hash>/full.jpg"), for a catalog elsewhere
+	// that does not hold this one's pictures. Empty keeps them as they
+	// are, for this catalog or one sharing its picture store.
+	ImageBase string
+	// Progress, when not nil, gets the count after each page.
+	Progress func(done int)
+}
+
+// Check reports options that make no export.
+func (o ExportOptions) Check() error {
+	if o.ImageBase == "" {
+		return nil
+	}
+	if u, err := url.Parse(o.ImageBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return &errs.Error{Kind: errs.KindInvalid, Msg: "the image base URL is not one",
+			Fields: []errs.FieldError{{Field: "image_base_url", Detail: "must be an absolute http or https URL"}}}
+	}
+	return nil
+}
+
 // Export writes every product to w in format (NDJSON or CSV), a page at a
-// time, never holding the catalog in memory. progress, when not nil, gets
-// the count after each page. It returns how many products it wrote.
-func Export(ctx context.Context, src Pager, w io.Writer, format string, progress func(done int)) (int, error) {
+// time, never holding the catalog in memory. It returns how many products
+// it wrote.
+func Export(ctx context.Context, src Pager, w io.Writer, format string, opt ExportOptions) (int, error) {
+	if err := opt.Check(); err != nil {
+		return 0, err
+	}
 	var out writer
 	switch format {
 	case NDJSON:
@@ -41,6 +70,9 @@ func Export(ctx context.Context, src Pager, w io.Writer, format string, progress
 			return done, err
 		}
 		for _, p := range page {
+			if opt.ImageBase != "" {
+				linkUploads(p, strings.TrimSuffix(opt.ImageBase, "/"))
+			}
 			if err := out.write(p); err != nil {
 				return done, err
 			}
@@ -48,8 +80,8 @@ func Export(ctx context.Context, src Pager, w io.Writer, format string, progress
 		done += len(page)
 		if len(page) > 0 {
 			after = page[len(page)-1].ID
-			if progress != nil {
-				progress(done)
+			if opt.Progress != nil {
+				opt.Progress(done)
 			}
 		}
 		if len(page) < exportPage {
@@ -60,4 +92,14 @@ func Export(ctx context.Context, src Pager, w io.Writer, format string, progress
 			return done, err
 		}
 	}
+}
+
+// linkUploads makes p's uploaded pictures links to their full size under base.
+func linkUploads(p *product.Product, base string) {
+	for i, img := range p.Images {
+		if img.Hash != "" {
+			p.Images[i] = product.Image{URL: base + img.URL, Alt: img.Alt}
+		}
+	}
+	p.Derive()
 }

@@ -89,11 +89,16 @@ func exportCatalog(pages catalogio.Pager) http.Handler {
 				Fields: []errs.FieldError{{Field: "format", Detail: "must be ndjson or csv"}}})
 			return
 		}
+		opt := catalogio.ExportOptions{ImageBase: r.URL.Query().Get("image_base_url")}
+		if err := opt.Check(); err != nil {
+			httpx.WriteError(w, r, err)
+			return
+		}
 		_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 		w.Header().Set("Content-Type", ctype)
 		w.Header().Set("Content-Disposition", `attachment; filename="catalog.`+ext+`"`)
 		w.Header().Set("Cache-Control", privateCache)
-		if _, err := catalogio.Export(r.Context(), pages, flushing{w}, format, nil); err != nil {
+		if _, err := catalogio.Export(r.Context(), pages, flushing{w}, format, opt); err != nil {
 			// The status is sent: a cut body is how the client learns.
 			panic(http.ErrAbortHandler)
 		}
