@@ -22,7 +22,7 @@ import (
 
 // importCatalog creates or updates the products of a catalog file.
 func importCatalog(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	fs := flag.NewFlagSet("import FILE", flag.ContinueOnError)
 	var sf storeFlags
 	format := fs.String("format", "", "ndjson or csv; empty takes it from the file's extension (.csv is csv, anything else ndjson)")
 	batch := fs.Int("batch", catalogio.DefaultBatch, "lines written in one transaction")
