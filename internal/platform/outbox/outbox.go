@@ -144,7 +144,7 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 }
 
 // inFlight bounds the events a relay has sent and not yet seen acknowledged.
-const inFlight = 32
+const inFlight = 256
 
 // publishAll sends rows, each subject's in order on its own, up to
 // inFlight subjects at once. A subject stops at its first failure, so its
