@@ -33,8 +33,7 @@ type csvReader struct {
 
 func newCSVReader(r io.Reader) *csvReader {
 	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = false
+	cr.FieldsPerRecord = -1 // a row may leave out trailing empty cells
 	d := &csvReader{r: cr, col: map[string]int{}}
 	header, err := cr.Read()
 	if err != nil {

@@ -75,7 +75,8 @@ func Import(ctx context.Context, svc Upserter, r io.Reader, opt Options) (Summar
 		results, err := svc.Upsert(ctx, batch)
 		if err != nil {
 			cancel()
-			for range batches { //nolint:revive // drain so the reader ends
+			// Drain what the reader sent, so that it ends.
+			for range batches {
 			}
 			return sum, err
 		}
