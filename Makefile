@@ -110,6 +110,7 @@ fuzz:
 	$(GO) test ./internal/platform/httpx -run '^$$' -fuzz FuzzCheckJSONText -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/platform/imaging -run '^$$' -fuzz FuzzProcess -fuzztime $(FUZZTIME)
 	$(GO) test ./cmd/vitrine -run '^$$' -fuzz FuzzTextInput -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/product/catalogio -run '^$$' -fuzz FuzzReaders -fuzztime $(FUZZTIME)
 
 ## cluster-up, cluster-down, cluster-status, cluster-scale SERVICE=product N=3,
 ## cluster-failover, cluster-seed N=10000, cluster-clean: a whole cluster on this

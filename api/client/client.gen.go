@@ -69,6 +69,48 @@ func (e CredentialInputScopes) Valid() bool {
 	}
 }
 
+// Defines values for ImportJobFormat.
+const (
+	ImportJobFormatCsv    ImportJobFormat = "csv"
+	ImportJobFormatNdjson ImportJobFormat = "ndjson"
+)
+
+// Valid indicates whether the value is a known member of the ImportJobFormat enum.
+func (e ImportJobFormat) Valid() bool {
+	switch e {
+	case ImportJobFormatCsv:
+		return true
+	case ImportJobFormatNdjson:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportJobState.
+const (
+	ImportJobStateDone        ImportJobState = "done"
+	ImportJobStateFailed      ImportJobState = "failed"
+	ImportJobStateInterrupted ImportJobState = "interrupted"
+	ImportJobStateRunning     ImportJobState = "running"
+)
+
+// Valid indicates whether the value is a known member of the ImportJobState enum.
+func (e ImportJobState) Valid() bool {
+	switch e {
+	case ImportJobStateDone:
+		return true
+	case ImportJobStateFailed:
+		return true
+	case ImportJobStateInterrupted:
+		return true
+	case ImportJobStateRunning:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for NewCredentialScopes.
 const (
 	NewCredentialScopesAnalyticsPurchases NewCredentialScopes = "analytics:purchases"
@@ -327,6 +369,42 @@ func (e ListProductsParamsStatus) Valid() bool {
 	}
 }
 
+// Defines values for ExportProductsParamsFormat.
+const (
+	ExportProductsParamsFormatCsv    ExportProductsParamsFormat = "csv"
+	ExportProductsParamsFormatNdjson ExportProductsParamsFormat = "ndjson"
+)
+
+// Valid indicates whether the value is a known member of the ExportProductsParamsFormat enum.
+func (e ExportProductsParamsFormat) Valid() bool {
+	switch e {
+	case ExportProductsParamsFormatCsv:
+		return true
+	case ExportProductsParamsFormatNdjson:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportProductsParamsFormat.
+const (
+	ImportProductsParamsFormatCsv    ImportProductsParamsFormat = "csv"
+	ImportProductsParamsFormatNdjson ImportProductsParamsFormat = "ndjson"
+)
+
+// Valid indicates whether the value is a known member of the ImportProductsParamsFormat enum.
+func (e ImportProductsParamsFormat) Valid() bool {
+	switch e {
+	case ImportProductsParamsFormatCsv:
+		return true
+	case ImportProductsParamsFormatNdjson:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SearchProductsParamsSort.
 const (
 	SearchProductsParamsSortMinusPrice SearchProductsParamsSort = "-price"
@@ -476,6 +554,58 @@ type ImageUpload struct {
 
 	// Image the picture, JPEG or PNG as its content says (not its name or part type), at most 20 MiB and 25 megapixels (10,000 pixels on a side)
 	Image openapi_types.File `json:"image"`
+}
+
+// ImportJob defines model for ImportJob.
+type ImportJob struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// Error why a failed or interrupted import stopped
+	Error  *string            `json:"error,omitempty"`
+	Format ImportJobFormat    `json:"format"`
+	ID     openapi_types.UUID `json:"id"`
+
+	// Problems the first 1,000 problems of bad lines
+	Problems []ImportProblem `json:"problems"`
+
+	// ProblemsOmitted problems past the first 1,000
+	ProblemsOmitted int `json:"problems_omitted"`
+
+	// State done: every line was read (some may have failed, see problems); failed: the import stopped (error), having written whole batches only; interrupted: the instance running it stopped
+	State     ImportJobState `json:"state"`
+	Summary   ImportSummary  `json:"summary"`
+	UpdatedAt time.Time      `json:"updated_at"`
+}
+
+// ImportJobFormat defines model for ImportJob.Format.
+type ImportJobFormat string
+
+// ImportJobState done: every line was read (some may have failed, see problems); failed: the import stopped (error), having written whole batches only; interrupted: the instance running it stopped
+type ImportJobState string
+
+// ImportProblem defines model for ImportProblem.
+type ImportProblem struct {
+	// Field the field at fault, as in the API's problems (e.g. variants[1].sku); absent when the whole line is
+	Field *string `json:"field,omitempty"`
+
+	// Line line of the file (CSV: the first row of the product)
+	Line    int    `json:"line"`
+	Message string `json:"message"`
+}
+
+// ImportSummary defines model for ImportSummary.
+type ImportSummary struct {
+	// Bytes of the file read so far
+	Bytes   int `json:"bytes"`
+	Created int `json:"created"`
+	Failed  int `json:"failed"`
+
+	// Lines products read so far (a CSV product of several rows counts once)
+	Lines int `json:"lines"`
+
+	// Unchanged products that already read the same: nothing written, no event
+	Unchanged int `json:"unchanged"`
+	Updated   int `json:"updated"`
 }
 
 // IngestResult defines model for IngestResult.
@@ -872,6 +1002,27 @@ type ListBestsellersParams struct {
 	// IfNoneMatch entity tag the client holds; a match gives 304
 	IfNoneMatch *string `json:"If-None-Match,omitempty"`
 }
+
+// ExportProductsParams defines parameters for ExportProducts.
+type ExportProductsParams struct {
+	// Format ndjson (default) or csv
+	Format *ExportProductsParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+
+	// ImageBaseURL write uploaded pictures as links under this absolute URL (where this catalog serves them), for a catalog elsewhere; without it they stay uploads of this catalog
+	ImageBaseURL *string `form:"image_base_url,omitempty" json:"image_base_url,omitempty"`
+}
+
+// ExportProductsParamsFormat defines parameters for ExportProducts.
+type ExportProductsParamsFormat string
+
+// ImportProductsParams defines parameters for ImportProducts.
+type ImportProductsParams struct {
+	// Format the file's format, when the Content-Type does not say it
+	Format *ImportProductsParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+}
+
+// ImportProductsParamsFormat defines parameters for ImportProducts.
+type ImportProductsParamsFormat string
 
 // DeleteProductParams defines parameters for DeleteProduct.
 type DeleteProductParams struct {
@@ -1302,6 +1453,29 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/products/bestsellers (the `ListBestsellers` operationId).
 	ListBestsellers(ctx context.Context, params *ListBestsellersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExportProducts Export the catalog
+	//
+	// Streams every product, drafts and archived ones included, in id order, as NDJSON (the API's product shape, one a line) or CSV (one row a variant): the formats the import reads, so importing an export changes nothing. Reads come from a read replica where one is configured. A failure past the first bytes cuts the body short.
+	//
+	// Corresponds with GET /api/products/export (the `ExportProducts` operationId).
+	ExportProducts(ctx context.Context, params *ExportProductsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ImportProductsWithBody Import a catalog file
+	//
+	// Creates or updates products from a file: NDJSON (one product a line, in the API's product shape; the fields only the server writes are ignored) or CSV (one row a variant, the columns in docs/import-export.md). Each product is found by its slug and its variants keep their SKUs; a line passes the same rules as POST /api/products. The file is received onto disk (at most 4 GiB), never into memory, and imported in the background, in batches of 1,000 products, each written whole in one transaction: the answer is the running job, whose status is at its Location. A bad line is reported and skipped; it never stops the good ones. Importing the same file again changes nothing. Images given as URLs are kept as links and not fetched. One import runs at a time on an instance (503 with Retry-After otherwise).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/products/import (the `ImportProducts` operationId).
+	ImportProductsWithBody(ctx context.Context, params *ImportProductsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetImportJob Read an import job's status
+	//
+	// The progress of an import (counts so far), then its summary and the problems of its bad lines, each with its line, field and message. Any instance answers for any job.
+	//
+	// Corresponds with GET /api/products/import/jobs/{id} (the `GetImportJob` operationId).
+	GetImportJob(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteProduct Delete a product
 	//
@@ -1942,6 +2116,59 @@ func (c *Client) CreateProduct(ctx context.Context, params *CreateProductParams,
 // Corresponds with GET /api/products/bestsellers (the `ListBestsellers` operationId).
 func (c *Client) ListBestsellers(ctx context.Context, params *ListBestsellersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListBestsellersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExportProducts Export the catalog
+//
+// Streams every product, drafts and archived ones included, in id order, as NDJSON (the API's product shape, one a line) or CSV (one row a variant): the formats the import reads, so importing an export changes nothing. Reads come from a read replica where one is configured. A failure past the first bytes cuts the body short.
+//
+// Corresponds with GET /api/products/export (the `ExportProducts` operationId).
+func (c *Client) ExportProducts(ctx context.Context, params *ExportProductsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportProductsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ImportProductsWithBody Import a catalog file
+//
+// Creates or updates products from a file: NDJSON (one product a line, in the API's product shape; the fields only the server writes are ignored) or CSV (one row a variant, the columns in docs/import-export.md). Each product is found by its slug and its variants keep their SKUs; a line passes the same rules as POST /api/products. The file is received onto disk (at most 4 GiB), never into memory, and imported in the background, in batches of 1,000 products, each written whole in one transaction: the answer is the running job, whose status is at its Location. A bad line is reported and skipped; it never stops the good ones. Importing the same file again changes nothing. Images given as URLs are kept as links and not fetched. One import runs at a time on an instance (503 with Retry-After otherwise).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/products/import (the `ImportProducts` operationId).
+func (c *Client) ImportProductsWithBody(ctx context.Context, params *ImportProductsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewImportProductsRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetImportJob Read an import job's status
+//
+// The progress of an import (counts so far), then its summary and the problems of its bad lines, each with its line, field and message. Any instance answers for any job.
+//
+// Corresponds with GET /api/products/import/jobs/{id} (the `GetImportJob` operationId).
+func (c *Client) GetImportJob(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetImportJobRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -3368,6 +3595,162 @@ func NewListBestsellersRequest(server string, params *ListBestsellersParams) (*h
 	return req, nil
 }
 
+// NewExportProductsRequest constructs an http.Request for the ExportProducts method
+func NewExportProductsRequest(server string, params *ExportProductsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/products/export")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ImageBaseURL != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "image_base_url", *params.ImageBaseURL, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uri"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewImportProductsRequestWithBody constructs an http.Request for the ImportProducts method, with any body, and a specified content type
+func NewImportProductsRequestWithBody(server string, params *ImportProductsParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/products/import")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetImportJobRequest constructs an http.Request for the GetImportJob method
+func NewGetImportJobRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/products/import/jobs/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewDeleteProductRequest constructs an http.Request for the DeleteProduct method
 func NewDeleteProductRequest(server string, id openapi_types.UUID, params *DeleteProductParams) (*http.Request, error) {
 	var err error
@@ -4475,6 +4858,33 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/products/bestsellers (the `ListBestsellers` operationId).
 	ListBestsellersWithResponse(ctx context.Context, params *ListBestsellersParams, reqEditors ...RequestEditorFn) (*ListBestsellersResponse, error)
+
+	// ExportProductsWithResponse Export the catalog
+	//
+	// Streams every product, drafts and archived ones included, in id order, as NDJSON (the API's product shape, one a line) or CSV (one row a variant): the formats the import reads, so importing an export changes nothing. Reads come from a read replica where one is configured. A failure past the first bytes cuts the body short.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/products/export (the `ExportProducts` operationId).
+	ExportProductsWithResponse(ctx context.Context, params *ExportProductsParams, reqEditors ...RequestEditorFn) (*ExportProductsResponse, error)
+
+	// ImportProductsWithBodyWithResponse Import a catalog file
+	//
+	// Creates or updates products from a file: NDJSON (one product a line, in the API's product shape; the fields only the server writes are ignored) or CSV (one row a variant, the columns in docs/import-export.md). Each product is found by its slug and its variants keep their SKUs; a line passes the same rules as POST /api/products. The file is received onto disk (at most 4 GiB), never into memory, and imported in the background, in batches of 1,000 products, each written whole in one transaction: the answer is the running job, whose status is at its Location. A bad line is reported and skipped; it never stops the good ones. Importing the same file again changes nothing. Images given as URLs are kept as links and not fetched. One import runs at a time on an instance (503 with Retry-After otherwise).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/products/import (the `ImportProducts` operationId).
+	ImportProductsWithBodyWithResponse(ctx context.Context, params *ImportProductsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ImportProductsResponse, error)
+
+	// GetImportJobWithResponse Read an import job's status
+	//
+	// The progress of an import (counts so far), then its summary and the problems of its bad lines, each with its line, field and message. Any instance answers for any job.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/products/import/jobs/{id} (the `GetImportJob` operationId).
+	GetImportJobWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetImportJobResponse, error)
 
 	// DeleteProductWithResponse Delete a product
 	//
@@ -7012,6 +7422,275 @@ func (r ListBestsellersResponse) ContentType() string {
 	return ""
 }
 
+// ExportProductsResponse200Headers the declared response headers of an HTTP 200 response for ExportProducts
+type ExportProductsResponse200Headers struct {
+	ContentDisposition *string
+}
+
+// ExportProductsResponse429Headers the declared response headers of an HTTP 429 response for ExportProducts
+type ExportProductsResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+type ExportProductsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ExportProductsResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ExportProductsResponse429Headers
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ExportProductsResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ExportProductsResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ExportProductsResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ExportProductsResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportProductsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportProductsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportProductsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportProductsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ImportProductsResponse202Headers the declared response headers of an HTTP 202 response for ImportProducts
+type ImportProductsResponse202Headers struct {
+	Location *string
+}
+
+// ImportProductsResponse429Headers the declared response headers of an HTTP 429 response for ImportProducts
+type ImportProductsResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+// ImportProductsResponse503Headers the declared response headers of an HTTP 503 response for ImportProducts
+type ImportProductsResponse503Headers struct {
+	RetryAfter *int
+}
+
+type ImportProductsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *ImportJob
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *TooLarge
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMedia
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *ImportProductsResponse202Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ImportProductsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ImportProductsResponse503Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r ImportProductsResponse) GetJSON202() *ImportJob {
+	return r.JSON202
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ImportProductsResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ImportProductsResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ImportProductsResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ImportProductsResponse) GetApplicationProblemJSON413() *TooLarge {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ImportProductsResponse) GetApplicationProblemJSON415() *UnsupportedMedia {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ImportProductsResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ImportProductsResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ImportProductsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ImportProductsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ImportProductsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ImportProductsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetImportJobResponse429Headers the declared response headers of an HTTP 429 response for GetImportJob
+type GetImportJobResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+type GetImportJobResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ImportJob
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetImportJobResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetImportJobResponse) GetJSON200() *ImportJob {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetImportJobResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetImportJobResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetImportJobResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetImportJobResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r GetImportJobResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetImportJobResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetImportJobResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetImportJobResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // DeleteProductResponse429Headers the declared response headers of an HTTP 429 response for DeleteProduct
 type DeleteProductResponse429Headers struct {
 	RateLimit       *string
@@ -8910,6 +9589,51 @@ func (c *ClientWithResponses) ListBestsellersWithResponse(ctx context.Context, p
 		return nil, err
 	}
 	return ParseListBestsellersResponse(rsp)
+}
+
+// ExportProductsWithResponse Export the catalog
+//
+// Streams every product, drafts and archived ones included, in id order, as NDJSON (the API's product shape, one a line) or CSV (one row a variant): the formats the import reads, so importing an export changes nothing. Reads come from a read replica where one is configured. A failure past the first bytes cuts the body short.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/products/export (the `ExportProducts` operationId).
+func (c *ClientWithResponses) ExportProductsWithResponse(ctx context.Context, params *ExportProductsParams, reqEditors ...RequestEditorFn) (*ExportProductsResponse, error) {
+	rsp, err := c.ExportProducts(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportProductsResponse(rsp)
+}
+
+// ImportProductsWithBodyWithResponse Import a catalog file
+//
+// Creates or updates products from a file: NDJSON (one product a line, in the API's product shape; the fields only the server writes are ignored) or CSV (one row a variant, the columns in docs/import-export.md). Each product is found by its slug and its variants keep their SKUs; a line passes the same rules as POST /api/products. The file is received onto disk (at most 4 GiB), never into memory, and imported in the background, in batches of 1,000 products, each written whole in one transaction: the answer is the running job, whose status is at its Location. A bad line is reported and skipped; it never stops the good ones. Importing the same file again changes nothing. Images given as URLs are kept as links and not fetched. One import runs at a time on an instance (503 with Retry-After otherwise).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/products/import (the `ImportProducts` operationId).
+func (c *ClientWithResponses) ImportProductsWithBodyWithResponse(ctx context.Context, params *ImportProductsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ImportProductsResponse, error) {
+	rsp, err := c.ImportProductsWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseImportProductsResponse(rsp)
+}
+
+// GetImportJobWithResponse Read an import job's status
+//
+// The progress of an import (counts so far), then its summary and the problems of its bad lines, each with its line, field and message. Any instance answers for any job.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/products/import/jobs/{id} (the `GetImportJob` operationId).
+func (c *ClientWithResponses) GetImportJobWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetImportJobResponse, error) {
+	rsp, err := c.GetImportJob(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetImportJobResponse(rsp)
 }
 
 // DeleteProductWithResponse Delete a product
@@ -11776,6 +12500,293 @@ func ParseListBestsellersResponse(rsp *http.Response) (*ListBestsellersResponse,
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseExportProductsResponse parses an HTTP response from a ExportProductsWithResponse call
+func ParseExportProductsResponse(rsp *http.Response) (*ExportProductsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportProductsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ExportProductsResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers ExportProductsResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseImportProductsResponse parses an HTTP response from a ImportProductsWithResponse call
+func ParseImportProductsResponse(rsp *http.Response) (*ImportProductsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ImportProductsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest ImportJob
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMedia
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 202:
+		var headers ImportProductsResponse202Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 429:
+		var headers ImportProductsResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ImportProductsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetImportJobResponse parses an HTTP response from a GetImportJobWithResponse call
+func ParseGetImportJobResponse(rsp *http.Response) (*GetImportJobResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetImportJobResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ImportJob
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetImportJobResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil

@@ -360,6 +360,26 @@ func TestConsoleInTheBrowser(t *testing.T) {
 		b.screenshot("admin-analytics")
 	})
 
+	t.Run("an administrator imports a catalog file and reads its report", func(t *testing.T) {
+		b.t = t
+		file := filepath.Join(t.TempDir(), "catalog.csv")
+		csv := "slug,name,status,sku,price,currency,stock\nbrass-candle,Brass Candle Holder,active,BRASS-1,1900,EUR,7\nbroken,,active,BROKEN-1,100,EUR,1\n"
+		if err := os.WriteFile(file, []byte(csv), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		b.do("open import and export", chromedp.Navigate(s.URL+"/#/admin/files"), chromedp.WaitVisible(chromedp.CSS("form.import-form")))
+		b.do("choose the file and import it", chromedp.SetUploadFiles(chromedp.CSS("form.import-form input[type=file]"), []string{file}),
+			chromedp.Click(chromedp.CSS("form.import-form button[type=submit]")))
+		b.waitUntil("the import is done", `document.querySelector(".import-status").textContent.startsWith("Done")`)
+		if got := b.text(".import-status"); !strings.Contains(got, "1 created") || !strings.Contains(got, "1 failed") {
+			t.Errorf("status %q", got)
+		}
+		if got := b.texts(".import-problems tbody td"); len(got) != 3 || got[0] != "3" || got[1] != "name" {
+			t.Errorf("report %v, want line 3, field name", got)
+		}
+		b.screenshot("admin-import")
+	})
+
 	t.Run("on a phone", func(t *testing.T) {
 		b.t = t
 		b.do("open the shop on a small screen", chromedp.EmulateViewport(390, 844), chromedp.Navigate("about:blank"), chromedp.Navigate(s.URL+"/#/?q=lamp"),

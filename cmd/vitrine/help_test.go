@@ -17,7 +17,7 @@ var updateDocs = flag.Bool("update", false, "rewrite docs/configuration.md from 
 var helpPages = [][]string{
 	{"serve"}, {"migrate"}, {"user", "create"},
 	{"credential", "create"}, {"credential", "list"}, {"credential", "revoke", "ID"},
-	{"seed"}, {"healthcheck"}, {"bench"},
+	{"seed"}, {"import"}, {"export"}, {"healthcheck"}, {"bench"},
 }
 
 const configurationDoc = "../../docs/configuration.md"

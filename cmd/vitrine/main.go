@@ -1,6 +1,6 @@
 // Command vitrine runs the Vitrine catalog platform: all services in one
 // process, or any subset of them (--target), plus the tools that go with it
-// (migrate, user, credential, seed, bench, healthcheck).
+// (migrate, user, credential, seed, import, export, bench, healthcheck).
 package main
 
 import (
@@ -37,6 +37,9 @@ Commands:
   credential  manage service credentials (credential create --name checkout
             --scope analytics:purchases; credential list; credential revoke ID)
   seed      fill a demo catalog (seed --products N)
+  import    create or update products from a catalog file (import FILE,
+            NDJSON or CSV; see docs/import-export.md)
+  export    write the whole catalog as NDJSON or CSV (export --output FILE)
   bench     generate load against a running Vitrine
   healthcheck  exit 0 if a running vitrine answers 200 (healthcheck --url
             http://127.0.0.1:8080/healthz), as a container's health check
@@ -89,6 +92,10 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return credential(ctx, rest, getenv, stdout, stderr)
 	case "seed":
 		return seed(ctx, rest, getenv, stdout, stderr)
+	case "import":
+		return importCatalog(ctx, rest, getenv, stdout, stderr)
+	case "export":
+		return exportCatalog(ctx, rest, getenv, stdout, stderr)
 	case "bench":
 		return benchCommand(ctx, rest, getenv, stdout, stderr)
 	case "healthcheck":

@@ -13,8 +13,10 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/events"
 	"github.com/vitrine-dev/vitrine/internal/platform/blobstore"
 	"github.com/vitrine-dev/vitrine/internal/platform/cache"
+	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
 	"github.com/vitrine-dev/vitrine/internal/platform/outbox"
 	"github.com/vitrine-dev/vitrine/internal/product"
+	"github.com/vitrine-dev/vitrine/internal/product/catalogio"
 	"github.com/vitrine-dev/vitrine/internal/product/productdb"
 	"github.com/vitrine-dev/vitrine/internal/product/productevents"
 	"github.com/vitrine-dev/vitrine/internal/product/producthttp"
@@ -89,10 +91,16 @@ func (a *App) startProduct(ctx context.Context) error {
 		return err
 	}
 	producthttp.Routes(a.Router, svc, rc)
+	// Import jobs outlive their request; closing stops them, before the
+	// store closes.
+	jobs := catalogio.NewJobs(svc, store, "", a.logger)
+	a.closers = append(a.closers, jobs.Close)
+	fileRoutes := func(rt *httpx.Router) { producthttp.CatalogFileRoutes(rt, jobs, store) }
+	fileRoutes(a.Router)
 	guard := newStreamGuard(a.cfg.Product.CatalogStaleAfter, rc.Seq(), func(ctx context.Context) (uint64, error) {
 		return a.bus.LastSeq(ctx, events.CatalogStream)
 	}, a.logger, a.metrics.Registry)
-	a.routeLayers = append(a.routeLayers, catalogBypass{guard: guard, direct: uncachedProductRoutes(svc)}.layer)
+	a.routeLayers = append(a.routeLayers, catalogBypass{guard: guard, direct: uncachedProductRoutes(svc, fileRoutes)}.layer)
 	a.background = append(a.background, relay.Run, guard.run,
 		func(ctx context.Context) { store.DB().Maintain(ctx, 10*time.Minute) })
 	a.consume(productevents.Consumers(svc, guardedCache{rc, guard}, store.DB()))

@@ -291,8 +291,7 @@ func (s *Service) checkCategory(ctx context.Context, slug string) error {
 			return nil
 		}
 	}
-	return &errs.Error{Kind: errs.KindInvalid, Msg: "the request has invalid fields",
-		Fields: []errs.FieldError{{Field: "category", Detail: "no category has slug " + strconv.Quote(slug)}}}
+	return invalidField(errs.KindInvalid, "category", "no category has slug "+strconv.Quote(slug))
 }
 
 // ApplyStats records the all-time counters that analytics publishes.

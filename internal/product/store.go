@@ -16,6 +16,15 @@ type Store interface {
 	CreateProduct(ctx context.Context, p *Product, idem *IdempotencyRecord) error
 	// CreateProducts inserts a batch in one transaction (bulk loading).
 	CreateProducts(ctx context.Context, ps []*Product) error
+	// ProductsBySlug returns the stored products among slugs, by slug.
+	ProductsBySlug(ctx context.Context, slugs []string) (map[string]*Product, error)
+	// SKUOwners returns the id of the product holding each of skus that
+	// is taken.
+	SKUOwners(ctx context.Context, skus []string) (map[string]string, error)
+	// WriteProducts inserts creates and replaces updates (each if its
+	// stored version is still Version-1; else ErrVersionMismatch), with
+	// their events, in one transaction (bulk import).
+	WriteProducts(ctx context.Context, creates, updates []*Product) error
 	// Product returns a product by id or slug (KindNotFound when absent).
 	Product(ctx context.Context, idOrSlug string) (*Product, error)
 	// UpdateProduct replaces p when its stored version is still

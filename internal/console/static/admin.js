@@ -6,12 +6,14 @@
 //   #/admin/products/new        a new product
 //   #/admin/products/ID         a product to edit
 //   #/admin/categories          the category tree
+//   #/admin/files               import a catalog file, export the catalog
 import { ApiError } from "./api.js";
 import { h, replace } from "./dom.js";
 import { clearErrors, field, showErrors } from "./forms.js";
 import { logIn, logOut, signedIn } from "./session.js";
 
-const SECTIONS = [["/admin", "Analytics"], ["/admin/products", "Products"], ["/admin/categories", "Categories"]];
+const SECTIONS = [["/admin", "Analytics"], ["/admin/products", "Products"], ["/admin/categories", "Categories"],
+  ["/admin/files", "Import & export"]];
 
 export async function adminPage(main, path, params, navigate) {
   if (!signedIn() || path === "/login") return loginForm(main, params.get("next") || "#/admin", navigate);
@@ -40,6 +42,10 @@ export async function adminPage(main, path, params, navigate) {
   if (section === "/admin/categories") {
     const { categoriesView } = await import("./catalogadmin.js");
     return categoriesView(body, { expired });
+  }
+  if (section === "/admin/files") {
+    const { catalogFilesView } = await import("./catalogfiles.js");
+    return catalogFilesView(body, { expired });
   }
   const { analyticsView } = await import("./analytics.js");
   return analyticsView(body, params, { navigate, expired });

@@ -11,18 +11,22 @@ export class ApiError extends Error {
 }
 
 // request sends a request and returns {body, headers}: the decoded JSON
-// body (null when there is none) and the response's headers.
-export async function request(path, { method = "GET", body, token, headers = {}, signal } = {}) {
+// body (null when there is none) and the response's headers. A Blob body
+// (a file) is sent as it is; with asBlob the answer is returned as a Blob
+// (a file to save).
+export async function request(path, { method = "GET", body, token, headers = {}, signal, asBlob = false } = {}) {
   const h = { Accept: "application/json", ...headers };
   if (body !== undefined) h["Content-Type"] = h["Content-Type"] || "application/json";
   if (token) h.Authorization = `Bearer ${token}`;
+  const payload = body === undefined || body instanceof Blob ? body : JSON.stringify(body);
   let resp;
   try {
-    resp = await fetch(path, { method, headers: h, signal, body: body === undefined ? undefined : JSON.stringify(body) });
+    resp = await fetch(path, { method, headers: h, signal, body: payload });
   } catch (err) {
     if (err.name === "AbortError") throw err;
     throw new ApiError(0, { title: "Network error", detail: "The server could not be reached. Check the connection and try again." });
   }
+  if (asBlob && resp.ok) return { body: await resp.blob(), headers: resp.headers };
   const text = resp.status === 204 ? "" : await resp.text();
   let data = null;
   if (text) {

@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,7 +48,7 @@ func New(db *sqldb.DB, pub Publisher, service string, logger *slog.Logger) *Rela
 	h := fnv.New64a()
 	h.Write([]byte("vitrine-outbox-" + service))
 	return &Relay{db: db, pub: pub, logger: logger, kick: make(chan struct{}, 1),
-		interval: 250 * time.Millisecond, batch: 200, lockKey: int64(h.Sum64())}
+		interval: 250 * time.Millisecond, batch: 1000, lockKey: int64(h.Sum64())}
 }
 
 // TraceWith makes the relay publish each event that was written inside a
@@ -100,10 +102,17 @@ type row struct {
 	traceparent sql.NullString
 }
 
-// Flush publishes one batch of pending events in order and deletes those the
+// Flush publishes one batch of pending events and deletes those the
 // stream acknowledged. It returns how many it relayed. On PostgreSQL an
 // advisory lock keeps two instances from relaying at once, which keeps
-// events of one product in order.
+// events of one subject in order.
+//
+// The events of a batch go out concurrently, those of one subject (one
+// product) in order: a bulk import leaves hundreds of thousands of events,
+// and one round trip each would take minutes. Events of different
+// subjects carry no order a consumer may rely on: the catalog stream keeps
+// only the newest message of each subject, so a consumer replaying it
+// sees them in another order anyway.
 func (r *Relay) Flush(ctx context.Context) (int, error) {
 	relayed := 0
 	err := r.db.Tx(ctx, func(tx *sql.Tx) error {
@@ -117,30 +126,68 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 		if err != nil || len(rows) == 0 {
 			return err
 		}
-		var pubErr error
-		for _, row := range rows {
-			if pubErr = r.publish(ctx, row); pubErr != nil {
-				break
-			}
-			relayed++
-		}
-		if relayed > 0 {
-			// Delete exactly the rows sent: on PostgreSQL a transaction that
-			// took a lower seq may commit later, and its row must stay.
-			seqs := make([]any, relayed)
-			for i := range seqs {
-				seqs[i] = rows[i].seq
-			}
-			if _, err := tx.ExecContext(ctx, r.db.Q("DELETE FROM outbox WHERE seq IN ("+sqldb.Placeholders(relayed)+")"), seqs...); err != nil {
+		sent, pubErr := r.publishAll(ctx, rows)
+		relayed = len(sent)
+		// Delete exactly the rows sent: on PostgreSQL a transaction that
+		// took a lower seq may commit later, and its row must stay.
+		for chunk := range slices.Chunk(sent, 500) {
+			if _, err := tx.ExecContext(ctx, r.db.Q("DELETE FROM outbox WHERE seq IN ("+sqldb.Placeholders(len(chunk))+")"), chunk...); err != nil {
 				return err
 			}
 		}
 		if pubErr != nil && relayed == 0 {
-			return fmt.Errorf("outbox: publish %s: %w", rows[0].subject, pubErr)
+			return pubErr
 		}
 		return nil
 	})
 	return relayed, err
+}
+
+// inFlight bounds the events a relay has sent and not yet seen acknowledged.
+const inFlight = 256
+
+// publishAll sends rows, each subject's in order on its own, up to
+// inFlight subjects at once. A subject stops at its first failure, so its
+// later events wait for the next flush behind it. It returns the seqs
+// sent, and an error when some were not.
+func (r *Relay) publishAll(ctx context.Context, rows []row) ([]any, error) {
+	var order []string
+	bySubject := map[string][]row{}
+	for _, x := range rows {
+		if _, ok := bySubject[x.subject]; !ok {
+			order = append(order, x.subject)
+		}
+		bySubject[x.subject] = append(bySubject[x.subject], x)
+	}
+	var (
+		mu    sync.Mutex
+		sent  []any
+		first error
+		wg    sync.WaitGroup
+		slots = make(chan struct{}, inFlight)
+	)
+	for _, subject := range order {
+		slots <- struct{}{}
+		wg.Add(1)
+		go func(rows []row) {
+			defer func() { <-slots; wg.Done() }()
+			for _, x := range rows {
+				err := r.publish(ctx, x)
+				mu.Lock()
+				if err != nil && first == nil {
+					first = fmt.Errorf("outbox: publish %s: %w", x.subject, err)
+				} else if err == nil {
+					sent = append(sent, x.seq)
+				}
+				mu.Unlock()
+				if err != nil {
+					return
+				}
+			}
+		}(bySubject[subject])
+	}
+	wg.Wait()
+	return sent, first
 }
 
 // publish sends one row, within the trace that wrote it when there is one.

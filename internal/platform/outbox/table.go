@@ -71,16 +71,29 @@ func Prepare(ctx context.Context, db *sqldb.DB, tx *sql.Tx) (*Writer, error) {
 // traced, its trace context is kept beside the event, for the relay to
 // publish the event in the same trace.
 func (w *Writer) Add(ctx context.Context, ev Event, at time.Time) error {
+	row, err := Row(ctx, ev, at)
+	if err != nil {
+		return err
+	}
+	_, err = w.stmt.ExecContext(ctx, row...)
+	return err
+}
+
+// Columns are the outbox's columns a Row fills, in its order (for COPY).
+var Columns = []string{"id", "subject", "payload", "created_at", "traceparent"}
+
+// Row returns the values of ev's outbox row, in Columns' order, for a
+// store that writes many events at once (COPY on PostgreSQL).
+func Row(ctx context.Context, ev Event, at time.Time) ([]any, error) {
 	payload, err := ev.Encode()
 	if err != nil {
-		return fmt.Errorf("outbox: encode %s: %w", ev.Subject(), err)
+		return nil, fmt.Errorf("outbox: encode %s: %w", ev.Subject(), err)
 	}
 	var traceparent sql.NullString
 	if tp := tracing.Traceparent(ctx); tp != "" {
 		traceparent = sql.NullString{String: tp, Valid: true}
 	}
-	_, err = w.stmt.ExecContext(ctx, uuid.Must(uuid.NewV7()).String(), ev.Subject(), payload, at.UnixMicro(), traceparent)
-	return err
+	return []any{uuid.Must(uuid.NewV7()).String(), ev.Subject(), payload, at.UnixMicro(), traceparent}, nil
 }
 
 // Close releases the statement.

@@ -24,12 +24,15 @@ import (
 type crashingPublisher struct {
 	real  outbox.Publisher
 	limit int
+	mu    sync.Mutex // the relay publishes concurrently
 	sent  int
 }
 
 var errCrashed = errors.New("process killed")
 
 func (p *crashingPublisher) Publish(ctx context.Context, subject, msgID string, data []byte) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.sent == p.limit {
 		return errCrashed
 	}

@@ -125,7 +125,11 @@ func (s *Store) CreateProduct(ctx context.Context, p *product.Product, idem *pro
 
 // CreateProducts inserts a batch of products with their SKUs and events in
 // one transaction, reusing prepared statements (bulk loading).
+// On PostgreSQL they go in by COPY.
 func (s *Store) CreateProducts(ctx context.Context, ps []*product.Product) error {
+	if s.db.Dialect == sqldb.Postgres {
+		return s.copyProducts(ctx, ps)
+	}
 	return s.write(ctx, func(tx *sql.Tx) error { return s.insertProducts(ctx, tx, ps) })
 }
 
@@ -264,6 +268,11 @@ func (s *Store) Product(ctx context.Context, idOrSlug string) (*product.Product,
 
 // UpdateProduct replaces p if its version is still expectVersion.
 func (s *Store) UpdateProduct(ctx context.Context, p *product.Product, expectVersion int64) error {
+	return s.write(ctx, func(tx *sql.Tx) error { return s.updateProduct(ctx, tx, p, expectVersion) })
+}
+
+// updateProduct replaces p in tx if its version is still expectVersion.
+func (s *Store) updateProduct(ctx context.Context, tx *sql.Tx, p *product.Product, expectVersion int64) error {
 	r, err := productRow(p)
 	if err != nil {
 		return err
@@ -271,26 +280,24 @@ func (s *Store) UpdateProduct(ctx context.Context, p *product.Product, expectVer
 	// The id and creation time do not change, and the counters (sales,
 	// views) are not the client's: the stored ones stay.
 	set, args := r.assignments("id", "created_at", "sales_count", "view_count")
-	return s.write(ctx, func(tx *sql.Tx) error {
-		if err := s.checkSKUs(ctx, tx, p); err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, s.db.Q(`UPDATE products SET `+set+` WHERE id = ? AND version = ?`),
-			append(args, p.ID, expectVersion)...)
-		if err != nil {
-			return writeError(err, p)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return product.ErrVersionMismatch
-		}
-		if err := s.replaceSKUs(ctx, tx, p); err != nil {
-			return err
-		}
-		if err := s.holdImages(ctx, tx, p.ID, p.Images); err != nil {
-			return err
-		}
-		return s.emit(ctx, tx, s.productEvent(events.OpUpsert, p))
-	})
+	if err := s.checkSKUs(ctx, tx, p); err != nil {
+		return err
+	}
+	res, err := tx.ExecContext(ctx, s.db.Q(`UPDATE products SET `+set+` WHERE id = ? AND version = ?`),
+		append(args, p.ID, expectVersion)...)
+	if err != nil {
+		return writeError(err, p)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return product.ErrVersionMismatch
+	}
+	if err := s.replaceSKUs(ctx, tx, p); err != nil {
+		return err
+	}
+	if err := s.holdImages(ctx, tx, p.ID, p.Images); err != nil {
+		return err
+	}
+	return s.emit(ctx, tx, s.productEvent(events.OpUpsert, p))
 }
 
 // DeleteProduct removes a product if its version is still expectVersion.

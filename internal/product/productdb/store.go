@@ -67,12 +67,17 @@ func (s *Store) AfterWrite(f func()) { s.afterWrite = f }
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	err := s.db.Tx(ctx, fn)
 	if err == nil {
-		_ = s.db.NoteWrites(ctx)
-		if s.afterWrite != nil {
-			s.afterWrite()
-		}
+		s.wrote(ctx)
 	}
 	return err
+}
+
+// wrote signals a committed write.
+func (s *Store) wrote(ctx context.Context) {
+	_ = s.db.NoteWrites(ctx)
+	if s.afterWrite != nil {
+		s.afterWrite()
+	}
 }
 
 // emit adds a catalog event to the outbox in tx.

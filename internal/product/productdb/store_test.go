@@ -38,6 +38,7 @@ func TestStoreContract(t *testing.T) {
 			t.Run("StatsAndBestsellers", func(t *testing.T) { testStats(t, open(t)) })
 			t.Run("OutboxRecordsEveryWrite", func(t *testing.T) { testOutbox(t, open(t), d) })
 			t.Run("Images", func(t *testing.T) { testImages(t, open(t)) })
+			t.Run("BulkWrites", func(t *testing.T) { testBulkWrites(t, open(t)) })
 		})
 	}
 }

@@ -55,7 +55,13 @@ func TestOutboxCarriesTheWritersTrace(t *testing.T) {
 				t.Fatalf("relay sent %d (%v), want 2", sent, err)
 			}
 
-			handled := make(chan trace.SpanContext, 2)
+			// The relay sends the events of two products concurrently: they
+			// may arrive in either order.
+			type handling struct {
+				id string
+				sc trace.SpanContext
+			}
+			handled := make(chan handling, 2)
 			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
 			go bus.Run(cctx, b, bus.Consumer[events.ProductChanged]{
@@ -64,15 +70,19 @@ func TestOutboxCarriesTheWritersTrace(t *testing.T) {
 					return ev, json.Unmarshal(data, &ev)
 				}),
 				Handle: bus.Each(func(ctx context.Context, ev events.ProductChanged) error {
-					handled <- trace.SpanContextFromContext(ctx)
+					handled <- handling{ev.ID, trace.SpanContextFromContext(ctx)}
 					return nil
 				}),
 			})
-			var inHandler []trace.SpanContext
+			inHandler := make([]trace.SpanContext, 2) // the traced event's, then the untraced one's
 			for range 2 {
 				select {
-				case sc := <-handled:
-					inHandler = append(inHandler, sc)
+				case h := <-handled:
+					if h.id == p.ID {
+						inHandler[0] = h.sc
+					} else {
+						inHandler[1] = h.sc
+					}
 				case <-cctx.Done():
 					t.Fatal("the consumer did not get both events")
 				}

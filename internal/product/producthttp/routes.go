@@ -35,12 +35,17 @@ func Routes(rt *httpx.Router, svc *product.Service, rc *ReadCache) {
 	rt.Handle("DELETE /api/categories/{slug}", admin(deleteCategory(svc, rc)))
 }
 
-// StreamsBody reports whether r is a picture upload, whose body (up to
-// product.MaxImageBytes) the handler reads itself, after checking that the
-// caller is an admin, instead of the server buffering it first.
+// StreamsBody reports whether r is a picture upload (up to
+// product.MaxImageBytes) or a catalog import (up to
+// catalogio.MaxImportBytes), whose body the handler reads itself, after
+// checking that the caller is an admin, instead of the server buffering
+// it first.
 func StreamsBody(r *http.Request) bool {
 	if r.Method != http.MethodPost {
 		return false
+	}
+	if r.URL.Path == "/api/products/import" {
+		return true
 	}
 	id, ok := strings.CutPrefix(r.URL.Path, "/api/products/")
 	id, ok2 := strings.CutSuffix(id, "/images")
