@@ -38,7 +38,8 @@ func (c *Cluster) startEtcd(ctx context.Context, p Process) error {
 		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
 		"--initial-cluster", c.etcdCluster(), "--initial-cluster-state", state,
 		"--initial-cluster-token", "vitrine-"+c.Config.Ports.etcdToken(),
-		"--heartbeat-interval", "100", "--election-timeout", "1000", "--log-level", "warn")
+		"--heartbeat-interval", "100", "--election-timeout", "1000", "--log-level", "warn",
+		"--enable-v2=true") // Patroni's compare-and-swap of its leader key (see patroniConfig)
 	if err != nil {
 		return err
 	}

@@ -223,7 +223,9 @@ func fixedProcesses(cfg Config) []Process {
 		out = append(out, region("jaeger", KindJaeger, map[string]int{"http": p.Jaeger, "grpc": p.Jaeger - 1, "otlp": p.JaegerOTLP}))
 	}
 	out = append(out, region("s3", KindS3, map[string]int{"http": p.S3}))
-	zoned(KindHAProxy, func() map[string]int { return map[string]int{"http": p.HTTP, "tls": p.TLS, "stats": p.Stats, "api": p.API} })
+	zoned(KindHAProxy, func() map[string]int {
+		return map[string]int{"http": p.HTTP, "tls": p.TLS, "stats": p.Stats, "api": p.API}
+	})
 	entry := region("entry", KindEntry, map[string]int{"http": p.HTTP, "tls": p.TLS, "stats": p.Stats})
 	entry.Host = cfg.Bind
 	return append(out, entry, region("prometheus", KindPrometheus, map[string]int{"http": p.Prometheus}))

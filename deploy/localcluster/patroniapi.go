@@ -93,7 +93,7 @@ func (c *Cluster) Switchover(ctx context.Context) error {
 	}
 	err := waitUntil(ctx, time.Minute, "a new PostgreSQL leader and every member streaming from it", func(ctx context.Context) bool {
 		now := c.PostgresLeader(ctx)
-		return now != "" && now != leader && c.postgresHealthy(ctx)
+		return now != "" && now != leader && c.postgresHealth(ctx) == nil
 	})
 	if err != nil {
 		return err

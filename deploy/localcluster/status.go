@@ -115,7 +115,7 @@ func (c *Cluster) Status(ctx context.Context) Status {
 			lead(LeadPostgres, m.Name)
 		}
 	}
-	wg.Go(func() { lead(LeadNATS, c.natsLeader(ctx)) })
+	wg.Go(func() { lead(LeadNATS, c.NATSLeader(ctx)) })
 	wg.Go(func() { lead(LeadLB, c.ActiveBalancer(ctx)) })
 	wg.Go(func() {
 		primary := c.RedisPrimary(ctx)
