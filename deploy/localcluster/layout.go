@@ -226,7 +226,7 @@ func fixedProcesses(cfg Config) []Process {
 	zoned(KindHAProxy, func() map[string]int {
 		return map[string]int{"http": p.HTTP, "tls": p.TLS, "stats": p.Stats, "api": p.API}
 	})
-	entry := region("entry", KindEntry, map[string]int{"http": p.HTTP, "tls": p.TLS, "stats": p.Stats})
+	entry := region("entry", KindEntry, map[string]int{"http": p.HTTP, "tls": p.TLS, "stats": p.Stats, "api": p.API})
 	entry.Host = cfg.Bind
 	return append(out, entry, region("prometheus", KindPrometheus, map[string]int{"http": p.Prometheus}))
 }
@@ -378,6 +378,7 @@ func (l *Layout) EntryEnv() []string {
 		"ENTRY_PORT=" + strconv.Itoa(e.Ports["http"]),
 		"ENTRY_TLS_PORT=" + strconv.Itoa(e.Ports["tls"]),
 		"ENTRY_STATS_PORT=" + strconv.Itoa(e.Ports["stats"]),
+		"ENTRY_API_PORT=" + strconv.Itoa(e.Ports["api"]),
 	}
 	for _, lb := range l.OfKind(KindHAProxy) {
 		z := strings.ToUpper(lb.Zone)

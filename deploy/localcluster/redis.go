@@ -125,3 +125,40 @@ func (c *Cluster) startRedisCluster(ctx context.Context) error {
 	}
 	return nil
 }
+
+// MoveRedisPrimary makes zone z's Redis the primary, through the
+// Sentinels (SENTINEL FAILOVER, the others' replica-priority at 0 for the
+// while so that z's replica is the one promoted).
+func (c *Cluster) MoveRedisPrimary(ctx context.Context, z string) error {
+	target := c.Zoned(KindRedis, z)
+	if c.RedisPrimary(ctx) == target.Addr("redis") {
+		return nil
+	}
+	setPriority := func(p int) error {
+		for _, r := range c.OfKind(KindRedis) {
+			if r.Zone == z {
+				continue
+			}
+			rc := redis.NewClient(&redis.Options{Addr: r.Addr("redis"), MaxRetries: -1})
+			err := rc.ConfigSet(ctx, "replica-priority", strconv.Itoa(p)).Err()
+			rc.Close()
+			if err != nil {
+				return fmt.Errorf("%s: %w", r.Name, err)
+			}
+		}
+		return nil
+	}
+	if err := setPriority(0); err != nil {
+		return err
+	}
+	defer func() { _ = setPriority(100) }() // Redis's default
+	s := c.Zoned(KindSentinel, z)
+	sc := redis.NewSentinelClient(&redis.Options{Addr: s.Addr("sentinel"), MaxRetries: -1})
+	defer sc.Close()
+	if err := sc.Failover(ctx, RedisMaster).Err(); err != nil {
+		return fmt.Errorf("SENTINEL FAILOVER: %w", err)
+	}
+	return waitUntil(ctx, time.Minute, target.Name+" to be the Redis primary, with both replicas", func(ctx context.Context) bool {
+		return c.RedisPrimary(ctx) == target.Addr("redis") && c.redisHealth(ctx) == nil
+	})
+}
