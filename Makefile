@@ -152,4 +152,4 @@ CLUSTER_REPORT ?=
 cluster-test: $(CLUSTER_CMD)
 	deploy/local/install-deps.sh
 	$(CLUSTER_CMD) build-jaeger  # once per machine, outside the tests' time limit
-	VITRINE_CLUSTER_TEST=1 CLUSTER_REPORT=$(CLUSTER_REPORT) $(GO) test -count=1 -timeout 15m -v -run TestCluster ./deploy/clustertest
+	VITRINE_CLUSTER_TEST=1 CLUSTER_REPORT=$(CLUSTER_REPORT) $(GO) test -count=1 -timeout 30m -v -run TestCluster ./deploy/clustertest

@@ -81,6 +81,8 @@ func (c *cluster) zoneTest(f zoneFault) {
 	r.failover = c.waitNewLeaders(z, lost, time.Minute)
 	r.firstWrite = w.firstAckAfter(lost, time.Minute)
 	r.untilLeaders = load.stop(t)
+	t.Logf("zone %s lost: failover %s; first write acknowledged %s after; reads %s", z, fmtFailover(r.failover),
+		r.firstWrite.Round(100*time.Millisecond), fmtPhase(r.untilLeaders))
 	load = c.startLoad(zoneRate, 10*time.Minute)
 	time.Sleep(time.Until(lost.Add(zoneLost)))
 	back := time.Now()
@@ -88,6 +90,7 @@ func (c *cluster) zoneTest(f zoneFault) {
 		t.Fatal(err)
 	}
 	r.healthyAfter = c.waitHealthy(back, 3*time.Minute)
+	t.Logf("zone %s back: every member healthy %s after", z, r.healthyAfter.Round(100*time.Millisecond))
 	time.Sleep(5 * time.Second)
 	r.sinceLeaders = load.stop(t)
 	r.window = time.Since(lost)
@@ -307,10 +310,10 @@ func (c *cluster) checkZoneWrites(w *ackWriter, word string, streamBefore uint64
 	like := word + " Gadget %"
 	counts := map[string]int{}
 	for _, pg := range c.layout.OfKind(localcluster.KindPostgres) {
-		counts[pg.Name] = c.sqlCount(pg, "SELECT count(*) FROM products WHERE name LIKE '"+like+"'")
+		counts[pg.Name] = c.sqlCount(pg, "SELECT count(*) FROM product.products WHERE name LIKE '"+like+"'")
 	}
 	doubled := c.sqlCount(c.layout.OfKind(localcluster.KindPostgres)[0],
-		"SELECT count(*) FROM (SELECT name FROM products WHERE name LIKE '"+like+"' GROUP BY name HAVING count(*) > 1) d")
+		"SELECT count(*) FROM (SELECT name FROM product.products WHERE name LIKE '"+like+"' GROUP BY name HAVING count(*) > 1) d")
 	stored := counts[c.layout.OfKind(localcluster.KindPostgres)[0].Name]
 	events := c.waitStreamGrowth(streamBefore, stored)
 	searched := c.waitSearchTotal(strings.ToLower(word), stored)
