@@ -6,6 +6,7 @@ import (
 	"net"
 	"os/exec"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -13,31 +14,54 @@ import (
 )
 
 // Server is a redis-server of a test's own, on a free loopback port, that
-// the test may stop and start again (on the same port) to see what its
-// code does while Redis is away.
+// the test may stop and start again (on the same port), or freeze, to see
+// what its code does while Redis is away.
 type Server struct {
-	t    testing.TB
-	port int
-	dir  string
-	cmd  *exec.Cmd
+	t      testing.TB
+	port   int
+	dir    string
+	conf   string   // a configuration file, first of the arguments; a Sentinel's
+	args   []string // more of redis-server's arguments (a replica's, "--sentinel")
+	cmd    *exec.Cmd
+	frozen bool
 }
 
 // Start runs redis-server (which must be installed: the test fails
 // otherwise) on a free port; it stops when the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return start(t)
+}
+
+// StartReplica runs a redis-server that replicates primary.
+func StartReplica(t testing.TB, primary *Server) *Server {
+	t.Helper()
+	return start(t, "--replicaof", "127.0.0.1", strconv.Itoa(primary.port))
+}
+
+func start(t testing.TB, args ...string) *Server {
+	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatalf("redis-server is required for this test: %v", err)
 	}
+	return startServer(&Server{t: t, port: freePort(t), dir: t.TempDir(), args: args})
+}
+
+func startServer(s *Server) *Server {
+	s.t.Helper()
+	s.Restart()
+	s.t.Cleanup(s.Stop)
+	return s
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{t: t, port: ln.Addr().(*net.TCPAddr).Port, dir: t.TempDir()}
-	ln.Close()
-	s.Restart()
-	t.Cleanup(s.Stop)
-	return s
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // Addr is the server's host:port, the same across restarts.
@@ -50,7 +74,31 @@ func (s *Server) Stop() {
 	}
 	_ = s.cmd.Process.Kill()
 	_ = s.cmd.Wait()
-	s.cmd = nil
+	s.cmd, s.frozen = nil, false
+}
+
+// Freeze stops the server with SIGSTOP, as when its machine or zone is
+// cut off: its sockets stay open and its port still accepts connections
+// (the kernel does), but nothing is ever answered. Thaw, or the end of
+// the test, resumes it.
+func (s *Server) Freeze() {
+	s.t.Helper()
+	if err := syscall.Kill(s.cmd.Process.Pid, syscall.SIGSTOP); err != nil {
+		s.t.Fatalf("freeze redis-server: %v", err)
+	}
+	s.frozen = true
+}
+
+// Thaw resumes a frozen server with SIGCONT.
+func (s *Server) Thaw() {
+	s.t.Helper()
+	if s.cmd == nil || !s.frozen {
+		return
+	}
+	if err := syscall.Kill(s.cmd.Process.Pid, syscall.SIGCONT); err != nil {
+		s.t.Fatalf("thaw redis-server: %v", err)
+	}
+	s.frozen = false
 }
 
 // Restart starts the server again (or for the first time) and waits until
@@ -58,8 +106,15 @@ func (s *Server) Stop() {
 func (s *Server) Restart() {
 	s.t.Helper()
 	s.Stop()
-	s.cmd = exec.Command("redis-server", "--bind", "127.0.0.1", "--port", strconv.Itoa(s.port),
-		"--save", "", "--appendonly", "no", "--dir", s.dir, "--daemonize", "no")
+	var args []string
+	if s.conf != "" {
+		args = append(args, s.conf)
+	} else {
+		args = append(args, "--save", "", "--appendonly", "no", "--dir", s.dir)
+	}
+	args = append(args, s.args...)
+	args = append(args, "--bind", "127.0.0.1", "--port", strconv.Itoa(s.port), "--daemonize", "no")
+	s.cmd = exec.Command("redis-server", args...)
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatalf("redis-server: %v", err)
 	}
