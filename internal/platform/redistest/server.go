@@ -6,11 +6,12 @@ import (
 	"net"
 	"os/exec"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/testwait"
 )
 
 // Server is a redis-server of a test's own, on a free loopback port, that
@@ -83,21 +84,18 @@ func (s *Server) Stop() {
 // the test, resumes it.
 func (s *Server) Freeze() {
 	s.t.Helper()
-	if err := syscall.Kill(s.cmd.Process.Pid, syscall.SIGSTOP); err != nil {
-		s.t.Fatalf("freeze redis-server: %v", err)
+	if !testwait.Freeze(s.t, s.cmd.Process.Pid) {
+		s.t.Fatalf("redis-server on %s is not running", s.Addr())
 	}
 	s.frozen = true
 }
 
 // Thaw resumes a frozen server with SIGCONT.
 func (s *Server) Thaw() {
-	s.t.Helper()
 	if s.cmd == nil || !s.frozen {
 		return
 	}
-	if err := syscall.Kill(s.cmd.Process.Pid, syscall.SIGCONT); err != nil {
-		s.t.Fatalf("thaw redis-server: %v", err)
-	}
+	testwait.Thaw(s.cmd.Process.Pid)
 	s.frozen = false
 }
 

@@ -6,7 +6,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/testwait"
 )
 
 // Freeze stops every process of the server (the postmaster, then each of
@@ -17,14 +18,15 @@ import (
 func (s *Server) Freeze() {
 	s.t.Helper()
 	postmaster := s.postmasterPID()
-	if err := syscall.Kill(postmaster, syscall.SIGSTOP); err != nil {
-		s.t.Fatalf("freeze PostgreSQL: %v", err)
+	s.t.Cleanup(s.Thaw)
+	if !testwait.Freeze(s.t, postmaster) {
+		s.t.Fatal("PostgreSQL is not running")
 	}
 	s.frozen = append(s.frozen, postmaster)
-	s.t.Cleanup(s.Thaw)
-	// A stopped postmaster forks no more children: this list is complete.
+	// A stopped postmaster forks no more children: this list is complete
+	// (a child may still exit meanwhile).
 	for _, pid := range childrenOf(postmaster) {
-		if syscall.Kill(pid, syscall.SIGSTOP) == nil {
+		if testwait.Freeze(s.t, pid) {
 			s.frozen = append(s.frozen, pid)
 		}
 	}
@@ -33,7 +35,7 @@ func (s *Server) Freeze() {
 // Thaw resumes the processes Freeze stopped.
 func (s *Server) Thaw() {
 	for _, pid := range s.frozen {
-		_ = syscall.Kill(pid, syscall.SIGCONT)
+		testwait.Thaw(pid)
 	}
 	s.frozen = nil
 }
