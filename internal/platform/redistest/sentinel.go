@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/testwait"
 )
 
 // MasterName is the name the Sentinels of a Group know their primary by.
@@ -36,7 +38,7 @@ func StartGroup(t testing.TB) *Group {
 	g.Replica = StartReplica(t, g.Primary)
 	g.waitForReplication()
 	for range 3 {
-		s := &Server{t: t, port: freePort(t), dir: t.TempDir(), args: []string{"--sentinel"}}
+		s := &Server{t: t, port: testwait.FreePort(t), dir: t.TempDir(), args: []string{"--sentinel"}}
 		s.conf = filepath.Join(s.dir, "sentinel.conf")
 		conf := fmt.Sprintf("dir %s\nsentinel monitor %s 127.0.0.1 %d 2\n"+
 			"sentinel down-after-milliseconds %[2]s 1000\nsentinel failover-timeout %[2]s 5000\n",

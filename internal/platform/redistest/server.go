@@ -3,7 +3,6 @@ package redistest
 import (
 	"context"
 	"fmt"
-	"net"
 	"os/exec"
 	"strconv"
 	"testing"
@@ -45,7 +44,7 @@ func start(t testing.TB, args ...string) *Server {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatalf("redis-server is required for this test: %v", err)
 	}
-	return startServer(&Server{t: t, port: freePort(t), dir: t.TempDir(), args: args})
+	return startServer(&Server{t: t, port: testwait.FreePort(t), dir: t.TempDir(), args: args})
 }
 
 func startServer(s *Server) *Server {
@@ -53,16 +52,6 @@ func startServer(s *Server) *Server {
 	s.Restart()
 	s.t.Cleanup(s.Stop)
 	return s
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // Addr is the server's host:port, the same across restarts.

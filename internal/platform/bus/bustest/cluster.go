@@ -2,7 +2,6 @@ package bustest
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -41,7 +40,7 @@ func StartCluster(t testing.TB) *Cluster {
 	const n = 3
 	var client, route, monitor [n]int
 	for i := range n {
-		client[i], route[i], monitor[i] = freePort(t), freePort(t), freePort(t)
+		client[i], route[i], monitor[i] = testwait.FreePort(t), testwait.FreePort(t), testwait.FreePort(t)
 	}
 	var routes []string
 	for i := range n {
@@ -112,16 +111,6 @@ func (n *Node) Thaw() {
 func (n *Node) stop() {
 	_ = n.cmd.Process.Kill()
 	_ = n.cmd.Wait()
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func waitHealthy(t testing.TB, name, url string) {
