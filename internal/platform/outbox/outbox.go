@@ -66,12 +66,20 @@ func (r *Relay) Kick() {
 	}
 }
 
-// Run relays until ctx ends. While the stream is down, events wait in the
-// outbox and the relay retries with a growing pause.
+// flushTimeout bounds one Flush. A database or stream that stops
+// answering (frozen, its zone cut off) fails the Flush, and the relay
+// tries again, on a new connection that may reach the promoted primary,
+// instead of waiting forever on one the failover left behind.
+const flushTimeout = 10 * time.Second
+
+// Run relays until ctx ends. While the stream or the database is down,
+// events wait in the outbox and the relay retries with a growing pause.
 func (r *Relay) Run(ctx context.Context) {
 	backoff := r.interval
 	for {
-		n, err := r.Flush(ctx)
+		fctx, cancel := context.WithTimeout(ctx, flushTimeout)
+		n, err := r.Flush(fctx)
+		cancel()
 		switch {
 		case ctx.Err() != nil:
 			return
@@ -103,9 +111,15 @@ type row struct {
 // Flush publishes one batch of pending events in order and deletes those the
 // stream acknowledged. It returns how many it relayed. On PostgreSQL an
 // advisory lock keeps two instances from relaying at once, which keeps
-// events of one product in order.
+// events of one product in order. When ctx has a deadline, publishing
+// stops at half the time left, so that the rows sent are still deleted
+// in time: a slow stream makes batches smaller, never endless.
 func (r *Relay) Flush(ctx context.Context) (int, error) {
 	relayed := 0
+	stopAt := time.Time{}
+	if deadline, ok := ctx.Deadline(); ok {
+		stopAt = time.Now().Add(time.Until(deadline) / 2)
+	}
 	err := r.db.Tx(ctx, func(tx *sql.Tx) error {
 		if r.db.Dialect == sqldb.Postgres {
 			var locked bool
@@ -119,6 +133,9 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 		}
 		var pubErr error
 		for _, row := range rows {
+			if relayed > 0 && !stopAt.IsZero() && time.Now().After(stopAt) {
+				break
+			}
 			if pubErr = r.publish(ctx, row); pubErr != nil {
 				break
 			}

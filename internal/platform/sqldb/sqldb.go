@@ -221,6 +221,7 @@ func openPostgres(ctx context.Context, cfg Config) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqldb: parse PostgreSQL URL: %w", err)
 	}
+	boundConnects(&pcfg.Config)
 	// Create the service's schema (on the primary), then pin every pooled
 	// connection to it.
 	rw := pcfg.Copy()
@@ -252,7 +253,7 @@ func openPostgres(ctx context.Context, cfg Config) (*DB, error) {
 		if tracer != nil {
 			c.Tracer = tracer
 		}
-		db := stdlib.OpenDB(*c)
+		db := stdlib.OpenDB(*c, poolOptions(c)...)
 		db.SetMaxOpenConns(n)
 		db.SetMaxIdleConns(n)
 		db.SetConnMaxIdleTime(5 * time.Minute)
