@@ -259,11 +259,17 @@ func openPostgres(ctx context.Context, cfg Config) (*DB, error) {
 		db.SetConnMaxIdleTime(5 * time.Minute)
 		return db
 	}
+	if len(pcfg.Fallbacks) > 0 {
+		// Several hosts: reads take any host that answers, whatever the
+		// URL's target_session_attrs asks of the writes, so that they
+		// (and readiness) go on while no server takes writes.
+		pcfg.ValidateConnect = nil
+	}
 	reads := pool(pcfg)
 	writes := reads
 	if len(pcfg.Fallbacks) > 0 {
-		// Several hosts: a read connection that fell back to a replica
-		// while the primary was away goes back to the primary soon.
+		// A read connection that fell back to a replica while the
+		// primary was away goes back to the primary soon.
 		reads.SetConnMaxLifetime(30 * time.Second)
 		rw.RuntimeParams["search_path"] = cfg.Schema
 		writes = pool(rw)
