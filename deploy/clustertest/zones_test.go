@@ -81,8 +81,9 @@ func (c *cluster) zoneTest(f zoneFault) {
 	r.failover = c.waitNewLeaders(z, lost, time.Minute)
 	r.firstWrite = w.firstAckAfter(lost, time.Minute)
 	r.untilLeaders = load.stop(t)
-	t.Logf("zone %s lost: failover %s; first write acknowledged %s after; reads %s", z, fmtFailover(r.failover),
-		r.firstWrite.Round(100*time.Millisecond), fmtPhase(r.untilLeaders))
+	t.Logf("zone %s lost: failover %s; first write acknowledged %s after; reads %s; errors by status %v, transport %v %v",
+		z, fmtFailover(r.failover), r.firstWrite.Round(100*time.Millisecond), fmtPhase(r.untilLeaders),
+		r.untilLeaders.ErrorsByStatus, r.untilLeaders.TransportErrors, r.untilLeaders.TransportErrorSamples)
 	load = c.startLoad(zoneRate, 10*time.Minute)
 	time.Sleep(time.Until(lost.Add(zoneLost)))
 	back := time.Now()
@@ -224,10 +225,10 @@ func fmtFailover(took map[string]time.Duration) string {
 
 // ackWriter creates products through the entry from several writers at
 // once, each product once (its Idempotency-Key), recording when each
-// acknowledged one was sent.
+// acknowledged one was sent and acknowledged.
 type ackWriter struct {
 	mu      sync.Mutex
-	acked   map[string]time.Time // product id → when its request was sent
+	acked   map[string][2]time.Time // product id → when its request was sent, when the 201 came
 	failed  atomic.Int64
 	next    atomic.Int64
 	stop    chan struct{}
@@ -235,7 +236,7 @@ type ackWriter struct {
 }
 
 func (c *cluster) startAckWriter(token, word string, workers int) *ackWriter {
-	w := &ackWriter{acked: map[string]time.Time{}, stop: make(chan struct{})}
+	w := &ackWriter{acked: map[string][2]time.Time{}, stop: make(chan struct{})}
 	client := &http.Client{Timeout: 10 * time.Second}
 	for range workers {
 		w.workers.Go(func() {
@@ -260,7 +261,7 @@ func (c *cluster) startAckWriter(token, word string, workers int) *ackWriter {
 				var p struct{ ID string }
 				if res.StatusCode == 201 && jsonDecode(res, &p) == nil {
 					w.mu.Lock()
-					w.acked[p.ID] = sent
+					w.acked[p.ID] = [2]time.Time{sent, time.Now()}
 					w.mu.Unlock()
 					continue
 				}
@@ -275,14 +276,14 @@ func (c *cluster) startAckWriter(token, word string, workers int) *ackWriter {
 
 func (w *ackWriter) finish() { close(w.stop); w.workers.Wait() }
 
-// firstAckAfter waits for the first acknowledged write sent after t, and
-// returns how long after t it was sent.
+// firstAckAfter waits for the first write sent after t to be
+// acknowledged, and returns how long after t it was.
 func (w *ackWriter) firstAckAfter(t time.Time, limit time.Duration) time.Duration {
 	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		first := time.Duration(-1)
 		w.mu.Lock()
-		for _, sent := range w.acked {
-			if d := sent.Sub(t); d >= 0 && (first < 0 || d < first) {
+		for _, at := range w.acked {
+			if d := at[1].Sub(t); !at[0].Before(t) && (first < 0 || d < first) {
 				first = d
 			}
 		}
@@ -369,21 +370,37 @@ func (c *cluster) waitStreamGrowth(before uint64, want int) uint64 {
 	return c.streamLastSeq() - before
 }
 
-// waitSearchTotal waits until every search instance finds want products
-// for q, and returns what the last answer found.
+// waitSearchTotal waits until every running search instance, asked
+// directly, finds want products for q, and returns the fewest any found.
 func (c *cluster) waitSearchTotal(q string, want int) int {
-	found := 0
-	eventually(c.t, time.Minute, "the search instances find every product written", func() bool {
-		for range 4 {
-			var res struct{ Total int }
-			c.expect(200, "GET", "/api/search?q="+q+"&per_page=1", "", nil).json(c.t, &res)
-			if found = res.Total; found != want {
-				return false
+	var found map[string]int
+	fewest := func() int {
+		n := -1
+		for _, total := range found {
+			if n < 0 || total < n {
+				n = total
 			}
 		}
-		return true
-	})
-	return found
+		return n
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(500 * time.Millisecond) {
+		found = map[string]int{}
+		for i := 1; i <= c.cl.Config.Instances; i++ {
+			inst := c.layout.Instance("search", i)
+			var res struct{ Total int }
+			c.do("GET", inst.URL+"/api/search?q="+q+"&per_page=1", "", nil).json(c.t, &res)
+			found[inst.Name] = res.Total
+		}
+		if fewest() == want || time.Now().After(deadline) {
+			break
+		}
+	}
+	for name, total := range found {
+		if total != want {
+			c.t.Errorf("%s finds %d products for %q, not the %d written", name, total, q, want)
+		}
+	}
+	return fewest()
 }
 
 // analyticsKnows sends a purchase of each product and returns how many of
