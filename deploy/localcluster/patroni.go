@@ -31,6 +31,18 @@ const patroniScope = "vitrine"
 
 func (c *Cluster) pgDir(p Process) string { return c.path("pg", p.Name) }
 
+// postmaster is the pid of the PostgreSQL server Patroni runs in p's data
+// directory (the first line of postmaster.pid), or 0.
+func (c *Cluster) postmaster(p Process) int {
+	b, err := os.ReadFile(filepath.Join(c.pgDir(p), "postmaster.pid"))
+	if err != nil {
+		return 0
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	pid, _ := strconv.Atoi(strings.TrimSpace(first))
+	return pid
+}
+
 // postgresUser is the user PostgreSQL runs as when this runs as root
 // (PostgreSQL refuses to run as root); nil otherwise.
 func postgresUser() *syscall.Credential {

@@ -98,12 +98,22 @@ func tree(root int) []int {
 }
 
 // signalTree sends sig to a process of the cluster and to every
-// descendant of it.
+// descendant of it; for Patroni, to the PostgreSQL server it runs too,
+// which it starts through a process that exits (the server's parent is
+// then init, not Patroni).
 func (c *Cluster) signalTree(name string, sig syscall.Signal) {
-	if pid := c.Pid(name); running(pid) {
-		for _, p := range tree(pid) {
-			_ = syscall.Kill(p, sig)
+	pid := c.Pid(name)
+	if !running(pid) {
+		return
+	}
+	pids := tree(pid)
+	if p, ok := c.Process(name); ok && p.Kind == KindPostgres {
+		if pm := c.postmaster(p); running(pm) {
+			pids = append(pids, tree(pm)...)
 		}
+	}
+	for _, p := range pids {
+		_ = syscall.Kill(p, sig)
 	}
 }
 

@@ -113,13 +113,13 @@ func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *s
 	return row
 }
 
-// retryOnNewConnection says whether a read that failed on the primary's
-// pool runs once more: a read that may lag, whose connection the server
-// dropped (shutting down, gone). The new connection goes to whichever
-// host of the URL answers, the replica while the primary is away, which
-// is what such a read accepts.
+// retryOnNewConnection says whether a read that failed on the read pool
+// runs once more: its connection was dropped (the server shutting down,
+// gone, restarted as a standby). A read is safe to repeat, and the new
+// connection goes to whichever host of the URL answers, as any of the
+// pool's does.
 func retryOnNewConnection(ctx context.Context, err error) bool {
-	return mayReadReplica(ctx) && ctx.Err() == nil && IsUnavailable(err)
+	return ctx.Err() == nil && IsUnavailable(err)
 }
 
 // NoteWrites tells the DB that writes were committed on the primary, by
