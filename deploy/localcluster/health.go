@@ -24,12 +24,12 @@ func (c *Cluster) Healthy(ctx context.Context) error {
 	errs = append(errs, c.postgresHealth(ctx))
 	errs = append(errs, c.redisHealth(ctx))
 	for _, n := range c.NATSNodes() {
-		if !c.Answering(n.Name) || !httpOK(n.MonitorURL + "/healthz")(ctx) {
+		if !c.Answering(n.Name) || !httpOK(n.MonitorURL+"/healthz")(ctx) {
 			errs = append(errs, fmt.Errorf("%s is not healthy", n.Name))
 		}
 	}
 	for _, lb := range c.OfKind(KindHAProxy) {
-		if !c.Answering(lb.Name) || !httpOK("http://" + lb.Addr("stats") + "/lb-health")(ctx) {
+		if !c.Answering(lb.Name) || !httpOK("http://"+lb.Addr("stats")+"/lb-health")(ctx) {
 			errs = append(errs, fmt.Errorf("%s is not healthy", lb.Name))
 		}
 	}
