@@ -32,7 +32,8 @@ func (a *App) startRedis(context.Context) error {
 	if a.cfg.Redis.URL == "" {
 		return nil
 	}
-	// Short deadlines: a slow Redis must not slow requests down.
+	// One server or, through Sentinel, whichever is the primary; with
+	// short deadlines either way: a slow Redis must not slow requests down.
 	client, err := redisclient.New(a.cfg.Redis.URL)
 	if err != nil {
 		return err

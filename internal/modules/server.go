@@ -49,7 +49,9 @@ func (c *ServerConfig) RegisterFlags(f *flag.FlagSet) {
 	f.IntVar(&c.MaxInFlight, "max-in-flight", 4096, "requests served at once before answering 503 (load shedding); 0 disables")
 	f.IntVar(&c.MaxInFlightPerClient, "max-in-flight-per-client", 64, "requests one client address may have in flight at once before it alone gets 429; 0 disables")
 	f.DurationVar(&c.BodyTimeout, "body-timeout", 10*time.Second, "time a request body has to arrive before a 408; 0 leaves only the 30s read timeout")
-	f.DurationVar(&c.RequestTimeout, "request-timeout", 15*time.Second, "deadline of a request once its body is read: a database or service that stops answering fails it (503) instead of holding it; 0 disables")
+	// 30 s is the server's write timeout: an answer later than that could
+	// not be sent, so the deadline fails no request that could succeed.
+	f.DurationVar(&c.RequestTimeout, "request-timeout", 30*time.Second, "deadline of a request once its body is read: a database or service that stops answering fails it (503) instead of holding it and its database connection; 0 disables")
 	f.Func("cors-origins", "comma list of `origins` whose browser scripts may call the API (https://shop.example, https://*.shop.example or *); empty sends no CORS headers", func(s string) error {
 		c.CORSOrigins = splitList(s)
 		return nil
