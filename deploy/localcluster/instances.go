@@ -23,7 +23,7 @@ type InstanceOptions struct {
 // serveArgs are the flags of one instance.
 func (c *Cluster) serveArgs(inst Instance, natsURL string) []string {
 	args := []string{"serve", "--target=" + inst.Service, "--addr", inst.Addr("http"), "--admin-addr", inst.Addr("admin"),
-		"--data-dir", c.path("data", inst.Name), "--postgres-url", c.PostgresURL, "--nats-url", natsURL,
+		"--data-dir", c.path("data", inst.Name), "--postgres-url", inst.PostgresURL, "--nats-url", natsURL,
 		"--redis-url", c.RedisURL, "--stream-replicas", "3", "--trusted-proxies", loopback + "/32",
 		"--drain-delay", "2s", "--shutdown-timeout", "15s",
 		// A file, not the secret, on the command line: the command line

@@ -84,11 +84,12 @@ func (p Process) Addr(role string) string {
 // in zone Zones[(I-1)%3].
 type Instance struct {
 	Process
-	Service    string
-	Index      int
-	URL        string // its own HTTP address, past HAProxy
-	AdminURL   string // metrics and pprof
-	ReplicaURL string // the database for reads that may lag, its zone's server first
+	Service     string
+	Index       int
+	URL         string // its own HTTP address, past HAProxy
+	AdminURL    string // metrics and pprof
+	PostgresURL string // the database, its zone's server first (where reads go while no server takes writes)
+	ReplicaURL  string // the database for reads that may lag, its zone's server first
 }
 
 // A NATSNode is one node of the NATS cluster, nats-I.
@@ -261,7 +262,8 @@ func (l *Layout) Instance(service string, i int) Instance {
 	p := Process{Name: fmt.Sprintf("%s-%d", service, i), Kind: KindInstance, Zone: zone, Host: ZoneHost(zone),
 		Ports: map[string]int{"http": port, "admin": port + adminOffset}}
 	return Instance{Process: p, Service: service, Index: i, URL: "http://" + p.Addr("http"), AdminURL: "http://" + p.Addr("admin"),
-		ReplicaURL: postgresURL(zoneAddrs(nearFirst(zone), l.Config.Ports.Postgres), "prefer-standby")}
+		PostgresURL: postgresURL(zoneAddrs(nearFirst(zone), l.Config.Ports.Postgres), "read-write"),
+		ReplicaURL:  postgresURL(zoneAddrs(nearFirst(zone), l.Config.Ports.Postgres), "prefer-standby")}
 }
 
 // ParseInstance splits an instance's name (product-3) into its service and

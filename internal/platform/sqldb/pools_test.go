@@ -12,18 +12,17 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/platform/sqldb/sqltest"
 )
 
-// A URL that lists a read-only server first (as a replica answers when the
-// primary is slow to accept a connection under load, or a standby once a
-// switchover has moved the primary) still sends every write to the
-// read-write server, while reads may use either, also when the URL asks
-// for a read-write server (what it asks is for the writes).
-func TestWritesNeverLandOnAReadOnlyServer(t *testing.T) {
+// A URL that lists a read-only server first (a standby once a switchover
+// has moved the primary, or one that answered first under load) still
+// sends every write and every read to the read-write server, whatever
+// target_session_attrs the URL asks for (it is for a single host).
+func TestWritesAndReadsGoToTheReadWriteServer(t *testing.T) {
 	for _, attrs := range []string{"any", "read-write"} {
-		t.Run(attrs, func(t *testing.T) { testWritesNeverLandOnAReadOnlyServer(t, attrs) })
+		t.Run(attrs, func(t *testing.T) { testWritesAndReadsGoToTheReadWriteServer(t, attrs) })
 	}
 }
 
-func testWritesNeverLandOnAReadOnlyServer(t *testing.T, attrs string) {
+func testWritesAndReadsGoToTheReadWriteServer(t *testing.T, attrs string) {
 	ctx := context.Background()
 	u, err := url.Parse(sqltest.PostgresURL())
 	if err != nil {
@@ -48,8 +47,8 @@ func testWritesNeverLandOnAReadOnlyServer(t *testing.T, attrs string) {
 	if err := db.QueryRowContext(ctx, "SHOW transaction_read_only").Scan(&readsOn); err != nil {
 		t.Fatal(err)
 	}
-	if readsOn != "on" {
-		t.Fatalf("reads went to the read-write server; the test needs them on the read-only one listed first")
+	if readsOn != "off" {
+		t.Fatalf("a read went to the read-only server listed first")
 	}
 	if _, err := db.ExecContext(ctx, "CREATE TABLE notes (body text)"); err != nil {
 		t.Fatalf("a statement went to the read-only server: %v", err)
@@ -62,9 +61,46 @@ func testWritesNeverLandOnAReadOnlyServer(t *testing.T, attrs string) {
 		t.Fatalf("a transaction went to the read-only server: %v", err)
 	}
 	var n int
-	err = db.Tx(ctx, func(tx *sql.Tx) error { return tx.QueryRowContext(ctx, "SELECT count(*) FROM notes").Scan(&n) })
-	if err != nil || n != 1 {
-		t.Fatalf("the write is not on the read-write server: %d rows, %v", n, err)
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM notes").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("a read does not see the write before it: %d rows, %v", n, err)
+	}
+}
+
+// While no server takes writes (the primary stopped, before a standby is
+// promoted), reads run on the standby, and the DB answers its readiness
+// ping; writes are refused as unavailable (503), never sent there.
+func TestReadsGoOnWhileNoServerTakesWrites(t *testing.T) {
+	ctx := context.Background()
+	primary := sqltest.StartPrimary(t)
+	standby := sqltest.StartReplica(t, primary)
+	u, err := url.Parse(primary.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Host = fmt.Sprintf("127.0.0.1:%d,127.0.0.1:%d", standby.Port, primary.Port)
+	q := u.Query()
+	q.Set("target_session_attrs", "read-write")
+	q.Set("connect_timeout", "2")
+	u.RawQuery = q.Encode()
+	db, err := sqldb.Open(ctx, sqldb.Config{PostgresURL: u.String(), Schema: "public"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var standbyRead bool
+	if err := db.QueryRowContext(ctx, "SELECT pg_is_in_recovery()").Scan(&standbyRead); err != nil || standbyRead {
+		t.Fatalf("with the primary up, a read ran on the standby (%v, %v)", standbyRead, err)
+	}
+
+	primary.Stop()
+	if err := db.PingContext(ctx); err != nil {
+		t.Fatalf("with only the standby answering, the ping failed: %v", err)
+	}
+	if err := db.QueryRowContext(ctx, "SELECT pg_is_in_recovery()").Scan(&standbyRead); err != nil || !standbyRead {
+		t.Fatalf("with the primary stopped, a read: standby %v, %v", standbyRead, err)
+	}
+	if _, err := db.ExecContext(ctx, "CREATE TABLE refused (x int)"); err == nil || !sqldb.IsUnavailable(err) {
+		t.Fatalf("a write with no read-write server: %v, want unavailable", err)
 	}
 }
 
