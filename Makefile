@@ -112,12 +112,15 @@ fuzz:
 	$(GO) test ./cmd/vitrine -run '^$$' -fuzz FuzzTextInput -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/product/catalogio -run '^$$' -fuzz FuzzReaders -fuzztime $(FUZZTIME)
 
-## cluster-up, cluster-down, cluster-status, cluster-scale SERVICE=product N=3,
+## cluster-up, cluster-down, cluster-status [FORMAT=json], cluster-scale SERVICE=product N=3,
 ## cluster-failover, cluster-seed N=10000, cluster-clean: a whole cluster on this
-## machine under CLUSTER_DIR (./.cluster), run by deploy/cmd/cluster (package
-## deploy/localcluster); its variables (CLUSTER_PORT, CLUSTER_ADMIN_EMAIL,
+## machine, over three zones, under CLUSTER_DIR (./.cluster), run by deploy/cmd/cluster
+## (package deploy/localcluster); its variables (CLUSTER_PORT, CLUSTER_ADMIN_EMAIL,
 ## CLUSTER_ADMIN_PASSWORD, ...) are read from the environment. See docs/operations.md
+## cluster-zone-freeze, cluster-zone-thaw, cluster-zone-kill, cluster-zone-start ZONE=a:
+## lose a zone (SIGSTOP or SIGKILL of every process in it) and bring it back
 .PHONY: cluster-up cluster-down cluster-status cluster-scale cluster-failover cluster-seed cluster-clean cluster-test
+.PHONY: cluster-zone-freeze cluster-zone-thaw cluster-zone-kill cluster-zone-start
 # It is built, not "go run" at each target: one binary serves every target
 # of a make run and stays at hand for what the targets do not cover
 # (bin/cluster status --json, bin/cluster kill product-1). go build leaves
@@ -130,7 +133,7 @@ cluster-up: $(CLUSTER_CMD)
 cluster-down: $(CLUSTER_CMD)
 	$(CLUSTER_CMD) down
 cluster-status: $(CLUSTER_CMD)
-	$(CLUSTER_CMD) status
+	$(CLUSTER_CMD) status $(if $(filter json,$(FORMAT)),--json)
 cluster-scale: $(CLUSTER_CMD)
 	@test -n "$(SERVICE)" -a -n "$(N)" || { echo "usage: make cluster-scale SERVICE=product N=3"; exit 2; }
 	$(CLUSTER_CMD) scale $(SERVICE) $(N)
@@ -140,6 +143,9 @@ cluster-seed: $(CLUSTER_CMD)
 	$(CLUSTER_CMD) seed $(or $(N),1000)
 cluster-clean: $(CLUSTER_CMD)
 	$(CLUSTER_CMD) clean
+cluster-zone-freeze cluster-zone-thaw cluster-zone-kill cluster-zone-start: $(CLUSTER_CMD)
+	@test -n "$(ZONE)" || { echo "usage: make $@ ZONE=a (a, b or c)"; exit 2; }
+	$(CLUSTER_CMD) zone $(patsubst cluster-zone-%,%,$@) $(ZONE)
 
 ## cluster-test: bring a cluster up in a temporary directory, run the flows
 ## through HAProxy and the fault tests under load, tear it down
@@ -147,4 +153,4 @@ CLUSTER_REPORT ?=
 cluster-test: $(CLUSTER_CMD)
 	deploy/local/install-deps.sh
 	$(CLUSTER_CMD) build-jaeger  # once per machine, outside the tests' time limit
-	VITRINE_CLUSTER_TEST=1 CLUSTER_REPORT=$(CLUSTER_REPORT) $(GO) test -count=1 -timeout 15m -v -run TestCluster ./deploy/clustertest
+	VITRINE_CLUSTER_TEST=1 CLUSTER_REPORT=$(CLUSTER_REPORT) $(GO) test -count=1 -timeout 30m -v -run TestCluster ./deploy/clustertest

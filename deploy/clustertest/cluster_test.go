@@ -1,8 +1,9 @@
 // Package clustertest brings up the local cluster of deploy/localcluster
-// (PostgreSQL primary and replica, a three-node NATS cluster, Redis, two
-// instances of every service, HAProxy, Prometheus, Jaeger) in a temporary
-// directory, runs the main flows through the load balancer, then breaks it
-// under load.
+// (three zones, each with a PostgreSQL server under Patroni and an etcd
+// member, a Redis server and a Sentinel, a NATS node, an HAProxy and an
+// instance of every service; the entry in front; Prometheus, Jaeger and
+// the S3 gateway) in a temporary directory, runs the main flows through
+// the entry, then breaks it under load, up to losing a whole zone.
 //
 // These tests start some twenty real processes and run for minutes, so they
 // only run when VITRINE_CLUSTER_TEST=1 (make cluster-test). Everything
@@ -62,7 +63,8 @@ func startCluster(t *testing.T) *cluster {
 	if os.Getenv("VITRINE_CLUSTER_TEST") != "1" {
 		t.Skip("the cluster test runs with VITRINE_CLUSTER_TEST=1 (make cluster-test)")
 	}
-	for _, bin := range []string{"haproxy", "nats-server", "redis-server", "redis-cli", "psql", "prometheus", "socat"} {
+	for _, bin := range []string{"haproxy", "nats-server", "redis-server", "redis-sentinel", "redis-cli", "psql", "prometheus", "socat",
+		"patroni", "etcd"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			t.Fatalf("%s is not installed: the cluster test needs it", bin)
 		}

@@ -123,10 +123,10 @@ func testNATS(c *cluster) {
 	var w *writer
 	p := c.underLoad("one NATS node killed, then all three stopped for 30 s", rate, func() {
 		w = c.startWriter(admin, "Natsfault", 250*time.Millisecond)
-		c.proc(localcluster.Kill, "nats-1")
+		c.proc(localcluster.Kill, "nats-a")
 		time.Sleep(5 * time.Second)
-		c.proc(localcluster.Stop, "nats-2")
-		c.proc(localcluster.Stop, "nats-3")
+		c.proc(localcluster.Stop, "nats-b")
+		c.proc(localcluster.Stop, "nats-c")
 		time.Sleep(30 * time.Second)
 		for _, n := range c.layout.NATSNodes() {
 			c.proc(localcluster.Start, n.Name)
@@ -153,32 +153,13 @@ func testNATS(c *cluster) {
 		seq = c.streamLastSeq()
 		return seq-before >= uint64(written)
 	})
-	searched := 0
-	eventually(c.t, 60*time.Second, "both search instances find every product written", func() bool {
-		for range 4 {
-			var res struct{ Total int }
-			c.expect(200, "GET", "/api/search?q=natsfault&per_page=1", "", nil).json(c.t, &res)
-			searched = res.Total
-			if int64(res.Total) != written {
-				return false
-			}
-		}
-		return true
-	})
-	// Analytics knows every product: a view of each is accepted.
-	checkout := c.vitrine("credential", "create", "--name", "natsfault", "--scope", "analytics:purchases")
-	var batch []any
+	searched := c.waitSearchTotal("natsfault", int(written))
+	var ids []string
 	w.ids.Range(func(id, _ any) bool {
-		batch = append(batch, map[string]any{"id": "natsfault-" + id.(string), "type": "purchase", "product_id": id, "quantity": 1})
+		ids = append(ids, id.(string))
 		return true
 	})
-	var known int
-	eventually(c.t, 30*time.Second, "analytics knows every product written", func() bool {
-		var res struct{ Accepted, Duplicates, Rejected int }
-		c.expect(202, "POST", "/api/analytics/events", checkout, map[string]any{"events": batch}).json(c.t, &res)
-		known = len(batch) - res.Rejected
-		return res.Rejected == 0
-	})
+	known := c.analyticsKnows("natsfault", ids)
 	p.outcome = fmt.Sprintf("%d failed reads; %d writes acknowledged, %d refused; %d catalog events on the stream for them; search finds %d; analytics knows %d",
 		p.failures(), written, w.failed.Load(), seq-before, searched, known)
 	record(p)
@@ -198,7 +179,7 @@ func testNATS(c *cluster) {
 func testCutOff(c *cluster) {
 	admin := c.login(adminEmail, adminPassword)
 	relayPort := freePort(c.t)
-	relay := exec.Command("socat", fmt.Sprintf("TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork", relayPort), "TCP:"+c.layout.NATS(1).Addr("client"))
+	relay := exec.Command("socat", fmt.Sprintf("TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork", relayPort), "TCP:"+c.layout.NATS("a").Addr("client"))
 	relay.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := relay.Start(); err != nil {
 		c.t.Fatal(err)
@@ -209,11 +190,12 @@ func testCutOff(c *cluster) {
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 		_ = relay.Wait()
 	}()
-	c.op(3*time.Minute, "start product-3 through the relay", func(ctx context.Context) error {
-		return c.cl.StartInstance(ctx, "product", 3, localcluster.InstanceOptions{NATSURL: fmt.Sprintf("nats://127.0.0.1:%d", relayPort)})
+	n := c.cl.Config.Instances
+	c.op(3*time.Minute, "start another product instance through the relay", func(ctx context.Context) error {
+		return c.cl.StartInstance(ctx, "product", n+1, localcluster.InstanceOptions{NATSURL: fmt.Sprintf("nats://127.0.0.1:%d", relayPort)})
 	})
-	defer c.scale("product", 2)
-	product1, product3 := c.layout.Instance("product", 1).URL, c.layout.Instance("product", 3).URL
+	defer c.scale("product", n)
+	product1, product3 := c.layout.Instance("product", 1).URL, c.layout.Instance("product", n+1).URL
 
 	var p struct{ ID, Slug string }
 	c.expect(201, "POST", "/api/products", admin, map[string]any{"name": "Cutoff Lamp", "brand": "Acme", "status": "active",

@@ -1,13 +1,12 @@
 package clustertest
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/vitrine-dev/vitrine/deploy/localcluster"
 )
 
 // statusWriter creates products through HAProxy every interval, keeping
@@ -68,32 +67,32 @@ func (c *cluster) startStatusWriter(token string, interval time.Duration) *statu
 
 func (w *statusWriter) finish() { close(w.stop); <-w.done }
 
-// testFailover: the primary stops under load with writes going on. Reads
-// go on from the replica; writes are refused at once with 503 and
-// Retry-After; the cluster's failover promotes the replica and writes
-// resume with no Vitrine process restarted; no acknowledged write is lost.
-func testFailover(c *cluster) {
+// testSwitchover: a planned switchover through Patroni ("make
+// cluster-failover") under load, with writes going on. The leader hands
+// over to its synchronous standby; Vitrine finds the new leader through
+// target_session_attrs, with no process restarted. No read fails, no
+// acknowledged write is lost, and writes go on afterwards.
+func testSwitchover(c *cluster) {
 	admin := c.login(adminEmail, adminPassword)
 	var w *statusWriter
-	var during map[int]int
-	p := c.underLoad("PostgreSQL primary stopped, then the replica promoted", rate, func() {
+	var leaders [2]string
+	var resumed time.Duration
+	p := c.underLoad("PostgreSQL switchover (Patroni)", rate, func() {
 		w = c.startStatusWriter(admin, 200*time.Millisecond)
 		time.Sleep(3 * time.Second)
-		c.proc(localcluster.Stop, "pg-primary")
-		time.Sleep(10 * time.Second)
+		leaders[0] = c.cl.PostgresLeader(context.Background())
+		start := time.Now()
+		c.op(3*time.Minute, "switchover", c.cl.Switchover)
+		leaders[1] = c.cl.PostgresLeader(context.Background())
 		w.mu.Lock()
-		during = map[int]int{}
-		for k, v := range w.statuses {
-			during[k] = v
-		}
+		done := w.statuses[201]
 		w.mu.Unlock()
-		c.op(3*time.Minute, "failover", c.cl.Failover)
-		// Writes resume once the pools reach the promoted server.
-		eventually(c.t, 30*time.Second, "writes resume after the promotion", func() bool {
+		eventually(c.t, 30*time.Second, "writes go on after the switchover", func() bool {
 			w.mu.Lock()
 			defer w.mu.Unlock()
-			return w.statuses[201] > during[201]
+			return w.statuses[201] > done
 		})
+		resumed = time.Since(start)
 		time.Sleep(3 * time.Second)
 		w.finish()
 	})
@@ -103,10 +102,16 @@ func testFailover(c *cluster) {
 			lost++
 		}
 	}
-	p.outcome = fmt.Sprintf("reads: %d failed; writes: %d acknowledged, refused %v (without Retry-After: %d), slowest refusal %s; %d acknowledged writes lost",
-		p.failures(), len(w.acked), w.statuses, w.noRetry, w.slowestFail.Round(time.Millisecond), lost)
+	p.outcome = fmt.Sprintf("leader %s, then %s; reads: %d failed; writes: %d acknowledged, others %v (without Retry-After: %d), slowest refusal %s, writing again %s after the switchover began; %d acknowledged writes lost",
+		leaders[0], leaders[1], p.failures(), len(w.acked), w.statuses, w.noRetry, w.slowestFail.Round(time.Millisecond), resumed.Round(100*time.Millisecond), lost)
 	record(p)
 	c.t.Log(p.outcome)
+	if leaders[0] == leaders[1] {
+		c.t.Errorf("the leader stayed %s", leaders[0])
+	}
+	if p.failures() != 0 {
+		c.t.Errorf("%d reads failed", p.failures())
+	}
 	if lost != 0 {
 		c.t.Errorf("%d acknowledged writes lost", lost)
 	}

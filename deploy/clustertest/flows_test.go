@@ -36,12 +36,13 @@ func TestCluster(t *testing.T) {
 	t.Run("kill -9 of a product instance", func(t *testing.T) { c.t = t; testKillProduct(c) })
 	t.Run("rolling restart", func(t *testing.T) { c.t = t; testRollingRestart(c) })
 	t.Run("search instance killed", func(t *testing.T) { c.t = t; testKillSearch(c) })
-	t.Run("Redis stopped for 30s", func(t *testing.T) { c.t = t; testRedisStopped(c) })
+	t.Run("Redis primary stopped for 30s", func(t *testing.T) { c.t = t; testRedisPrimaryStopped(c) })
 	t.Run("NATS node killed, then NATS stopped for 30s", func(t *testing.T) { c.t = t; testNATS(c) })
 	t.Run("instance cut off from NATS", func(t *testing.T) { c.t = t; testCutOff(c) })
 	t.Run("overload", func(t *testing.T) { c.t = t; testOverload(c) })
-	// Last: the cluster runs on the promoted replica afterwards.
-	t.Run("PostgreSQL failover", func(t *testing.T) { c.t = t; testFailover(c) })
+	t.Run("PostgreSQL switchover", func(t *testing.T) { c.t = t; testSwitchover(c) })
+	t.Run("zone frozen", func(t *testing.T) { c.t = t; testZoneFrozen(c) })
+	t.Run("zone killed", func(t *testing.T) { c.t = t; testZoneKilled(c) })
 }
 
 // testFlows: what a user does on the all-in-one shape works the same
@@ -215,28 +216,51 @@ func testKillSearch(c *cluster) {
 	}
 }
 
-// testRedisStopped: Redis away for 30 s; instances serve from their own
-// memory and the database, and use Redis again once it is back.
-func testRedisStopped(c *cluster) {
-	p := c.underLoad("Redis stopped for 30 s", rate, func() {
-		c.proc(localcluster.Stop, "redis")
+// testRedisPrimaryStopped: the Redis primary stops for 30 s. The
+// Sentinels promote a replica, and the instances, which ask them where
+// the primary is, use it within seconds; the old primary comes back as a
+// replica. No request fails.
+func testRedisPrimaryStopped(c *cluster) {
+	ctx := context.Background()
+	var before, after string
+	p := c.underLoad("Redis primary stopped for 30 s", rate, func() {
+		before = c.redisPrimary(ctx)
+		c.proc(localcluster.Stop, before)
 		time.Sleep(30 * time.Second)
-		c.proc(localcluster.Start, "redis")
+		c.proc(localcluster.Start, before)
+		after = c.redisPrimary(ctx)
 	})
-	// Recovery without restart: the cache fills Redis again.
 	keys := redisKeys(c)
-	p.outcome = fmt.Sprintf("%d failed requests; %d keys in Redis after it came back", p.failures(), keys)
+	p.outcome = fmt.Sprintf("%d failed requests; primary %s, then %s; %d keys in the new primary", p.failures(), before, after, keys)
 	record(p)
 	if p.failures() != 0 {
 		c.t.Errorf("%d failed requests", p.failures())
 	}
+	if after == before || after == "" {
+		c.t.Errorf("the Sentinels did not promote a replica: primary %q, then %q", before, after)
+	}
 	if keys == 0 {
-		c.t.Errorf("no instance used Redis again after it came back")
+		c.t.Errorf("no instance used the new primary")
 	}
 }
 
+// redisPrimary is the name of the Redis server the Sentinels call the
+// primary.
+func (c *cluster) redisPrimary(ctx context.Context) string {
+	primary := c.cl.RedisPrimary(ctx)
+	for _, r := range c.layout.OfKind(localcluster.KindRedis) {
+		if r.Addr("redis") == primary {
+			return r.Name
+		}
+	}
+	c.t.Fatalf("no Redis server is the primary the Sentinels name (%q)", primary)
+	return ""
+}
+
+// redisKeys counts the keys of the Redis primary.
 func redisKeys(c *cluster) int {
-	out, err := exec.Command("redis-cli", "-p", strconv.Itoa(c.layout.Redis().Ports["redis"]), "dbsize").Output()
+	r, _ := c.layout.Process(c.redisPrimary(context.Background()))
+	out, err := exec.Command("redis-cli", "-h", r.Host, "-p", strconv.Itoa(r.Ports["redis"]), "dbsize").Output()
 	if err != nil {
 		c.t.Fatalf("redis-cli: %v", err)
 	}
@@ -245,21 +269,23 @@ func redisKeys(c *cluster) int {
 	return n
 }
 
-// testScale: a third product instance joins under load and leaves again
+// testScale: one more product instance joins under load and leaves again
 // (drained first), through HAProxy's runtime API, without a reload.
 func testScale(c *cluster) {
-	p := c.underLoad("scale product 2 → 3 → 2", rate, func() {
-		c.scale("product", 3)
+	n := c.cl.Config.Instances
+	extra := c.layout.Instance("product", n+1).Name
+	p := c.underLoad(fmt.Sprintf("scale product %d → %d → %d", n, n+1, n), rate, func() {
+		c.scale("product", n+1)
 		time.Sleep(3 * time.Second)
-		c.scale("product", 2)
+		c.scale("product", n)
 	})
 	p.outcome = fmt.Sprintf("%d failed requests", p.failures())
 	record(p)
 	if p.failures() != 0 {
 		c.t.Errorf("%d failed requests", p.failures())
 	}
-	if _, err := os.Stat(c.layout.PidFile("product-3")); err == nil {
-		c.t.Errorf("product-3 is still running after scaling down")
+	if _, err := os.Stat(c.layout.PidFile(extra)); err == nil {
+		c.t.Errorf("%s is still running after scaling down", extra)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vitrine-dev/vitrine/deploy/localcluster"
 	"github.com/vitrine-dev/vitrine/internal/bench"
 )
 
@@ -43,7 +44,8 @@ func testOverload(c *cluster) {
 	cluster := newCPUBudget(t, "cluster", clusterCores)
 	clients := newCPUBudget(t, "clients", clientCores)
 	for _, name := range c.processNames() {
-		if name == "haproxy" {
+		// The balancers and the entry stand for the network in front.
+		if p, _ := c.layout.Process(name); p.Kind == localcluster.KindHAProxy || p.Kind == localcluster.KindEntry {
 			clients.add(c.pidOf(name))
 		} else {
 			cluster.add(c.pidOf(name))
@@ -60,7 +62,8 @@ func testOverload(c *cluster) {
 	// Peak and overload take turns in windows this long (measured, after
 	// a second of warm-up each), cycles times.
 	const window, cycles = 6 * time.Second, 5
-	for _, name := range []string{"search-1", "search-2"} {
+	for i := 1; i <= c.cl.Config.Instances; i++ {
+		name := c.layout.Instance("search", i).Name
 		c.setMaxConn("search", name, slots)
 		t.Cleanup(func() { c.setMaxConn("search", name, 32) })
 	}
@@ -103,7 +106,7 @@ func testOverload(c *cluster) {
 	// after, says little about the seconds of the overload. So peak and
 	// overload take turns, in short windows, and each overload window is
 	// held to the mean of the peak windows on either side of it.
-	logFile := c.layout.LogFile("haproxy")
+	logFile := c.layout.LogFile(c.cl.ActiveBalancer(context.Background()))
 	from := fileSize(t, logFile)
 	cluster.settle(30 * time.Second)
 	probe := c.startProbe("/api/search?q=lamp&facets=category%2Cbrand%2Cprice", 20*time.Millisecond)
@@ -180,12 +183,14 @@ func testOverload(c *cluster) {
 	}
 }
 
-// setMaxConn sets the requests a server serves at once, through HAProxy's
-// runtime API.
+// setMaxConn sets the requests a server serves at once, through every
+// balancer's runtime API.
 func (c *cluster) setMaxConn(backend, server string, n int) {
 	c.t.Helper()
-	if err := c.cl.HAProxyAPI().SetMaxConn(context.Background(), backend, server, n); err != nil {
-		c.t.Fatal(err)
+	for _, api := range c.cl.Balancers() {
+		if err := api.SetMaxConn(context.Background(), backend, server, n); err != nil {
+			c.t.Fatal(err)
+		}
 	}
 }
 

@@ -17,9 +17,9 @@ func testPrometheus(c *cluster) {
 	t := c.t
 	c.expectScraped(c.runningInstances())
 
-	c.scale("analytics", 3)
+	c.scale("analytics", c.cl.Config.Instances+1)
 	c.expectScraped(c.runningInstances())
-	c.scale("analytics", 2)
+	c.scale("analytics", c.cl.Config.Instances)
 	c.expectScraped(c.runningInstances())
 
 	// A rate needs two scrapes of a counter that moved between them: the

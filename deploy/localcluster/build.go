@@ -81,12 +81,12 @@ func (c *Cluster) installS3(ctx context.Context) error {
 	return nil
 }
 
-// installDeps installs HAProxy and Prometheus (and socat, for the cluster
-// test) from Debian's packages when one is missing
-// (deploy/local/install-deps.sh).
+// installDeps installs HAProxy, Prometheus, Patroni, etcd, Redis Sentinel
+// and socat (for the cluster test) from Debian's packages when one is
+// missing (deploy/local/install-deps.sh).
 func (c *Cluster) installDeps(ctx context.Context) error {
 	missing := false
-	for _, bin := range []string{"haproxy", "prometheus"} {
+	for _, bin := range []string{"haproxy", "prometheus", "patroni", "etcd", "redis-sentinel", "socat"} {
 		_, err := exec.LookPath(bin)
 		missing = missing || err != nil
 	}

@@ -2,12 +2,12 @@ package localcluster
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,7 +22,6 @@ import (
 // not in the Cluster.
 type Cluster struct {
 	*Layout
-	api HAProxyAPI
 
 	logMu sync.Mutex
 	log   io.Writer
@@ -39,11 +38,8 @@ func Open(cfg Config, log io.Writer) (*Cluster, error) {
 	if log == nil {
 		log = io.Discard
 	}
-	return &Cluster{Layout: l, api: HAProxyAPI{Addr: l.APIAddr}, log: log}, nil
+	return &Cluster{Layout: l, log: log}, nil
 }
-
-// HAProxyAPI is a client of the cluster's HAProxy runtime API.
-func (c *Cluster) HAProxyAPI() HAProxyAPI { return c.api }
 
 func (c *Cluster) logf(format string, args ...any) {
 	c.logMu.Lock()
@@ -57,28 +53,34 @@ func (l *Layout) path(elem ...string) string {
 }
 
 // Up starts whatever of the cluster does not run: the binaries are built
-// (once), then PostgreSQL, NATS, Redis, Jaeger, the S3 gateway, HAProxy
-// and Prometheus in parallel, then the auth instances, then the others.
+// (once); then etcd and PostgreSQL under Patroni, NATS, Redis and its
+// Sentinels, Jaeger and the S3 gateway in parallel; then the zones'
+// balancers, the entry and Prometheus; then the auth instances, then the
+// others.
 func (c *Cluster) Up(ctx context.Context) error {
 	if err := c.prepare(ctx); err != nil {
 		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	p := c.Config.Ports
-	c.logf("PostgreSQL primary on %d, replica on %d", p.Postgres, p.Postgres+1)
+	c.logf("zones %s on %s, %s, %s", strings.Join(Zones, ", "), ZoneHost("a"), ZoneHost("b"), ZoneHost("c"))
+	c.logf("etcd on %d, PostgreSQL under Patroni on %d (REST API %d)", p.Etcd, p.Postgres, p.Patroni)
 	g.Go(func() error { return c.startDatabase(gctx) })
-	c.logf("NATS cluster on %d-%d", p.NATS, p.NATS+2)
+	c.logf("NATS on %d", p.NATS)
 	g.Go(func() error { return c.startNATSCluster(gctx) })
-	c.logf("Redis on %d", p.Redis)
-	g.Go(func() error { return c.startRedis(gctx) })
+	c.logf("Redis on %d, Sentinel on %d", p.Redis, p.Sentinel)
+	g.Go(func() error { return c.startRedisCluster(gctx) })
 	if c.Config.Jaeger {
 		c.logf("Jaeger on %d (OTLP on %d)", p.Jaeger, p.JaegerOTLP)
 		g.Go(func() error { return c.startJaeger(gctx) })
 	}
 	c.logf("S3 (pictures) on %d", p.S3)
 	g.Go(func() error { return c.startS3(gctx) })
-	c.logf("HAProxy on %d (TLS %d, stats %d)", p.HTTP, p.TLS, p.Stats)
-	g.Go(func() error { return c.startHAProxy(gctx) })
+	c.logf("HAProxy on %d in each zone, the entry on %s (TLS %d, stats %d)", p.HTTP, c.URL, p.TLS, p.Stats)
+	for _, lb := range c.OfKind(KindHAProxy) {
+		g.Go(func() error { return c.startHAProxy(gctx, lb) })
+	}
+	g.Go(func() error { return c.startEntry(gctx) })
 	c.logf("Prometheus on %d", p.Prometheus)
 	g.Go(func() error { return c.startPrometheus(gctx) })
 	if err := g.Wait(); err != nil {
@@ -110,10 +112,38 @@ func (c *Cluster) Up(ctx context.Context) error {
 	return nil
 }
 
+// startFixed starts one process that is not an instance, and waits until
+// it listens.
+func (c *Cluster) startFixed(ctx context.Context, p Process) error {
+	switch p.Kind {
+	case KindEtcd:
+		return c.startEtcd(ctx, p)
+	case KindPostgres:
+		return c.startPatroni(ctx, p)
+	case KindNATS:
+		return c.startNATSNode(ctx, p)
+	case KindRedis:
+		return c.startRedis(ctx, p)
+	case KindSentinel:
+		return c.startSentinel(ctx, p)
+	case KindHAProxy:
+		return c.startHAProxy(ctx, p)
+	case KindEntry:
+		return c.startEntry(ctx)
+	case KindS3:
+		return c.startS3(ctx)
+	case KindJaeger:
+		return c.startJaeger(ctx)
+	case KindPrometheus:
+		return c.startPrometheus(ctx)
+	}
+	return fmt.Errorf("%s is not a process Up starts", p.Name)
+}
+
 // prepare makes the directories, builds what is missing (vitrine, Jaeger,
 // the S3 gateway) and makes the certificate and the cursor secret.
 func (c *Cluster) prepare(ctx context.Context) error {
-	for _, d := range []string{"pids", "logs", "nats", "data", "bin", "tls"} {
+	for _, d := range []string{"pids", "logs", "nats", "data", "bin", "tls", "pg", "etcd", "redis"} {
 		if err := os.MkdirAll(c.path(d), 0o755); err != nil {
 			return err
 		}
@@ -136,13 +166,14 @@ func (c *Cluster) prepare(ctx context.Context) error {
 	return g.Wait()
 }
 
-// startDatabase starts the primary and its replica, applies the
+// startDatabase starts etcd and PostgreSQL under Patroni, applies the
 // migrations and makes the admin user when one is asked for.
 func (c *Cluster) startDatabase(ctx context.Context) error {
-	for _, role := range []string{"primary", "replica"} {
-		if err := c.startPostgres(ctx, role); err != nil {
-			return err
-		}
+	if err := c.startEtcdCluster(ctx); err != nil {
+		return err
+	}
+	if err := c.startPostgresCluster(ctx); err != nil {
+		return err
 	}
 	migrate := exec.CommandContext(ctx, c.Config.VitrineBin, "migrate", "--postgres-url", c.PostgresURL)
 	if err := runCmd(migrate); err != nil {
@@ -165,12 +196,15 @@ func (c *Cluster) startDatabase(ctx context.Context) error {
 
 // Down stops every process, the instances first; the data stays.
 func (c *Cluster) Down(ctx context.Context) error {
-	c.down(ctx)
+	c.down()
 	c.logf("stopped (data kept in %s; 'make cluster-clean' removes it)", c.Config.Dir)
 	return nil
 }
 
-func (c *Cluster) down(ctx context.Context) {
+func (c *Cluster) down() {
+	for _, z := range Zones {
+		_ = c.ThawZone(z) // a frozen process hears no SIGTERM
+	}
 	var wg sync.WaitGroup
 	for _, svc := range Services {
 		for i := 1; i <= MaxInstances; i++ {
@@ -180,14 +214,19 @@ func (c *Cluster) down(ctx context.Context) {
 		}
 	}
 	wg.Wait()
-	for _, p := range c.fixed {
-		if p.Kind != KindPostgres {
-			wg.Go(func() { c.stopProcess(p.Name, syscall.SIGTERM, 20*time.Second) })
+	// Patroni stops its server; etcd goes last, as Patroni needs it to
+	// stop in order.
+	for _, kinds := range [][]Kind{
+		{KindEntry, KindHAProxy, KindPrometheus, KindJaeger, KindS3, KindNATS, KindSentinel, KindRedis},
+		{KindPostgres}, {KindEtcd},
+	} {
+		for _, p := range c.fixed {
+			if slices.Contains(kinds, p.Kind) {
+				wg.Go(func() { c.stopProcess(p.Name, syscall.SIGTERM, time.Minute) })
+			}
 		}
+		wg.Wait()
 	}
-	wg.Wait()
-	c.stopPostgres(ctx, "replica", "fast")
-	c.stopPostgres(ctx, "primary", "fast")
 	pids, _ := filepath.Glob(c.path("pids", "*.pid"))
 	for _, f := range pids {
 		_ = os.Remove(f)
@@ -200,25 +239,11 @@ func (c *Cluster) Clean(ctx context.Context) error {
 	if rel, err := filepath.Rel(dir, c.Config.Root); err == nil && !strings.HasPrefix(rel, "..") {
 		return fmt.Errorf("refusing to remove %s, which holds the repository: CLUSTER_DIR must be a directory of its own", dir)
 	}
-	c.down(ctx)
+	c.down()
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
 	c.logf("stopped, and removed %s", dir)
-	return nil
-}
-
-// Failover fences the primary and promotes the replica. A fast shutdown
-// sends the replica every WAL record first, so no acknowledged write is
-// lost when the primary is still there to stop.
-func (c *Cluster) Failover(ctx context.Context) error {
-	c.logf("stopping the primary (fencing it), promoting the replica")
-	c.stopPostgres(ctx, "primary", "fast")
-	if err := runCmd(c.asPostgres(ctx, "pg_ctl", "-D", c.pgDir("replica"), "-w", "-t", "60", "promote")); err != nil {
-		return err
-	}
-	c.logf("the replica on %d is now the primary; Vitrine finds it through target_session_attrs=read-write",
-		c.Postgres("replica").Ports["postgres"])
 	return nil
 }
 
@@ -253,28 +278,19 @@ func (c *Cluster) Proc(ctx context.Context, action Action, name string) error {
 	if !ok {
 		return fmt.Errorf("unknown process %s", name)
 	}
-	switch p.Kind {
-	case KindInstance:
+	if p.Kind == KindInstance {
 		return c.procInstance(ctx, action, name)
-	case KindPostgres:
-		return c.procPostgres(ctx, action, name[len("pg-"):])
-	case KindHAProxy:
-		return errors.New("haproxy keeps its server slots in memory: use 'down' and 'up' to restart it")
 	}
-	start := map[Kind]func(context.Context) error{
-		KindNATS:  func(ctx context.Context) error { return c.startNATSNode(ctx, p) },
-		KindRedis: c.startRedis, KindS3: c.startS3, KindJaeger: c.startJaeger, KindPrometheus: c.startPrometheus,
-	}[p.Kind]
 	switch action {
 	case Start:
-		return start(ctx)
+		return c.startFixed(ctx, p)
 	case Stop:
-		c.stopProcess(name, syscall.SIGTERM, 20*time.Second)
+		c.stopProcess(name, syscall.SIGTERM, time.Minute)
 	case Kill:
 		c.stopProcess(name, syscall.SIGKILL, 5*time.Second)
 	case Restart:
-		c.stopProcess(name, syscall.SIGTERM, 20*time.Second)
-		return start(ctx)
+		c.stopProcess(name, syscall.SIGTERM, time.Minute)
+		return c.startFixed(ctx, p)
 	default:
 		return fmt.Errorf("unknown action %q", action)
 	}

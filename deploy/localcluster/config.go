@@ -15,16 +15,20 @@ import (
 // Ports are where each kind of process listens; the processes of a kind
 // that has several take the ports that follow.
 type Ports struct {
-	HTTP        int // HAProxy: the load balancer
-	TLS         int // HAProxy: HTTPS
-	Stats       int // HAProxy: the stats page
-	API         int // HAProxy: the runtime API
-	Postgres    int // the primary; the replica on the next port
-	Redis       int
+	HTTP        int // the entry (CLUSTER_BIND), and each zone's HAProxy on its zone's address
+	TLS         int // HTTPS, likewise
+	Stats       int // the stats page, likewise
+	API         int // the runtime API, likewise
+	Postgres    int // each zone's PostgreSQL
+	Patroni     int // each zone's Patroni REST API
+	Etcd        int // each zone's etcd member: clients
+	EtcdPeer    int // and its peers
+	Redis       int // each zone's Redis
+	Sentinel    int // each zone's Redis Sentinel
 	S3          int
-	NATS        int // nats-1 to nats-3 on this port and the next two
-	NATSRoute   int // the NATS cluster's routes, likewise
-	NATSMonitor int // the NATS nodes' monitoring (/healthz, /jsz), likewise
+	NATS        int // each zone's NATS node
+	NATSRoute   int // the NATS cluster's routes
+	NATSMonitor int // the NATS nodes' monitoring (/healthz, /jsz)
 	Service     int // product-I on +100+I, auth +200+I, search +300+I, analytics +400+I; admin +50
 	Prometheus  int
 	Jaeger      int // query API and UI; its gRPC API on the port before
@@ -40,7 +44,9 @@ type portVar struct {
 func (p *Ports) vars() []portVar {
 	return []portVar{
 		{"CLUSTER_PORT", &p.HTTP}, {"CLUSTER_TLS_PORT", &p.TLS}, {"CLUSTER_STATS_PORT", &p.Stats},
-		{"CLUSTER_API_PORT", &p.API}, {"CLUSTER_PG_PORT", &p.Postgres}, {"CLUSTER_REDIS_PORT", &p.Redis},
+		{"CLUSTER_API_PORT", &p.API}, {"CLUSTER_PG_PORT", &p.Postgres}, {"CLUSTER_PATRONI_PORT", &p.Patroni},
+		{"CLUSTER_ETCD_PORT", &p.Etcd}, {"CLUSTER_ETCD_PEER_PORT", &p.EtcdPeer},
+		{"CLUSTER_REDIS_PORT", &p.Redis}, {"CLUSTER_SENTINEL_PORT", &p.Sentinel},
 		{"CLUSTER_S3_PORT", &p.S3}, {"CLUSTER_NATS_PORT", &p.NATS}, {"CLUSTER_NATS_ROUTE_PORT", &p.NATSRoute},
 		{"CLUSTER_NATS_HTTP_PORT", &p.NATSMonitor}, {"CLUSTER_SERVICE_PORT", &p.Service},
 		{"CLUSTER_PROMETHEUS_PORT", &p.Prometheus}, {"CLUSTER_JAEGER_PORT", &p.Jaeger},
@@ -49,9 +55,11 @@ func (p *Ports) vars() []portVar {
 }
 
 // DefaultPorts keep clear of the machine's own PostgreSQL (5432), Redis
-// (6379) and NATS (4222).
+// (6379) and NATS (4222), which listen on 127.0.0.1, where the zones'
+// processes do not.
 func DefaultPorts() Ports {
-	return Ports{HTTP: 8088, TLS: 8443, Stats: 8404, API: 8405, Postgres: 15432, Redis: 16379, S3: 19000,
+	return Ports{HTTP: 8088, TLS: 8443, Stats: 8404, API: 8405, Postgres: 15432, Patroni: 18008, Etcd: 12379, EtcdPeer: 12380,
+		Redis: 16379, Sentinel: 16380, S3: 19000,
 		NATS: 14222, NATSRoute: 16222, NATSMonitor: 14822, Service: 18000, Prometheus: 19090,
 		Jaeger: 16686, JaegerOTLP: 14318}
 }
@@ -69,6 +77,10 @@ func (p Ports) InRange(d int) Ports {
 	return p
 }
 
+// etcdToken tells one cluster's etcd apart from another's on the same
+// machine.
+func (p Ports) etcdToken() string { return strconv.Itoa(p.Etcd) }
+
 // Config is what a cluster is made of; LoadConfig reads it from the
 // environment, with the defaults of "make cluster-up".
 type Config struct {
@@ -76,10 +88,10 @@ type Config struct {
 	Dir       string // CLUSTER_DIR: data, pids, logs
 	Bind      string // CLUSTER_BIND: HAProxy's address
 	Ports     Ports  // CLUSTER_PORT_RANGE=D moves them all (Ports.InRange), then each CLUSTER_*_PORT sets one
-	Instances int    // CLUSTER_INSTANCES of each service at "up"
+	Instances int    // CLUSTER_INSTANCES of each service at "up"; 3 puts one in each zone
 	Jaeger    bool   // CLUSTER_JAEGER=0: no Jaeger, no tracing
 
-	ReplicaDelay    string   // CLUSTER_REPLICA_DELAY, e.g. 1s: the replica's recovery_min_apply_delay
+	ReplicaDelay    string   // CLUSTER_REPLICA_DELAY, e.g. 1s: the replicas' recovery_min_apply_delay
 	ServeArgs       []string // CLUSTER_SERVE_ARGS: more flags for every "vitrine serve"
 	InstanceNATSURL string   // CLUSTER_INSTANCE_NATS_URL: the NATS URL of the instances this command starts
 	InstanceEnv     []string // more environment for every instance (NAME=VALUE)
@@ -120,7 +132,7 @@ func LoadConfig(root string, getenv func(string) string) (Config, error) {
 		VitrinePrebuilt: getenv("VITRINE_BIN_PREBUILT") != "",
 		HAProxyConfig:   or("HAPROXY_CFG", filepath.Join(root, "deploy", "haproxy", "haproxy.cfg")),
 	}
-	if c.Instances, err = strconv.Atoi(or("CLUSTER_INSTANCES", "2")); err != nil {
+	if c.Instances, err = strconv.Atoi(or("CLUSTER_INSTANCES", "3")); err != nil {
 		return Config{}, fmt.Errorf("CLUSTER_INSTANCES: %w", err)
 	}
 	if r := getenv("CLUSTER_PORT_RANGE"); r != "" {
@@ -153,8 +165,8 @@ func LoadConfig(root string, getenv func(string) string) (Config, error) {
 func (c Config) validate() error {
 	var errs []error
 	for _, v := range c.Ports.vars() {
-		// The ports that follow a kind's first (the replica, nats-3,
-		// analytics-8's admin port…) must be ports too.
+		// The ports that follow a kind's first (analytics-8's admin
+		// port…) must be ports too.
 		if *v.port < 2 || *v.port > 65535-500 {
 			errs = append(errs, fmt.Errorf("%s=%d: want a port from 2 to %d", v.env, *v.port, 65535-500))
 		}

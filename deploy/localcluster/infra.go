@@ -3,30 +3,10 @@ package localcluster
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"time"
 )
-
-// startRedis starts Redis without persistence: a cache and rate limits.
-func (c *Cluster) startRedis(ctx context.Context) error {
-	if c.Alive("redis") {
-		return nil
-	}
-	if err := os.MkdirAll(c.path("redis"), 0o755); err != nil {
-		return err
-	}
-	r := c.Redis()
-	err := c.spawn("redis", nil, "redis-server", "--bind", r.Host, "--port", strconv.Itoa(r.Ports["redis"]),
-		"--save", "", "--appendonly", "no", "--dir", c.path("redis"), "--daemonize", "no")
-	if err != nil {
-		return err
-	}
-	return c.withLogTail("redis", waitUntil(ctx, 20*time.Second, "Redis", tcpOpen(r.Addr("redis"))))
-}
 
 // startS3 starts the S3 gateway over DIR/s3, whose directories are its
 // buckets.
@@ -65,23 +45,6 @@ func (c *Cluster) startJaeger(ctx context.Context) error {
 		return c.withLogTail("jaeger", err)
 	}
 	return c.withLogTail("jaeger", waitUntil(ctx, 30*time.Second, "Jaeger's OTLP receiver", tcpOpen(j.Addr("otlp"))))
-}
-
-// startHAProxy starts HAProxy with deploy/haproxy/haproxy.cfg, every server
-// slot parked in maintenance until an instance takes it.
-func (c *Cluster) startHAProxy(ctx context.Context) error {
-	if c.Alive("haproxy") {
-		return nil
-	}
-	check := exec.CommandContext(ctx, "haproxy", "-c", "-q", "-f", c.Config.HAProxyConfig)
-	check.Env = append(os.Environ(), c.HAProxyEnv()...)
-	if err := runCmd(check); err != nil {
-		return fmt.Errorf("%s does not parse: %w", c.Config.HAProxyConfig, err)
-	}
-	if err := c.spawn("haproxy", c.HAProxyEnv(), "haproxy", "-W", "-db", "-f", c.Config.HAProxyConfig); err != nil {
-		return err
-	}
-	return c.withLogTail("haproxy", waitUntil(ctx, 20*time.Second, "HAProxy", tcpOpen(c.APIAddr)))
 }
 
 // startPrometheus starts Debian's prometheus with a copy of the

@@ -23,7 +23,7 @@ type InstanceOptions struct {
 // serveArgs are the flags of one instance.
 func (c *Cluster) serveArgs(inst Instance, natsURL string) []string {
 	args := []string{"serve", "--target=" + inst.Service, "--addr", inst.Addr("http"), "--admin-addr", inst.Addr("admin"),
-		"--data-dir", c.path("data", inst.Name), "--postgres-url", c.PostgresURL, "--nats-url", natsURL,
+		"--data-dir", c.path("data", inst.Name), "--postgres-url", inst.PostgresURL, "--nats-url", natsURL,
 		"--redis-url", c.RedisURL, "--stream-replicas", "3", "--trusted-proxies", loopback + "/32",
 		"--drain-delay", "2s", "--shutdown-timeout", "15s",
 		// A file, not the secret, on the command line: the command line
@@ -36,7 +36,7 @@ func (c *Cluster) serveArgs(inst Instance, natsURL string) []string {
 		args = append(args, "--auth-url", c.URL)
 	}
 	if inst.Service == "product" || inst.Service == "analytics" {
-		args = append(args, "--postgres-replica-url", c.ReplicaURL)
+		args = append(args, "--postgres-replica-url", inst.ReplicaURL)
 	}
 	if inst.Service == "product" || inst.Service == "search" {
 		// Pictures, and the search index snapshots new instances start from.
@@ -74,11 +74,10 @@ func (c *Cluster) StartInstance(ctx context.Context, service string, i int, opt 
 			return c.withLogTail(inst.Name, err)
 		}
 	}
-	if err := c.api.SetServerAddr(ctx, service, inst.Name, inst.Host, inst.Ports["http"]); err != nil {
-		return err
-	}
-	if err := c.api.SetServerState(ctx, service, inst.Name, StateReady); err != nil {
-		return err
+	for _, api := range c.Balancers() {
+		if err := c.enable(ctx, api, inst); err != nil {
+			return err
+		}
 	}
 	if err := waitUntil(ctx, 30*time.Second, "HAProxy to mark "+inst.Name+" up", c.serverUp(service, inst.Name)); err != nil {
 		return err
@@ -86,11 +85,21 @@ func (c *Cluster) StartInstance(ctx context.Context, service string, i int, opt 
 	return c.writeTargets()
 }
 
-// serverUp says whether HAProxy's checks find an instance up.
+// serverUp says whether every zone's balancer finds an instance up.
 func (c *Cluster) serverUp(service, name string) func(context.Context) bool {
+	return c.everyBalancer(service, name, func(r StatRow) bool { return r.Status == "UP" })
+}
+
+// everyBalancer says whether cond holds of an instance's row in every
+// balancer that answers.
+func (c *Cluster) everyBalancer(service, name string, cond func(StatRow) bool) func(context.Context) bool {
 	return func(ctx context.Context) bool {
-		row, err := c.api.Server(ctx, service, name)
-		return err == nil && row.Status == "UP"
+		for _, api := range c.Balancers() {
+			if row, err := api.Server(ctx, service, name); err != nil || !cond(row) {
+				return false
+			}
+		}
+		return true
 	}
 }
 
@@ -99,22 +108,19 @@ func (c *Cluster) serverUp(service, name string) func(context.Context) bool {
 // end), then parks its slot.
 func (c *Cluster) stopInstance(ctx context.Context, service string, i int) error {
 	name := c.Instance(service, i).Name
-	apiUp := tcpOpen(c.APIAddr)(ctx)
-	if apiUp {
-		if err := c.api.SetServerState(ctx, service, name, StateDrain); err != nil {
+	balancers := c.Balancers()
+	for _, api := range balancers {
+		if err := api.SetServerState(ctx, service, name, StateDrain); err != nil {
 			c.logf("draining %s: %v", name, err)
 		}
-		idle := func(ctx context.Context) bool {
-			row, err := c.api.Server(ctx, service, name)
-			return err == nil && row.Current == 0
-		}
-		if err := waitUntil(ctx, 10*time.Second, name+" to have no request in flight", idle); err != nil {
-			c.logf("%v", err)
-		}
+	}
+	idle := c.everyBalancer(service, name, func(r StatRow) bool { return r.Current == 0 })
+	if err := waitUntil(ctx, 10*time.Second, name+" to have no request in flight", idle); err != nil {
+		c.logf("%v", err)
 	}
 	c.stopProcess(name, syscall.SIGTERM, 30*time.Second)
-	if apiUp {
-		if err := c.api.SetServerState(ctx, service, name, StateMaint); err != nil {
+	for _, api := range balancers {
+		if err := api.SetServerState(ctx, service, name, StateMaint); err != nil {
 			c.logf("parking %s: %v", name, err)
 		}
 	}

@@ -1,15 +1,22 @@
-// Package localcluster runs a whole Vitrine cluster on one machine: a
-// PostgreSQL primary and a streaming replica, a three-node NATS JetStream
-// cluster, Redis, an S3 gateway for product pictures, Jaeger, N instances
-// of each service behind HAProxy, and Prometheus scraping them, each on
-// ports of its own under one directory, so the machine's own PostgreSQL,
-// Redis and NATS are never touched.
+// Package localcluster runs a whole Vitrine cluster on one machine, laid
+// over three zones, a, b and c, each a loopback range of its own
+// (127.0.1.0/24, 127.0.2.0/24, 127.0.3.0/24). Each zone holds one member of
+// every replicated part: a PostgreSQL server under Patroni and an etcd
+// member (Patroni's store), a Redis server and a Sentinel, a NATS
+// JetStream node, an HAProxy, and instances of every service. In front of
+// the zones' balancers, the entry stands in for the reference's Route 53:
+// a health-checked address that sends clients only to balancers that
+// answer. The S3 gateway, Jaeger and Prometheus stand in for regional
+// services and belong to no zone. Every part fails over by itself when a
+// zone is lost; the zone faults (freeze, thaw, kill, start) let anyone
+// try it.
 //
 // A Layout says where everything is: every process's name, kind, zone,
 // host and ports, and every URL, computed once from a Config. A Cluster
-// runs the layout: up, down, status, scale, one process at a time, fail
-// over. The cluster's processes outlive the command that starts them; each
-// writes its pid to DIR/pids/NAME.pid and its log to DIR/logs/NAME.log.
+// runs the layout: up, down, status, scale, one process or one zone at a
+// time, switch over. The cluster's processes outlive the command that
+// starts them; each writes its pid to DIR/pids/NAME.pid and its log to
+// DIR/logs/NAME.log.
 package localcluster
 
 import (
@@ -34,17 +41,22 @@ const MaxInstances = 8
 // know whether it takes requests; the cluster waits for it too.
 const HealthPath = "/readyz"
 
-// DefaultZone is the one zone of this layout; every process is in it.
-const DefaultZone = "local"
+// Region is the zone of the processes that stand in for a region's
+// services (the entry, the S3 gateway, Jaeger, Prometheus): losing a zone
+// does not touch them.
+const Region = "region"
 
 // A Kind is what a process is.
 type Kind string
 
 // The kinds of process of the cluster.
 const (
-	KindPostgres   Kind = "postgres"
+	KindEtcd       Kind = "etcd"     // Patroni's store
+	KindPostgres   Kind = "postgres" // Patroni, and the PostgreSQL server it runs
 	KindNATS       Kind = "nats"
 	KindRedis      Kind = "redis"
+	KindSentinel   Kind = "sentinel" // Redis Sentinel
+	KindEntry      Kind = "entry"    // the health-checked entry in front of the zones' balancers
 	KindS3         Kind = "s3"
 	KindJaeger     Kind = "jaeger"
 	KindHAProxy    Kind = "haproxy"
@@ -68,13 +80,16 @@ func (p Process) Addr(role string) string {
 	return net.JoinHostPort(p.Host, strconv.Itoa(p.Ports[role]))
 }
 
-// An Instance is one "vitrine serve --target=SERVICE" process: SERVICE-I.
+// An Instance is one "vitrine serve --target=SERVICE" process: SERVICE-I,
+// in zone Zones[(I-1)%3].
 type Instance struct {
 	Process
-	Service  string
-	Index    int
-	URL      string // its own HTTP address, past HAProxy
-	AdminURL string // metrics and pprof
+	Service     string
+	Index       int
+	URL         string // its own HTTP address, past HAProxy
+	AdminURL    string // metrics and pprof
+	PostgresURL string // the database, its zone's server first (where reads go while no server takes writes)
+	ReplicaURL  string // the database for reads that may lag, its zone's server first
 }
 
 // A NATSNode is one node of the NATS cluster, nats-I.
@@ -88,20 +103,23 @@ type NATSNode struct {
 type Layout struct {
 	Config Config
 
-	URL      string // the load balancer
+	URL      string // the entry: the one address clients use
 	TLSURL   string
-	StatsURL string
-	APIAddr  string // HAProxy's runtime API (admin level: private)
+	StatsURL string // the entry's stats page
 
-	// PostgresURL names the primary and the replica, tried in order: the
-	// services reach whichever takes writes, before and after a failover,
-	// with no restart. ReplicaURL is the replica alone, for the reads
-	// that may lag (--postgres-replica-url).
+	// PostgresURL names the three zones' servers; target_session_attrs
+	// makes the services find whichever Patroni made the leader, before
+	// and after a failover, with no restart. ReplicaURL prefers a standby
+	// (--postgres-replica-url); each instance gets it with its own zone's
+	// server first (Instance.ReplicaURL).
 	PostgresURL string
 	ReplicaURL  string
 	NATSURL     string
-	RedisURL    string
-	BlobURL     string // product pictures, shared by every product instance
+	// RedisURL names the three Sentinels and the primary they watch:
+	// the services ask them where the primary is, and again after a
+	// failover.
+	RedisURL string
+	BlobURL  string // product pictures, shared by every product instance
 
 	PrometheusURL string
 	JaegerURL     string // query API and UI
@@ -134,26 +152,32 @@ func New(cfg Config) (*Layout, error) {
 	p := cfg.Ports
 	l := &Layout{Config: cfg}
 	hostPort := func(port int) string { return net.JoinHostPort(loopback, strconv.Itoa(port)) }
-	lb := func(port int) string { return net.JoinHostPort(cfg.Bind, strconv.Itoa(port)) }
-	l.URL = "http://" + lb(p.HTTP)
-	l.TLSURL = "https://" + lb(p.TLS)
-	l.StatsURL = "http://" + lb(p.Stats) + "/"
-	l.APIAddr = lb(p.API)
-	l.PostgresURL = fmt.Sprintf("postgres://postgres@%s,%s/vitrine?target_session_attrs=any&connect_timeout=2&sslmode=disable",
-		hostPort(p.Postgres), hostPort(p.Postgres+1))
-	l.ReplicaURL = fmt.Sprintf("postgres://postgres@%s/vitrine?connect_timeout=2&sslmode=disable", hostPort(p.Postgres+1))
+	entry := func(port int) string { return net.JoinHostPort(cfg.Bind, strconv.Itoa(port)) }
+	l.URL = "http://" + entry(p.HTTP)
+	l.TLSURL = "https://" + entry(p.TLS)
+	l.StatsURL = "http://" + entry(p.Stats) + "/"
+	l.PostgresURL = postgresURL(zoneAddrs(Zones, p.Postgres), "read-write")
+	l.ReplicaURL = postgresURL(zoneAddrs(Zones, p.Postgres), "prefer-standby")
 	var nats []string
-	for i := 1; i <= 3; i++ {
-		nats = append(nats, "nats://"+hostPort(p.NATS+i-1))
+	for _, addr := range zoneAddrs(Zones, p.NATS) {
+		nats = append(nats, "nats://"+addr)
 	}
 	l.NATSURL = strings.Join(nats, ",")
-	l.RedisURL = "redis://" + hostPort(p.Redis) + "/0"
+	sentinels := zoneAddrs(Zones, p.Sentinel)
+	l.RedisURL = fmt.Sprintf("redis://%s/0?master_name=%s&addr=%s", sentinels[0], RedisMaster, strings.Join(sentinels[1:], "&addr="))
 	l.BlobURL = fmt.Sprintf("s3://%s?endpoint=http://%s&region=us-east-1&use_path_style=true", s3Bucket, hostPort(p.S3))
 	l.PrometheusURL = "http://" + hostPort(p.Prometheus)
 	l.JaegerURL = "http://" + hostPort(p.Jaeger)
 	l.OTLPURL = "http://" + hostPort(p.JaegerOTLP)
 	l.fixed = fixedProcesses(cfg)
 	return l, l.checkPorts()
+}
+
+// postgresURL is a multi-host URL of the cluster's database: libpq's and
+// pgx's target_session_attrs picks the server among hosts.
+func postgresURL(hosts []string, attrs string) string {
+	return fmt.Sprintf("postgres://postgres@%s/vitrine?target_session_attrs=%s&connect_timeout=2&sslmode=disable",
+		strings.Join(hosts, ","), attrs)
 }
 
 // checkPorts refuses a layout in which two processes, or two roles of one,
@@ -178,26 +202,45 @@ func (l *Layout) checkPorts() error {
 // they start.
 func fixedProcesses(cfg Config) []Process {
 	p := cfg.Ports
-	proc := func(name string, kind Kind, ports map[string]int) Process {
-		return Process{Name: name, Kind: kind, Zone: DefaultZone, Host: loopback, Ports: ports}
+	var out []Process
+	zoned := func(kind Kind, ports func() map[string]int) {
+		for _, z := range Zones {
+			out = append(out, Process{Name: string(kind) + "-" + z, Kind: kind, Zone: z, Host: ZoneHost(z), Ports: ports()})
+		}
 	}
-	out := []Process{
-		proc("pg-primary", KindPostgres, map[string]int{"postgres": p.Postgres}),
-		proc("pg-replica", KindPostgres, map[string]int{"postgres": p.Postgres + 1}),
+	zoned(KindEtcd, func() map[string]int { return map[string]int{"client": p.Etcd, "peer": p.EtcdPeer} })
+	out = renamed(out, KindEtcd, "etcd")
+	zoned(KindPostgres, func() map[string]int { return map[string]int{"postgres": p.Postgres, "patroni": p.Patroni} })
+	out = renamed(out, KindPostgres, "pg")
+	zoned(KindNATS, func() map[string]int {
+		return map[string]int{"client": p.NATS, "cluster": p.NATSRoute, "monitor": p.NATSMonitor}
+	})
+	zoned(KindRedis, func() map[string]int { return map[string]int{"redis": p.Redis} })
+	zoned(KindSentinel, func() map[string]int { return map[string]int{"sentinel": p.Sentinel} })
+	region := func(name string, kind Kind, ports map[string]int) Process {
+		return Process{Name: name, Kind: kind, Zone: Region, Host: loopback, Ports: ports}
 	}
-	for i := 1; i <= 3; i++ {
-		out = append(out, proc(fmt.Sprintf("nats-%d", i), KindNATS,
-			map[string]int{"client": p.NATS + i - 1, "cluster": p.NATSRoute + i - 1, "monitor": p.NATSMonitor + i - 1}))
-	}
-	out = append(out, proc("redis", KindRedis, map[string]int{"redis": p.Redis}))
 	if cfg.Jaeger {
-		out = append(out, proc("jaeger", KindJaeger, map[string]int{"http": p.Jaeger, "grpc": p.Jaeger - 1, "otlp": p.JaegerOTLP}))
+		out = append(out, region("jaeger", KindJaeger, map[string]int{"http": p.Jaeger, "grpc": p.Jaeger - 1, "otlp": p.JaegerOTLP}))
 	}
-	out = append(out, proc("s3", KindS3, map[string]int{"http": p.S3}))
-	hap := proc("haproxy", KindHAProxy, map[string]int{"http": p.HTTP, "tls": p.TLS, "stats": p.Stats, "api": p.API})
-	hap.Host = cfg.Bind
-	out = append(out, hap, proc("prometheus", KindPrometheus, map[string]int{"http": p.Prometheus}))
-	return out
+	out = append(out, region("s3", KindS3, map[string]int{"http": p.S3}))
+	zoned(KindHAProxy, func() map[string]int {
+		return map[string]int{"http": p.HTTP, "tls": p.TLS, "stats": p.Stats, "api": p.API}
+	})
+	entry := region("entry", KindEntry, map[string]int{"http": p.HTTP, "tls": p.TLS, "stats": p.Stats, "api": p.API})
+	entry.Host = cfg.Bind
+	return append(out, entry, region("prometheus", KindPrometheus, map[string]int{"http": p.Prometheus}))
+}
+
+// renamed gives the processes of a kind a shorter name: pg-a for
+// postgres-a.
+func renamed(ps []Process, kind Kind, short string) []Process {
+	for i := range ps {
+		if ps[i].Kind == kind {
+			ps[i].Name = short + strings.TrimPrefix(ps[i].Name, string(kind))
+		}
+	}
+	return ps
 }
 
 // serviceOffset places each service's instances: SERVICE-I listens on
@@ -215,9 +258,12 @@ func (l *Layout) Instance(service string, i int) Instance {
 		panic(fmt.Sprintf("localcluster: no instance %s-%d", service, i))
 	}
 	port := l.Config.Ports.Service + off + i
-	p := Process{Name: fmt.Sprintf("%s-%d", service, i), Kind: KindInstance, Zone: DefaultZone, Host: loopback,
+	zone := Zones[(i-1)%len(Zones)]
+	p := Process{Name: fmt.Sprintf("%s-%d", service, i), Kind: KindInstance, Zone: zone, Host: ZoneHost(zone),
 		Ports: map[string]int{"http": port, "admin": port + adminOffset}}
-	return Instance{Process: p, Service: service, Index: i, URL: "http://" + p.Addr("http"), AdminURL: "http://" + p.Addr("admin")}
+	return Instance{Process: p, Service: service, Index: i, URL: "http://" + p.Addr("http"), AdminURL: "http://" + p.Addr("admin"),
+		PostgresURL: postgresURL(zoneAddrs(nearFirst(zone), l.Config.Ports.Postgres), "read-write"),
+		ReplicaURL:  postgresURL(zoneAddrs(nearFirst(zone), l.Config.Ports.Postgres), "prefer-standby")}
 }
 
 // ParseInstance splits an instance's name (product-3) into its service and
@@ -235,26 +281,47 @@ func ParseInstance(name string) (service string, i int, ok bool) {
 	return service, i, true
 }
 
-// NATS is node i (1 to 3) of the NATS cluster.
-func (l *Layout) NATS(i int) NATSNode {
-	p := l.mustProcess(fmt.Sprintf("nats-%d", i))
+// NATS is zone z's node of the NATS cluster.
+func (l *Layout) NATS(z string) NATSNode {
+	p := l.mustProcess("nats-" + z)
 	return NATSNode{Process: p, ClientURL: "nats://" + p.Addr("client"), MonitorURL: "http://" + p.Addr("monitor")}
 }
 
 // NATSNodes are the three nodes of the NATS cluster.
 func (l *Layout) NATSNodes() []NATSNode {
-	return []NATSNode{l.NATS(1), l.NATS(2), l.NATS(3)}
+	var out []NATSNode
+	for _, z := range Zones {
+		out = append(out, l.NATS(z))
+	}
+	return out
 }
 
-// Postgres is the server started as role "primary" or "replica" (after a
-// failover the replica is the one that takes writes).
-func (l *Layout) Postgres(role string) Process { return l.mustProcess("pg-" + role) }
+// Zoned is the process of a kind in zone z: Zoned(KindRedis, "b") is
+// redis-b.
+func (l *Layout) Zoned(kind Kind, z string) Process {
+	for _, p := range l.fixed {
+		if p.Kind == kind && p.Zone == z {
+			return p
+		}
+	}
+	panic(fmt.Sprintf("localcluster: no %s in zone %s", kind, z))
+}
 
-// Redis, S3 and Prometheus are the processes of those names.
-func (l *Layout) Redis() Process      { return l.mustProcess("redis") }
+// OfKind are the processes of a kind, in zone order.
+func (l *Layout) OfKind(kind Kind) []Process {
+	var out []Process
+	for _, p := range l.fixed {
+		if p.Kind == kind {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// S3, Prometheus and Entry are the processes of those names.
 func (l *Layout) S3() Process         { return l.mustProcess("s3") }
 func (l *Layout) Prometheus() Process { return l.mustProcess("prometheus") }
-func (l *Layout) HAProxy() Process    { return l.mustProcess("haproxy") }
+func (l *Layout) Entry() Process      { return l.mustProcess("entry") }
 
 // Process finds any process of the layout by name, instances included.
 func (l *Layout) Process(name string) (Process, bool) {
@@ -289,16 +356,35 @@ func (l *Layout) Processes() []Process {
 	return out
 }
 
-// HAProxyEnv is the environment deploy/haproxy/haproxy.cfg reads its
-// addresses and files from ("${CLUSTER_PORT}"…).
-func (l *Layout) HAProxyEnv() []string {
-	p := l.Config.Ports
+// HAProxyEnv is the environment deploy/haproxy/haproxy.cfg reads a zone's
+// balancer's addresses and files from ("${CLUSTER_PORT}"…); behind the
+// entry, it takes the PROXY protocol, which carries each client's address.
+func (l *Layout) HAProxyEnv(lb Process) []string {
 	return []string{
-		"CLUSTER_BIND=" + l.Config.Bind,
-		"CLUSTER_PORT=" + strconv.Itoa(p.HTTP),
-		"CLUSTER_TLS_PORT=" + strconv.Itoa(p.TLS),
-		"CLUSTER_STATS_PORT=" + strconv.Itoa(p.Stats),
-		"CLUSTER_API_PORT=" + strconv.Itoa(p.API),
+		"CLUSTER_BIND=" + lb.Host,
+		"CLUSTER_PORT=" + strconv.Itoa(lb.Ports["http"]),
+		"CLUSTER_TLS_PORT=" + strconv.Itoa(lb.Ports["tls"]),
+		"CLUSTER_STATS_PORT=" + strconv.Itoa(lb.Ports["stats"]),
+		"CLUSTER_API_PORT=" + strconv.Itoa(lb.Ports["api"]),
 		"CLUSTER_TLS_PEM=" + l.path("tls", "cluster.pem"),
+		"CLUSTER_BEHIND_ENTRY=1",
 	}
+}
+
+// EntryEnv is the environment deploy/haproxy/entry.cfg reads: its own
+// addresses, and each zone's balancer's.
+func (l *Layout) EntryEnv() []string {
+	e := l.Entry()
+	env := []string{
+		"ENTRY_BIND=" + e.Host,
+		"ENTRY_PORT=" + strconv.Itoa(e.Ports["http"]),
+		"ENTRY_TLS_PORT=" + strconv.Itoa(e.Ports["tls"]),
+		"ENTRY_STATS_PORT=" + strconv.Itoa(e.Ports["stats"]),
+		"ENTRY_API_PORT=" + strconv.Itoa(e.Ports["api"]),
+	}
+	for _, lb := range l.OfKind(KindHAProxy) {
+		z := strings.ToUpper(lb.Zone)
+		env = append(env, "LB_"+z+"_HOST="+lb.Host, "LB_"+z+"_STATS_PORT="+strconv.Itoa(lb.Ports["stats"]))
+	}
+	return env
 }

@@ -55,9 +55,10 @@ func TestEveryProcessHasANameAndPortsOfItsOwn(t *testing.T) {
 				addrs[p.Addr(role)] = p.Name + " " + role
 			}
 		}
-		// 2 PostgreSQL, 3 NATS, Redis, Jaeger, S3, HAProxy, Prometheus,
-		// and the slots of four services.
-		if want := 10 + 4*MaxInstances; len(names) != want {
+		// In each zone etcd, PostgreSQL, NATS, Redis, Sentinel and
+		// HAProxy; Jaeger, S3, the entry and Prometheus; and the slots of
+		// four services.
+		if want := 6*len(Zones) + 4 + 4*MaxInstances; len(names) != want {
 			t.Errorf("range %d: %d processes, want %d", d, len(names), want)
 		}
 	}
@@ -69,29 +70,32 @@ func TestTheDefaultLayoutIsTodays(t *testing.T) {
 		t.Fatal(err)
 	}
 	for got, want := range map[string]string{
-		l.URL:                          "http://127.0.0.1:8088",
-		l.TLSURL:                       "https://127.0.0.1:8443",
-		l.StatsURL:                     "http://127.0.0.1:8404/",
-		l.APIAddr:                      "127.0.0.1:8405",
-		l.PostgresURL:                  "postgres://postgres@127.0.0.1:15432,127.0.0.1:15433/vitrine?target_session_attrs=any&connect_timeout=2&sslmode=disable",
-		l.ReplicaURL:                   "postgres://postgres@127.0.0.1:15433/vitrine?connect_timeout=2&sslmode=disable",
-		l.NATSURL:                      "nats://127.0.0.1:14222,nats://127.0.0.1:14223,nats://127.0.0.1:14224",
-		l.RedisURL:                     "redis://127.0.0.1:16379/0",
-		l.BlobURL:                      "s3://vitrine-images?endpoint=http://127.0.0.1:19000&region=us-east-1&use_path_style=true",
-		l.PrometheusURL:                "http://127.0.0.1:19090",
-		l.JaegerURL:                    "http://127.0.0.1:16686",
-		l.OTLPURL:                      "http://127.0.0.1:14318",
-		l.Instance("product", 3).URL:   "http://127.0.0.1:18103",
-		l.Instance("auth", 1).AdminURL: "http://127.0.0.1:18251",
-		l.Instance("analytics", 8).URL: "http://127.0.0.1:18408",
-		l.NATS(2).MonitorURL:           "http://127.0.0.1:14823",
-		l.NATS(3).ClientURL:            "nats://127.0.0.1:14224",
+		l.URL:                              "http://127.0.0.1:8088",
+		l.TLSURL:                           "https://127.0.0.1:8443",
+		l.StatsURL:                         "http://127.0.0.1:8404/",
+		l.PostgresURL:                      "postgres://postgres@127.0.1.1:15432,127.0.2.1:15432,127.0.3.1:15432/vitrine?target_session_attrs=read-write&connect_timeout=2&sslmode=disable",
+		l.ReplicaURL:                       "postgres://postgres@127.0.1.1:15432,127.0.2.1:15432,127.0.3.1:15432/vitrine?target_session_attrs=prefer-standby&connect_timeout=2&sslmode=disable",
+		l.NATSURL:                          "nats://127.0.1.1:14222,nats://127.0.2.1:14222,nats://127.0.3.1:14222",
+		l.RedisURL:                         "redis://127.0.1.1:16380/0?master_name=vitrine&addr=127.0.2.1:16380&addr=127.0.3.1:16380",
+		l.BlobURL:                          "s3://vitrine-images?endpoint=http://127.0.0.1:19000&region=us-east-1&use_path_style=true",
+		l.PrometheusURL:                    "http://127.0.0.1:19090",
+		l.JaegerURL:                        "http://127.0.0.1:16686",
+		l.OTLPURL:                          "http://127.0.0.1:14318",
+		l.Instance("product", 3).URL:       "http://127.0.3.1:18103",
+		l.Instance("auth", 1).AdminURL:     "http://127.0.1.1:18251",
+		l.Instance("analytics", 8).URL:     "http://127.0.2.1:18408",
+		l.Instance("search", 2).ReplicaURL: "postgres://postgres@127.0.2.1:15432,127.0.1.1:15432,127.0.3.1:15432/vitrine?target_session_attrs=prefer-standby&connect_timeout=2&sslmode=disable",
+		l.NATS("b").MonitorURL:             "http://127.0.2.1:14822",
+		l.NATS("c").ClientURL:              "nats://127.0.3.1:14222",
+		l.Zoned(KindPostgres, "b").Addr("patroni"): "127.0.2.1:18008",
+		l.Zoned(KindEtcd, "c").Addr("peer"):        "127.0.3.1:12380",
+		l.Entry().Host:                             "127.0.0.1",
 	} {
 		if got != want {
 			t.Errorf("got %s, want %s", got, want)
 		}
 	}
-	if l.Config.Instances != 2 || !l.Config.Jaeger || !strings.HasSuffix(l.Config.Dir, "/.cluster") {
+	if l.Config.Instances != 3 || !l.Config.Jaeger || !strings.HasSuffix(l.Config.Dir, "/.cluster") {
 		t.Errorf("defaults: %d instances, Jaeger %v, directory %s", l.Config.Instances, l.Config.Jaeger, l.Config.Dir)
 	}
 }
@@ -109,7 +113,7 @@ func TestEveryURLParsesAndNamesAPortOfTheLayout(t *testing.T) {
 	}
 	for _, u := range l.URLs() {
 		for _, one := range strings.Split(u.Value, ",") {
-			if !strings.Contains(one, "://") { // the second host of the PostgreSQL URL
+			if !strings.Contains(one, "://") { // the other hosts of the PostgreSQL URLs
 				one = "postgres://" + one
 			}
 			parsed, err := url.Parse(one)
@@ -137,7 +141,7 @@ func TestTheEnvironmentSetsTheLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.URL != "http://127.0.0.1:9088" || l.Instance("search", 2).URL != "http://127.0.0.1:38302" || l.Config.Dir != "/tmp/elsewhere" {
+	if l.URL != "http://127.0.0.1:9088" || l.Instance("search", 2).URL != "http://127.0.2.1:38302" || l.Config.Dir != "/tmp/elsewhere" {
 		t.Errorf("URL %s, search-2 %s, directory %s", l.URL, l.Instance("search", 2).URL, l.Config.Dir)
 	}
 	if _, ok := l.Process("jaeger"); ok {
@@ -154,7 +158,7 @@ func TestTheEnvironmentSetsTheLayout(t *testing.T) {
 func TestALayoutWhosePortsCollideIsRefused(t *testing.T) {
 	for name, env := range map[string]map[string]string{
 		"instances on HAProxy":   {"CLUSTER_SERVICE_PORT": "7987"}, // product-1 on 8088
-		"the replica on Redis":   {"CLUSTER_PG_PORT": "16378"},
+		"PostgreSQL on Redis":    {"CLUSTER_PG_PORT": "16379"},
 		"nine instances":         {"CLUSTER_INSTANCES": "9"},
 		"a port that is no port": {"CLUSTER_PORT": "70000"},
 		"a bind that is no IP":   {"CLUSTER_BIND": "localhost"},
@@ -174,7 +178,7 @@ func TestALayoutWhosePortsCollideIsRefused(t *testing.T) {
 
 func TestInstanceNames(t *testing.T) {
 	for name, want := range map[string]bool{"product-3": true, "analytics-8": true, "auth-0": false, "search-9": false,
-		"redis": false, "nats-1": false, "product-x": false, "pg-primary": false} {
+		"redis-a": false, "nats-b": false, "product-x": false, "pg-c": false} {
 		if _, _, ok := ParseInstance(name); ok != want {
 			t.Errorf("ParseInstance(%q) = %v, want %v", name, ok, want)
 		}

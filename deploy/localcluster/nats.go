@@ -81,10 +81,13 @@ func (c *Cluster) startNATSNode(ctx context.Context, p Process) error {
 	return c.withLogTail(node.Name, waitUntil(ctx, 30*time.Second, node.Name, tcpOpen(node.Addr("client"))))
 }
 
-// natsLeader is the node that leads the JetStream cluster's metadata, as
+// NATSLeader is the node that leads the JetStream cluster's metadata, as
 // the first node that answers says, or "" when none does.
-func (c *Cluster) natsLeader(ctx context.Context) string {
+func (c *Cluster) NATSLeader(ctx context.Context) string {
 	for _, n := range c.NATSNodes() {
+		if !c.Answering(n.Name) {
+			continue
+		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, n.MonitorURL+"/jsz", nil)
 		if err != nil {
 			continue

@@ -42,21 +42,91 @@ func (c *Cluster) Alive(name string) bool {
 }
 
 func running(pid int) bool {
+	state := procState(pid)
+	return state != "" && state != "Z" && state != "X"
+}
+
+// Answering says whether a process of the cluster runs and is not stopped
+// (a frozen zone's processes are, by SIGSTOP).
+func (c *Cluster) Answering(name string) bool {
+	pid := c.Pid(name)
+	return running(pid) && procState(pid) != "T"
+}
+
+// procState is a process's state letter in /proc (R, S, T for stopped, Z
+// for a zombie…), or "" when there is no such process.
+func procState(pid int) string {
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return false
+		return ""
 	}
 	// The state follows the command's name in parentheses, which may hold
 	// spaces and parentheses of its own.
-	rest := stat[bytes.LastIndexByte(stat, ')')+1:]
-	state := strings.Fields(string(rest))
-	return len(state) > 0 && state[0] != "Z" && state[0] != "X"
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	if len(fields) == 0 {
+		return ""
+	}
+	return fields[0]
+}
+
+// tree is a process and all its descendants, parents first: Patroni and
+// the PostgreSQL server it started in a session of its own, HAProxy's
+// master and its worker.
+func tree(root int) []int {
+	children := map[int][]int{}
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", d.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		if len(fields) > 1 {
+			ppid, _ := strconv.Atoi(fields[1])
+			children[ppid] = append(children[ppid], pid)
+		}
+	}
+	out := []int{root}
+	for i := 0; i < len(out); i++ {
+		out = append(out, children[out[i]]...)
+	}
+	return out
+}
+
+// signalTree sends sig to a process of the cluster and to every
+// descendant of it; for Patroni, to the PostgreSQL server it runs too,
+// which it starts through a process that exits (the server's parent is
+// then init, not Patroni).
+func (c *Cluster) signalTree(name string, sig syscall.Signal) {
+	pid := c.Pid(name)
+	if !running(pid) {
+		return
+	}
+	pids := tree(pid)
+	if p, ok := c.Process(name); ok && p.Kind == KindPostgres {
+		if pm := c.postmaster(p); running(pm) {
+			pids = append(pids, tree(pm)...)
+		}
+	}
+	for _, p := range pids {
+		_ = syscall.Kill(p, sig)
+	}
 }
 
 // spawn starts a process of the cluster in a session of its own, so that
 // it outlives the command that starts it and no terminal signal reaches
 // it, with its output appended to its log and its pid in its pid file.
 func (c *Cluster) spawn(name string, env []string, argv ...string) error {
+	return c.spawnAs(name, nil, env, argv...)
+}
+
+// spawnAs is spawn as another user (PostgreSQL's, which refuses to run as
+// root), or as this one when cred is nil.
+func (c *Cluster) spawnAs(name string, cred *syscall.Credential, env []string, argv ...string) error {
 	out, err := os.OpenFile(c.LogFile(name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
@@ -65,7 +135,7 @@ func (c *Cluster) spawn(name string, env []string, argv ...string) error {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: cred}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting %s: %w", name, err)
 	}
@@ -84,12 +154,16 @@ func (c *Cluster) writePid(name string, pid int) error {
 func (c *Cluster) stopProcess(name string, sig syscall.Signal, limit time.Duration) {
 	pid := c.Pid(name)
 	if pid > 0 && running(pid) {
-		_ = syscall.Kill(pid, sig)
+		if sig == syscall.SIGKILL {
+			c.signalTree(name, sig) // what it started dies with it
+		} else {
+			_ = syscall.Kill(pid, sig)
+		}
 		deadline := time.Now().Add(limit)
 		for running(pid) {
 			if time.Now().After(deadline) {
 				c.logf("%s did not stop after %s; killing it", name, limit)
-				_ = syscall.Kill(pid, syscall.SIGKILL)
+				c.signalTree(name, syscall.SIGKILL)
 				deadline = time.Now().Add(time.Hour)
 			}
 			time.Sleep(50 * time.Millisecond)

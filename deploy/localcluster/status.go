@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"sync"
 )
 
@@ -19,14 +18,14 @@ type NamedURL struct {
 // them.
 func (l *Layout) URLs() []NamedURL {
 	urls := []NamedURL{
-		{"lb", "CLUSTER_URL", "load balancer", l.URL},
+		{"lb", "CLUSTER_URL", "entry", l.URL},
 		{"tls", "CLUSTER_TLS_URL", "HTTPS", l.TLSURL},
 		{"stats", "CLUSTER_STATS_URL", "stats page", l.StatsURL},
 		{"prometheus", "CLUSTER_PROMETHEUS_URL", "Prometheus", l.PrometheusURL},
 		{"postgres", "CLUSTER_POSTGRES_URL", "PostgreSQL", l.PostgresURL},
-		{"postgres_replica", "CLUSTER_POSTGRES_REPLICA_URL", "read replica", l.ReplicaURL},
+		{"postgres_replica", "CLUSTER_POSTGRES_REPLICA_URL", "read replicas", l.ReplicaURL},
 		{"nats", "CLUSTER_NATS_URL", "NATS", l.NATSURL},
-		{"redis", "CLUSTER_REDIS_URL", "Redis", l.RedisURL},
+		{"redis", "CLUSTER_REDIS_URL", "Redis (Sentinels)", l.RedisURL},
 		{"blob", "CLUSTER_BLOB_URL", "pictures", l.BlobURL},
 		{"jaeger", "CLUSTER_JAEGER_URL", "traces", l.JaegerURL},
 		{"otlp", "CLUSTER_OTLP_URL", "OTLP", l.OTLPURL},
@@ -47,18 +46,18 @@ func (l *Layout) Env() [][2]string {
 	return append(out, [2]string{"CLUSTER_VITRINE_BIN", l.Config.VitrineBin})
 }
 
-// A ProcessState is a process of the layout, whether it runs, and what its
-// health check says.
+// A ProcessState is a process of the layout, whether it runs (a frozen
+// one runs, but answers nothing), and what its health check says.
 type ProcessState struct {
 	Process
 	Pid    int    `json:"pid"`
 	Up     bool   `json:"up"`
+	Frozen bool   `json:"frozen,omitempty"`
 	Health string `json:"health,omitempty"`
 }
 
-// Status is every process's state, which process leads where there is a
-// leader (the PostgreSQL server that takes writes, the NATS node that
-// leads JetStream's metadata), and the cluster's URLs.
+// Status is every process's state, which process leads each part that has
+// a leader, and the cluster's URLs.
 type Status struct {
 	Processes []ProcessState    `json:"processes"`
 	Leaders   map[string]string `json:"leaders"`
@@ -66,6 +65,14 @@ type Status struct {
 	URLs      map[string]string `json:"urls"`
 	Dir       string            `json:"dir"`
 }
+
+// The parts that have a leader, as Status.Leaders names them.
+const (
+	LeadPostgres = "postgres" // the PostgreSQL server Patroni made the leader
+	LeadRedis    = "redis"    // the Redis primary the Sentinels name
+	LeadLB       = "lb"       // the zone balancer the entry sends clients to
+	LeadNATS     = "nats"     // the NATS node that leads JetStream's metadata
+)
 
 // Status checks every process of the cluster: the fixed ones, and the
 // instances that have a pid file.
@@ -76,41 +83,54 @@ func (c *Cluster) Status(ctx context.Context) Status {
 	}
 	for _, p := range c.Processes() {
 		if pid := c.Pid(p.Name); pid > 0 || p.Kind != KindInstance {
-			st.Processes = append(st.Processes, ProcessState{Process: p, Pid: pid, Up: pid > 0 && running(pid)})
+			up := pid > 0 && running(pid)
+			st.Processes = append(st.Processes, ProcessState{Process: p, Pid: pid, Up: up, Frozen: up && !c.Answering(p.Name)})
 		}
 	}
-	stats, _ := c.api.Stats(ctx) // HAProxy's view of every instance, read once
+	var stats []StatRow // a zone balancer's view of every instance, read once
+	if lbs := c.Balancers(); len(lbs) > 0 {
+		stats, _ = lbs[0].Stats(ctx)
+	}
+	members, _ := c.PatroniMembers(ctx)
 	var mu sync.Mutex
+	lead := func(part, name string) {
+		if name != "" {
+			mu.Lock()
+			st.Leaders[part] = name
+			mu.Unlock()
+		}
+	}
 	var wg sync.WaitGroup
 	for i := range st.Processes {
 		ps := &st.Processes[i]
-		if !ps.Up {
-			continue
+		switch {
+		case ps.Frozen:
+			ps.Health = "frozen (SIGSTOP)"
+		case ps.Up:
+			wg.Go(func() { ps.Health = c.health(ctx, ps.Process, stats, members) })
 		}
-		wg.Go(func() {
-			health, leads := c.health(ctx, ps.Process, stats)
-			ps.Health = health
-			if leads {
-				mu.Lock()
-				st.Leaders[string(ps.Kind)] = ps.Name
-				mu.Unlock()
-			}
-		})
 	}
+	for _, m := range members {
+		if m.Role == "leader" && m.State == "running" {
+			lead(LeadPostgres, m.Name)
+		}
+	}
+	wg.Go(func() { lead(LeadNATS, c.NATSLeader(ctx)) })
+	wg.Go(func() { lead(LeadLB, c.ActiveBalancer(ctx)) })
 	wg.Go(func() {
-		if leader := c.natsLeader(ctx); leader != "" {
-			mu.Lock()
-			st.Leaders[string(KindNATS)] = leader
-			mu.Unlock()
+		primary := c.RedisPrimary(ctx)
+		for _, r := range c.OfKind(KindRedis) {
+			if r.Addr("redis") == primary {
+				lead(LeadRedis, r.Name)
+			}
 		}
 	})
 	wg.Wait()
 	return st
 }
 
-// health is what a running process's check says, and whether it is its
-// kind's leader.
-func (c *Cluster) health(ctx context.Context, p Process, stats []StatRow) (string, bool) {
+// health is what a running process's check says.
+func (c *Cluster) health(ctx context.Context, p Process, stats []StatRow, members []PatroniMember) string {
 	says := func(ok bool, yes, no string) string {
 		if ok {
 			return yes
@@ -118,20 +138,31 @@ func (c *Cluster) health(ctx context.Context, p Process, stats []StatRow) (strin
 		return no
 	}
 	switch p.Kind {
+	case KindEtcd:
+		return says(c.etcdHealthy(p)(ctx), "healthy", "unhealthy")
 	case KindPostgres:
-		return c.pgHealth(ctx, strings.TrimPrefix(p.Name, "pg-"))
+		for _, m := range members {
+			if m.Name == p.Name {
+				return m.String()
+			}
+		}
+		return "not in Patroni's cluster"
 	case KindNATS:
-		return says(httpOK("http://"+p.Addr("monitor")+"/healthz")(ctx), "healthy", "unhealthy"), false
+		return says(httpOK("http://"+p.Addr("monitor")+"/healthz")(ctx), "healthy", "unhealthy")
 	case KindRedis:
-		return says(tcpOpen(p.Addr("redis"))(ctx), "listening", "unreachable"), false
+		return redisRole(ctx, p)
+	case KindSentinel:
+		return says(tcpOpen(p.Addr("sentinel"))(ctx), "listening", "unreachable")
 	case KindS3:
-		return says(tcpOpen(p.Addr("http"))(ctx), "listening", "unreachable"), false
+		return says(tcpOpen(p.Addr("http"))(ctx), "listening", "unreachable")
 	case KindHAProxy:
-		return c.URL + " " + c.TLSURL, false
+		return says(httpOK("http://"+p.Addr("stats")+"/lb-health")(ctx), "healthy", "unhealthy (no product instance up)")
+	case KindEntry:
+		return c.URL + " " + c.TLSURL
 	case KindPrometheus:
-		return says(httpOK(c.PrometheusURL+"/-/ready")(ctx), "ready, "+c.PrometheusURL+"/", "unready"), false
+		return says(httpOK(c.PrometheusURL+"/-/ready")(ctx), "ready, "+c.PrometheusURL+"/", "unready")
 	case KindJaeger:
-		return says(httpOK(c.JaegerURL+"/api/services")(ctx), c.JaegerURL+" (OTLP "+c.OTLPURL+")", "unreachable"), false
+		return says(httpOK(c.JaegerURL+"/api/services")(ctx), c.JaegerURL+" (OTLP "+c.OTLPURL+")", "unreachable")
 	}
 	service, _, _ := ParseInstance(p.Name)
 	state := "?"
@@ -140,12 +171,12 @@ func (c *Cluster) health(ctx context.Context, p Process, stats []StatRow) (strin
 			state = r.Status
 		}
 	}
-	return fmt.Sprintf("haproxy %s, :%d admin :%d", state, p.Ports["http"], p.Ports["admin"]), false
+	return fmt.Sprintf("haproxy %s, %s admin :%d", state, p.Addr("http"), p.Ports["admin"])
 }
 
 // WriteText writes the status as "make cluster-status" shows it.
 func (st Status) WriteText(w io.Writer, l *Layout) {
-	fmt.Fprintf(w, "%-12s %-8s %-6s %s\n", "NAME", "PID", "STATE", "HEALTH")
+	fmt.Fprintf(w, "%-12s %-6s %-8s %-6s %s\n", "NAME", "ZONE", "PID", "STATE", "HEALTH")
 	for _, p := range st.Processes {
 		pid, state := "-", "down"
 		if p.Pid > 0 {
@@ -154,21 +185,19 @@ func (st Status) WriteText(w io.Writer, l *Layout) {
 		if p.Up {
 			state = "up"
 		}
-		fmt.Fprintf(w, "%-12s %-8s %-6s %s\n", p.Name, pid, state, p.Health)
+		fmt.Fprintf(w, "%-12s %-6s %-8s %-6s %s\n", p.Name, p.Zone, pid, state, p.Health)
 	}
-	if len(st.Leaders) > 0 {
-		fmt.Fprintf(w, "\nleaders: PostgreSQL %s, NATS %s\n", orNone(st.Leaders[string(KindPostgres)]), orNone(st.Leaders[string(KindNATS)]))
-	}
-	fmt.Fprintln(w)
+	fmt.Fprintf(w, "\nleaders: PostgreSQL %s, Redis %s, load balancer %s, NATS %s\n\n",
+		orNone(st.Leaders[LeadPostgres]), orNone(st.Leaders[LeadRedis]), orNone(st.Leaders[LeadLB]), orNone(st.Leaders[LeadNATS]))
 	notes := map[string]string{
 		"tls":        "(self-signed: " + l.path("tls", "cert.pem") + ")",
 		"prometheus": "(targets: " + l.PrometheusURL + "/targets, alerts: " + l.PrometheusURL + "/alerts)",
 		"jaeger":     "(Jaeger; 'make cluster-up CLUSTER_JAEGER=0' runs without)",
 	}
 	for _, u := range l.URLs() {
-		fmt.Fprintf(w, "%-14s %s %s\n", u.Label, u.Value, notes[u.Key])
+		fmt.Fprintf(w, "%-18s %s %s\n", u.Label, u.Value, notes[u.Key])
 	}
-	fmt.Fprintf(w, "%-14s %s\n", "logs", l.path("logs", "NAME.log"))
+	fmt.Fprintf(w, "%-18s %s\n", "logs", l.path("logs", "NAME.log"))
 }
 
 func orNone(s string) string {

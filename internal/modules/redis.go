@@ -5,24 +5,26 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/vitrine-dev/vitrine/internal/platform/redisclient"
 	"github.com/vitrine-dev/vitrine/internal/platform/tracing"
 )
 
 // RedisConfig says where the shared cache is.
 type RedisConfig struct {
 	// URL is Redis, for the L2 cache, the rate limits and the login
-	// throttle shared by every instance; empty keeps them in-process.
+	// throttle shared by every instance; empty keeps them in-process. A
+	// URL with a master_name parameter reaches the primary through Redis
+	// Sentinel (see package redisclient).
 	URL string
 }
 
 // RegisterFlags registers --redis-url.
 func (c *RedisConfig) RegisterFlags(f *flag.FlagSet) {
-	f.StringVar(&c.URL, "redis-url", "", "Redis URL for the shared cache; empty keeps the cache in-process")
+	f.StringVar(&c.URL, "redis-url", "", "Redis URL for the shared cache, rate limits and login throttle: redis://HOST:PORT/DB, or through Sentinel redis://SENTINEL/DB?master_name=NAME&addr=SENTINEL2&addr=SENTINEL3; empty keeps them in-process")
 }
 
 // startRedis connects to Redis when one is configured.
@@ -30,16 +32,14 @@ func (a *App) startRedis(context.Context) error {
 	if a.cfg.Redis.URL == "" {
 		return nil
 	}
-	opts, err := redis.ParseURL(a.cfg.Redis.URL)
+	// One server or, through Sentinel, whichever is the primary; with
+	// short deadlines either way: a slow Redis must not slow requests down.
+	client, err := redisclient.New(a.cfg.Redis.URL)
 	if err != nil {
-		return fmt.Errorf("redis: %w", err)
+		return err
 	}
-	// Short deadlines: a slow Redis must not slow requests down.
-	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout, opts.PoolTimeout = 200*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond
-	opts.MaxRetries = 0
-	opts.ContextTimeoutEnabled = true
 	redis.SetLogger(redisLogger{a.logger})
-	a.redis = redis.NewClient(opts)
+	a.redis = client
 	a.closers = append(a.closers, a.redis.Close)
 	if a.cfg.Tracer != nil {
 		// Commands are traced by name only: their arguments hold cached

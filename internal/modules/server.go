@@ -33,8 +33,11 @@ type ServerConfig struct {
 	// the request takes one of MaxInFlight's slots; 0 leaves only the
 	// server's read timeout.
 	BodyTimeout time.Duration
-	CORSOrigins []string // origins whose browser scripts may call the API; none: no CORS
-	RateLimits  ratelimit.Config
+	// RequestTimeout is the deadline of a request once admitted: every
+	// call it makes (database, Redis, another service) ends by then.
+	RequestTimeout time.Duration
+	CORSOrigins    []string // origins whose browser scripts may call the API; none: no CORS
+	RateLimits     ratelimit.Config
 }
 
 // RegisterFlags registers the flags of the request chain.
@@ -46,6 +49,9 @@ func (c *ServerConfig) RegisterFlags(f *flag.FlagSet) {
 	f.IntVar(&c.MaxInFlight, "max-in-flight", 4096, "requests served at once before answering 503 (load shedding); 0 disables")
 	f.IntVar(&c.MaxInFlightPerClient, "max-in-flight-per-client", 64, "requests one client address may have in flight at once before it alone gets 429; 0 disables")
 	f.DurationVar(&c.BodyTimeout, "body-timeout", 10*time.Second, "time a request body has to arrive before a 408; 0 leaves only the 30s read timeout")
+	// 30 s is the server's write timeout: an answer later than that could
+	// not be sent, so the deadline fails no request that could succeed.
+	f.DurationVar(&c.RequestTimeout, "request-timeout", 30*time.Second, "deadline of a request once its body is read: a database or service that stops answering fails it (503) instead of holding it and its database connection; 0 disables")
 	f.Func("cors-origins", "comma list of `origins` whose browser scripts may call the API (https://shop.example, https://*.shop.example or *); empty sends no CORS headers", func(s string) error {
 		c.CORSOrigins = splitList(s)
 		return nil
@@ -55,8 +61,8 @@ func (c *ServerConfig) RegisterFlags(f *flag.FlagSet) {
 
 // Validate reports the first setting the chain cannot apply.
 func (c ServerConfig) Validate() error {
-	if c.MaxInFlight < 0 || c.MaxInFlightPerClient < 0 || c.BodyTimeout < 0 {
-		return errors.New("--max-in-flight, --max-in-flight-per-client and --body-timeout must not be negative")
+	if c.MaxInFlight < 0 || c.MaxInFlightPerClient < 0 || c.BodyTimeout < 0 || c.RequestTimeout < 0 {
+		return errors.New("--max-in-flight, --max-in-flight-per-client, --body-timeout and --request-timeout must not be negative")
 	}
 	if _, err := httpx.CORS(c.CORSOrigins); err != nil {
 		return fmt.Errorf("--cors-origins: %w", err)
@@ -138,6 +144,7 @@ func (a *App) chain() error {
 		ratelimit.ByAddress(limiter, c.RateLimits, a.logger),
 		httpx.BufferBody(c.BodyTimeout, producthttp.StreamsBody),
 		httpx.Shed(c.MaxInFlight),
+		httpx.Deadline(c.RequestTimeout),
 		httpx.TextQuery,
 		a.authenticate,
 		ratelimit.ByUser(limiter, c.RateLimits, a.logger),

@@ -26,10 +26,11 @@ const usage = `usage: cluster COMMAND
 
   up                          start the cluster (what is missing of it)
   down                        stop it; the data stays
-  status [--json]             every process, its pid and health; the URLs
+  status [--json]             every process, its zone, pid and health; each part's leader; the URLs
   scale SERVICE N             add or remove instances while serving (drained first)
-  failover                    stop the PostgreSQL primary, promote the replica
-  start|stop|kill|restart NAME   one process (product-1, redis, s3, nats-2, pg-primary, prometheus...)
+  failover                    a planned switchover of PostgreSQL's leader, through Patroni
+  start|stop|kill|restart NAME   one process (product-1, redis-b, s3, nats-c, pg-a, etcd-b, entry...)
+  zone freeze|thaw|kill|start Z  every process of zone Z (a, b or c): SIGSTOP, SIGCONT, SIGKILL, start
   seed N                      N demo products (1000 when N is not given)
   env                         the URLs, as shell assignments
   clean                       down, then remove CLUSTER_DIR
@@ -93,7 +94,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return c.Scale(ctx, rest[0], n)
 	case "failover":
-		return c.Failover(ctx)
+		return c.Switchover(ctx)
+	case "zone":
+		return zone(ctx, c, rest)
 	case "start", "stop", "kill", "restart":
 		if len(rest) != 1 {
 			return errUsage
@@ -128,6 +131,24 @@ func status(ctx context.Context, c *localcluster.Cluster, args []string, stdout 
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(st)
+	}
+	return errUsage
+}
+
+func zone(ctx context.Context, c *localcluster.Cluster, args []string) error {
+	if len(args) != 2 {
+		return errUsage
+	}
+	z := args[1]
+	switch args[0] {
+	case "freeze":
+		return c.FreezeZone(z)
+	case "thaw":
+		return c.ThawZone(z)
+	case "kill":
+		return c.KillZone(z)
+	case "start":
+		return c.StartZone(ctx, z)
 	}
 	return errUsage
 }

@@ -48,7 +48,7 @@ func TestStatusJSONListsEveryProcessWithItsZonePidAndState(t *testing.T) {
 			t.Errorf("%+v", p)
 		}
 	}
-	for _, want := range []string{"pg-primary", "pg-replica", "nats-1", "nats-3", "redis", "s3", "jaeger", "haproxy", "prometheus"} {
+	for _, want := range []string{"pg-a", "etcd-b", "nats-c", "redis-a", "sentinel-b", "s3", "jaeger", "haproxy-c", "entry", "prometheus"} {
 		if !names[want] {
 			t.Errorf("no %s in %v", want, names)
 		}
@@ -67,7 +67,7 @@ func TestEnvPrintsShellAssignments(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(got)), "\n")
-	if len(lines) != 2 || lines[0] != "http://127.0.0.1:39188" || !strings.Contains(lines[1], "?target_session_attrs=any&") {
+	if len(lines) != 2 || lines[0] != "http://127.0.0.1:39188" || !strings.Contains(lines[1], "?target_session_attrs=read-write&") {
 		t.Errorf("the shell read %q from:\n%s", lines, out.String())
 	}
 }
@@ -82,5 +82,18 @@ func TestUnknownCommandsAndArgumentsAreUsageErrors(t *testing.T) {
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"kill", "product-9"}, env(t), &out, &out); err == nil || !strings.Contains(err.Error(), "unknown process product-9") {
 		t.Errorf("kill product-9: %v", err)
+	}
+}
+
+func TestZoneFaultsNameAZoneOfTheLayout(t *testing.T) {
+	var out bytes.Buffer
+	for _, args := range [][]string{{"zone", "freeze", "d"}, {"zone", "thaw", "region"}} {
+		err := run(context.Background(), args, env(t), &out, &out)
+		if err == nil || !strings.Contains(err.Error(), "the zones are a, b, c") {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+	if err := run(context.Background(), []string{"zone", "melt", "a"}, env(t), &out, &out); !errors.Is(err, errUsage) {
+		t.Errorf("zone melt a: %v", err)
 	}
 }

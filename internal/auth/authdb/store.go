@@ -83,7 +83,7 @@ func (s *Store) user(ctx context.Context, column, value string) (*auth.User, err
 }
 
 func (s *Store) CreateRefreshToken(ctx context.Context, t *auth.RefreshToken) error {
-	return s.insertRefreshToken(ctx, s.db.DB, t)
+	return s.insertRefreshToken(ctx, s.db, t) // the read-write pool
 }
 
 type execer interface {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os/exec"
 	"strconv"
@@ -15,6 +14,8 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/events"
 	"github.com/vitrine-dev/vitrine/internal/platform/bus"
 	"github.com/vitrine-dev/vitrine/internal/platform/resilience"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/testwait"
 )
 
 // TestPublishBreaker: a NATS server of the test's own goes away. Publishes
@@ -93,7 +94,7 @@ func startNATS(t *testing.T) *natsServer {
 	if _, err := exec.LookPath("nats-server"); err != nil {
 		t.Fatalf("nats-server is required for this test: %v", err)
 	}
-	s := &natsServer{t: t, port: freePort(t), dir: t.TempDir()}
+	s := &natsServer{t: t, port: testwait.FreePort(t), dir: t.TempDir()}
 	s.start()
 	t.Cleanup(s.stop)
 	return s
@@ -103,7 +104,7 @@ func (s *natsServer) url() string { return "nats://127.0.0.1:" + strconv.Itoa(s.
 
 func (s *natsServer) start() {
 	s.t.Helper()
-	monitor := freePort(s.t)
+	monitor := testwait.FreePort(s.t)
 	s.cmd = exec.Command("nats-server", "-a", "127.0.0.1", "-p", strconv.Itoa(s.port), "-js", "-sd", s.dir,
 		"-m", strconv.Itoa(monitor))
 	if err := s.cmd.Start(); err != nil {
@@ -132,13 +133,4 @@ func (s *natsServer) stop() {
 	_ = s.cmd.Process.Kill()
 	_ = s.cmd.Wait()
 	s.cmd = nil
-}
-
-func freePort(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }

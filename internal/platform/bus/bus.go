@@ -105,17 +105,17 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 			}
 		}
 	}
-	opts := []nats.Option{
+	opts := append(failoverOptions(),
 		nats.Name(cfg.Name),
-		nats.MaxReconnects(-1),
-		nats.ReconnectWait(time.Second),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
 				cfg.Logger.Warn("event stream disconnected", "err", err)
 			}
 		}),
-		nats.ReconnectHandler(func(*nats.Conn) { cfg.Logger.Info("event stream reconnected") }),
-	}
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			cfg.Logger.Info("event stream reconnected", "server", nc.ConnectedUrlRedacted())
+		}),
+	)
 	url := cfg.URL
 	if url == "" {
 		srv, err := server.NewServer(&server.Options{
@@ -168,6 +168,10 @@ func (b *Bus) Close() error {
 	}
 	return nil
 }
+
+// Server is the URL of the server the bus is connected to now (without
+// its password), or "" while it is not connected.
+func (b *Bus) Server() string { return b.nc.ConnectedUrlRedacted() }
 
 // Ping reports whether the server is reachable.
 func (b *Bus) Ping(ctx context.Context) error {

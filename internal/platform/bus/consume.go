@@ -37,6 +37,13 @@ func (b *Bus) Consume(ctx context.Context, sub Subscription, handle func(context
 	return b.ConsumeBatches(ctx, sub, 1, func(ctx context.Context, msgs []Msg) error { return handle(ctx, msgs[0]) })
 }
 
+// handleTimeout bounds one call of a handler, as a durable consumer's
+// AckWait bounds it already (the server redelivers a message unacked for
+// that long): a handler held by a dependency that stopped answering (a
+// frozen database) fails, and its batch is tried again, instead of
+// stopping the consumer for good.
+const handleTimeout = 30 * time.Second
+
 // batchWait is how long a batch waits for one more message that is not
 // there yet, and batchWindow how long it may keep filling after its first
 // message: replays fill whole batches, and live traffic, even a steady
@@ -53,7 +60,7 @@ func (b *Bus) ConsumeBatches(ctx context.Context, sub Subscription, max int, han
 	if err != nil {
 		return fmt.Errorf("bus: consumer on %s: %w", sub.Stream, err)
 	}
-	it, err := cons.Messages()
+	it, err := cons.Messages(jetstream.PullExpiry(pullExpiry), jetstream.PullHeartbeat(pullHeartbeat))
 	if err != nil {
 		return err
 	}
@@ -96,7 +103,7 @@ func (b *Bus) consumer(ctx context.Context, sub Subscription) (jetstream.Consume
 	cfg := jetstream.ConsumerConfig{
 		Durable:       sub.Durable,
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       30 * time.Second,
+		AckWait:       handleTimeout,
 		MaxDeliver:    -1,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	}
@@ -170,7 +177,7 @@ func (b *Bus) deliveries(raw []jetstream.Msg) ([]Msg, []jetstream.Msg) {
 // handleDurable acks a handled batch and hands back (after a delay) a
 // failed one, for this or another instance to try again.
 func (b *Bus) handleDurable(ctx context.Context, kept []jetstream.Msg, msgs []Msg, handle func(context.Context, []Msg) error) {
-	if err := handle(ctx, msgs); err != nil {
+	if err := handleWithin(ctx, msgs, handle); err != nil {
 		b.logger.Warn("event handler failed; will redeliver", "subject", msgs[0].Subject, "seq", msgs[0].Seq, "err", err)
 		for _, m := range kept {
 			_ = m.NakWithDelay(2 * time.Second)
@@ -186,7 +193,7 @@ func (b *Bus) handleDurable(ctx context.Context, kept []jetstream.Msg, msgs []Ms
 // that order is kept.
 func (b *Bus) handleOrdered(ctx context.Context, msgs []Msg, handle func(context.Context, []Msg) error) {
 	for attempt := 0; ; attempt++ {
-		err := handle(ctx, msgs)
+		err := handleWithin(ctx, msgs, handle)
 		if err == nil || ctx.Err() != nil {
 			return
 		}
@@ -196,4 +203,11 @@ func (b *Bus) handleOrdered(ctx context.Context, msgs []Msg, handle func(context
 		case <-time.After(min(time.Duration(attempt+1)*200*time.Millisecond, 5*time.Second)):
 		}
 	}
+}
+
+// handleWithin calls handle with handleTimeout.
+func handleWithin(ctx context.Context, msgs []Msg, handle func(context.Context, []Msg) error) error {
+	ctx, cancel := context.WithTimeout(ctx, handleTimeout)
+	defer cancel()
+	return handle(ctx, msgs)
 }

@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -135,4 +136,22 @@ func BufferBody(timeout time.Duration, streamed func(*http.Request) bool) Middle
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}
+
+// Deadline gives each request's context a deadline d away, so that a
+// dependency that stops answering (a frozen database, its zone cut off)
+// fails the request, as a 503 for a database that cannot answer, instead
+// of holding it and its slot for as long as the client waits. d <= 0
+// disables it.
+func Deadline(d time.Duration) Middleware {
+	return func(next http.Handler) http.Handler {
+		if d <= 0 {
+			return next
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), d)
+			defer cancel()
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // One client may hold limit requests at once; past that it alone is
@@ -79,5 +80,20 @@ func TestBufferBodyKeepsHandlerLimits(t *testing.T) {
 	resp := post([]byte(strings.Repeat(" ", 3*MaxBodyBytes)))
 	if resp.StatusCode != http.StatusRequestEntityTooLarge || !resp.Close {
 		t.Fatalf("3 MiB body: %d, connection close %v; want 413 and close", resp.StatusCode, resp.Close)
+	}
+}
+
+// A handler waiting on a dependency that never answers is released at
+// the request's deadline, and the client hears back.
+func TestDeadlineReleasesAWaitingRequest(t *testing.T) {
+	h := Deadline(100 * time.Millisecond)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done() // a query on a frozen database
+		WriteProblem(w, r, Problem{Status: http.StatusServiceUnavailable, Detail: r.Context().Err().Error()})
+	}))
+	start := time.Now()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/products", nil))
+	if took := time.Since(start); took > time.Second || rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("answered %d after %s", rec.Code, took)
 	}
 }

@@ -68,12 +68,20 @@ func (r *Relay) Kick() {
 	}
 }
 
-// Run relays until ctx ends. While the stream is down, events wait in the
-// outbox and the relay retries with a growing pause.
+// flushTimeout bounds one Flush. A database or stream that stops
+// answering (frozen, its zone cut off) fails the Flush, and the relay
+// tries again, on a new connection that may reach the promoted primary,
+// instead of waiting forever on one the failover left behind.
+const flushTimeout = 10 * time.Second
+
+// Run relays until ctx ends. While the stream or the database is down,
+// events wait in the outbox and the relay retries with a growing pause.
 func (r *Relay) Run(ctx context.Context) {
 	backoff := r.interval
 	for {
-		n, err := r.Flush(ctx)
+		fctx, cancel := context.WithTimeout(ctx, flushTimeout)
+		n, err := r.Flush(fctx)
+		cancel()
 		switch {
 		case ctx.Err() != nil:
 			return
@@ -105,7 +113,9 @@ type row struct {
 // Flush publishes one batch of pending events and deletes those the
 // stream acknowledged. It returns how many it relayed. On PostgreSQL an
 // advisory lock keeps two instances from relaying at once, which keeps
-// events of one subject in order.
+// events of one subject in order. When ctx has a deadline, publishing
+// stops at half the time left, so that the rows sent are still deleted in
+// time: a slow stream makes batches smaller, never endless.
 //
 // The events of a batch go out concurrently, those of one subject (one
 // product) in order: a bulk import leaves hundreds of thousands of events,
@@ -115,6 +125,10 @@ type row struct {
 // sees them in another order anyway.
 func (r *Relay) Flush(ctx context.Context) (int, error) {
 	relayed := 0
+	stopAt := time.Time{}
+	if deadline, ok := ctx.Deadline(); ok {
+		stopAt = time.Now().Add(time.Until(deadline) / 2)
+	}
 	err := r.db.Tx(ctx, func(tx *sql.Tx) error {
 		if r.db.Dialect == sqldb.Postgres {
 			var locked bool
@@ -126,7 +140,7 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 		if err != nil || len(rows) == 0 {
 			return err
 		}
-		sent, pubErr := r.publishAll(ctx, rows)
+		sent, pubErr := r.publishAll(ctx, rows, stopAt)
 		relayed = len(sent)
 		// Delete exactly the rows sent: on PostgreSQL a transaction that
 		// took a lower seq may commit later, and its row must stay.
@@ -150,7 +164,7 @@ const inFlight = 256
 // inFlight subjects at once. A subject stops at its first failure, so its
 // later events wait for the next flush behind it. It returns the seqs
 // sent, and an error when some were not.
-func (r *Relay) publishAll(ctx context.Context, rows []row) ([]any, error) {
+func (r *Relay) publishAll(ctx context.Context, rows []row, stopAt time.Time) ([]any, error) {
 	var order []string
 	bySubject := map[string][]row{}
 	for _, x := range rows {
@@ -172,6 +186,9 @@ func (r *Relay) publishAll(ctx context.Context, rows []row) ([]any, error) {
 		go func(rows []row) {
 			defer func() { <-slots; wg.Done() }()
 			for _, x := range rows {
+				if !stopAt.IsZero() && time.Now().After(stopAt) {
+					return // the rest of this subject's, in order, next time
+				}
 				err := r.publish(ctx, x)
 				mu.Lock()
 				if err != nil && first == nil {

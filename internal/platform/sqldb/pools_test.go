@@ -6,15 +6,23 @@ import (
 	"fmt"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/platform/sqldb"
 	"github.com/vitrine-dev/vitrine/internal/platform/sqldb/sqltest"
 )
 
-// A URL that lists a read-only server first (as a replica answers when the
-// primary is slow to accept a connection under load) still sends every
-// write to the read-write server, while reads may use either.
-func TestWritesNeverLandOnAReadOnlyServer(t *testing.T) {
+// A URL that lists a read-only server first (a standby once a switchover
+// has moved the primary, or one that answered first under load) still
+// sends every write and every read to the read-write server, whatever
+// target_session_attrs the URL asks for (it is for a single host).
+func TestWritesAndReadsGoToTheReadWriteServer(t *testing.T) {
+	for _, attrs := range []string{"any", "read-write"} {
+		t.Run(attrs, func(t *testing.T) { testWritesAndReadsGoToTheReadWriteServer(t, attrs) })
+	}
+}
+
+func testWritesAndReadsGoToTheReadWriteServer(t *testing.T, attrs string) {
 	ctx := context.Background()
 	u, err := url.Parse(sqltest.PostgresURL())
 	if err != nil {
@@ -26,7 +34,7 @@ func TestWritesNeverLandOnAReadOnlyServer(t *testing.T) {
 	schema := sqltest.UniqueSchema(t, "pools")
 	u.Host = fmt.Sprintf("127.0.0.1:%d,%s", readOnly.Port, u.Host)
 	q := u.Query()
-	q.Set("target_session_attrs", "any")
+	q.Set("target_session_attrs", attrs)
 	q.Set("connect_timeout", "5")
 	u.RawQuery = q.Encode()
 	db, err := sqldb.Open(ctx, sqldb.Config{PostgresURL: u.String(), Schema: schema})
@@ -39,8 +47,8 @@ func TestWritesNeverLandOnAReadOnlyServer(t *testing.T) {
 	if err := db.QueryRowContext(ctx, "SHOW transaction_read_only").Scan(&readsOn); err != nil {
 		t.Fatal(err)
 	}
-	if readsOn != "on" {
-		t.Fatalf("reads went to the read-write server; the test needs them on the read-only one listed first")
+	if readsOn != "off" {
+		t.Fatalf("a read went to the read-only server listed first")
 	}
 	if _, err := db.ExecContext(ctx, "CREATE TABLE notes (body text)"); err != nil {
 		t.Fatalf("a statement went to the read-only server: %v", err)
@@ -53,8 +61,80 @@ func TestWritesNeverLandOnAReadOnlyServer(t *testing.T) {
 		t.Fatalf("a transaction went to the read-only server: %v", err)
 	}
 	var n int
-	err = db.Tx(ctx, func(tx *sql.Tx) error { return tx.QueryRowContext(ctx, "SELECT count(*) FROM notes").Scan(&n) })
-	if err != nil || n != 1 {
-		t.Fatalf("the write is not on the read-write server: %d rows, %v", n, err)
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM notes").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("a read does not see the write before it: %d rows, %v", n, err)
+	}
+}
+
+// While no server takes writes (the primary stopped, before a standby is
+// promoted), reads run on the standby, and the DB answers its readiness
+// ping; writes are refused as unavailable (503), never sent there.
+func TestReadsGoOnWhileNoServerTakesWrites(t *testing.T) {
+	ctx := context.Background()
+	primary := sqltest.StartPrimary(t)
+	standby := sqltest.StartReplica(t, primary)
+	u, err := url.Parse(primary.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Host = fmt.Sprintf("127.0.0.1:%d,127.0.0.1:%d", standby.Port, primary.Port)
+	q := u.Query()
+	q.Set("target_session_attrs", "read-write")
+	q.Set("connect_timeout", "2")
+	u.RawQuery = q.Encode()
+	db, err := sqldb.Open(ctx, sqldb.Config{PostgresURL: u.String(), Schema: "public"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var standbyRead bool
+	if err := db.QueryRowContext(ctx, "SELECT pg_is_in_recovery()").Scan(&standbyRead); err != nil || standbyRead {
+		t.Fatalf("with the primary up, a read ran on the standby (%v, %v)", standbyRead, err)
+	}
+
+	primary.Stop()
+	if err := db.PingContext(ctx); err != nil {
+		t.Fatalf("with only the standby answering, the ping failed: %v", err)
+	}
+	if err := db.QueryRowContext(ctx, "SELECT pg_is_in_recovery()").Scan(&standbyRead); err != nil || !standbyRead {
+		t.Fatalf("with the primary stopped, a read: standby %v, %v", standbyRead, err)
+	}
+	if _, err := db.ExecContext(ctx, "CREATE TABLE refused (x int)"); err == nil || !sqldb.IsUnavailable(err) {
+		t.Fatalf("a write with no read-write server: %v, want unavailable", err)
+	}
+}
+
+// A read whose connection the server drops under it (shut down, restarted
+// as a standby: here, terminated) is answered from a new connection, not
+// failed.
+func TestAReadWhoseConnectionIsDroppedRunsAgain(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqldb.Open(ctx, sqldb.Config{PostgresURL: sqltest.PostgresURL(), Schema: sqltest.UniqueSchema(t, "dropped")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	admin, err := sql.Open("pgx", sqltest.PostgresURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	marker := fmt.Sprintf("dropped read %d", time.Now().UnixNano())
+	done := make(chan error, 1)
+	var got string
+	go func() { done <- db.QueryRowContext(ctx, "SELECT $1::text FROM pg_sleep(1)", marker).Scan(&got) }()
+	var terminated bool
+	for deadline := time.Now().Add(5 * time.Second); !terminated && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		err := admin.QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) > 0 FROM pg_stat_activity
+			WHERE query LIKE '%pg_sleep(1)%' AND pid <> pg_backend_pid() AND state = 'active'`).Scan(&terminated)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !terminated {
+		t.Fatal("the read never ran on the server")
+	}
+	if err := <-done; err != nil || got != marker {
+		t.Fatalf("the read whose connection was dropped: %q, %v", got, err)
 	}
 }

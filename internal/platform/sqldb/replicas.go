@@ -113,9 +113,7 @@ func openReplicas(cfg Config, primary *sql.DB, pool func(*pgx.ConnConfig) *sql.D
 			rs.closePools()
 			return nil, fmt.Errorf("sqldb: replica URL %d does not parse", i+1)
 		}
-		if pcfg.ConnectTimeout == 0 {
-			pcfg.ConnectTimeout = 2 * time.Second
-		}
+		boundConnects(&pcfg.Config)
 		pcfg.RuntimeParams["search_path"] = cfg.Schema
 		name := net.JoinHostPort(pcfg.Host, strconv.Itoa(int(pcfg.Port)))
 		if slices.ContainsFunc(rs.replicas, func(r *replica) bool { return r.name == name }) {

@@ -61,21 +61,25 @@ type Config struct {
 
 // DB is a database/sql handle that knows its dialect.
 //
-// On PostgreSQL with several hosts in the URL (a primary and its replicas,
-// as for a failover), reads and writes take separate pools. Reads go to any
-// host that answers, so they keep working while the primary is away.
-// Writes (ExecContext, BeginTx and so Tx) go to a pool that accepts only a
-// read-write server: a connection that fell back to a replica, because the
-// primary was slow to accept it under load, must never take a write.
+// On PostgreSQL with several hosts in the URL (a primary and its standbys,
+// as Patroni runs them), reads and writes take separate pools, and both
+// accept only the read-write server: a read sees every write acknowledged
+// before it, and a connection that reached a standby, because the primary
+// was slow to accept it under load, never takes a write. While no server
+// takes writes (the primary lost, a failover under way), a read the
+// primary cannot serve runs on a third pool that takes any host that
+// answers, its own zone's first when the URL lists it first, so reads
+// keep working, a little behind perhaps, until a standby is promoted.
 //
 // With replicas (Config.ReplicaURLs), QueryContext and QueryRowContext
 // send a read whose context allows it (ReplicaReads) to a replica that is
 // healthy and has replayed every write this process knows of (NoteWrites),
 // and any other read to the primary. See replicaSet.
 type DB struct {
-	*sql.DB  // reads on the primary (or any host of a multi-host URL)
+	*sql.DB  // reads on the primary
 	Dialect  Dialect
 	primary  *sql.DB     // writes; the same pool as reads when there is one host
+	anyHost  *sql.DB     // reads while the primary cannot serve them; nil with one host
 	replicas *replicaSet // nil without replicas
 	rebound  sync.Map    // query with ? -> query with $n
 }
@@ -93,7 +97,7 @@ func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql
 	}
 	rows, err := db.DB.QueryContext(ctx, query, args...)
 	if err != nil && retryOnNewConnection(ctx, err) {
-		return db.DB.QueryContext(ctx, query, args...)
+		return db.fallback().QueryContext(ctx, query, args...)
 	}
 	return rows, err
 }
@@ -108,18 +112,44 @@ func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *s
 	}
 	row := db.DB.QueryRowContext(ctx, query, args...)
 	if err := row.Err(); err != nil && retryOnNewConnection(ctx, err) {
-		return db.DB.QueryRowContext(ctx, query, args...)
+		return db.fallback().QueryRowContext(ctx, query, args...)
 	}
 	return row
 }
 
+// fallback is where a read the primary's pool could not serve runs once
+// more: on any host with several, on a new connection of the same pool
+// with one.
+func (db *DB) fallback() *sql.DB {
+	if db.anyHost != nil {
+		return db.anyHost
+	}
+	return db.DB
+}
+
+// PingContext says whether the DB can serve reads: the primary answers,
+// or with several hosts any of them does (both asked at once, so that a
+// primary that does not answer at all costs no more than its deadline).
+func (db *DB) PingContext(ctx context.Context) error {
+	if db.anyHost == nil {
+		return db.DB.PingContext(ctx)
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- db.DB.PingContext(ctx) }()
+	go func() { errc <- db.anyHost.PingContext(ctx) }()
+	first := <-errc
+	if first == nil {
+		return nil
+	}
+	return errors.Join(first, <-errc)
+}
+
 // retryOnNewConnection says whether a read that failed on the primary's
-// pool runs once more: a read that may lag, whose connection the server
-// dropped (shutting down, gone). The new connection goes to whichever
-// host of the URL answers, the replica while the primary is away, which
-// is what such a read accepts.
+// pool runs once more, on the fallback: its connection was dropped (the
+// server shutting down, gone, restarted as a standby) or no server takes
+// writes now. A read is safe to repeat.
 func retryOnNewConnection(ctx context.Context, err error) bool {
-	return mayReadReplica(ctx) && ctx.Err() == nil && IsUnavailable(err)
+	return ctx.Err() == nil && IsUnavailable(err)
 }
 
 // NoteWrites tells the DB that writes were committed on the primary, by
@@ -151,6 +181,9 @@ func (db *DB) Close() error {
 		err = db.replicas.close()
 	}
 	err = errors.Join(err, db.DB.Close())
+	if db.anyHost != nil {
+		err = errors.Join(err, db.anyHost.Close())
+	}
 	if db.primary != nil && db.primary != db.DB {
 		err = errors.Join(err, db.primary.Close())
 	}
@@ -221,6 +254,7 @@ func openPostgres(ctx context.Context, cfg Config) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqldb: parse PostgreSQL URL: %w", err)
 	}
+	boundConnects(&pcfg.Config)
 	// Create the service's schema (on the primary), then pin every pooled
 	// connection to it.
 	rw := pcfg.Copy()
@@ -252,23 +286,31 @@ func openPostgres(ctx context.Context, cfg Config) (*DB, error) {
 		if tracer != nil {
 			c.Tracer = tracer
 		}
-		db := stdlib.OpenDB(*c)
+		db := stdlib.OpenDB(*c, poolOptions(c)...)
 		db.SetMaxOpenConns(n)
 		db.SetMaxIdleConns(n)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 		return db
 	}
-	reads := pool(pcfg)
-	writes := reads
-	if len(pcfg.Fallbacks) > 0 {
-		// Several hosts: a read connection that fell back to a replica
-		// while the primary was away goes back to the primary soon.
-		reads.SetConnMaxLifetime(30 * time.Second)
+	var reads, writes, anyHost *sql.DB
+	if len(pcfg.Fallbacks) == 0 {
+		reads = pool(pcfg)
+		writes = reads
+	} else {
+		// Several hosts: reads and writes on the read-write server,
+		// whatever the URL's target_session_attrs says (it is for the
+		// single-host case); reads on any host when it cannot serve.
 		rw.RuntimeParams["search_path"] = cfg.Schema
-		writes = pool(rw)
+		reads, writes = pool(rw.Copy()), pool(rw)
+		anyCfg := pcfg.Copy()
+		anyCfg.ValidateConnect = nil
+		anyHost = pool(anyCfg)
+		// Connections that reached a standby while the primary was away
+		// make way for the primary soon.
+		anyHost.SetConnMaxLifetime(30 * time.Second)
 	}
-	db := &DB{DB: reads, Dialect: Postgres, primary: writes}
-	if err := reads.PingContext(ctx); err != nil {
+	db := &DB{DB: reads, Dialect: Postgres, primary: writes, anyHost: anyHost}
+	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqldb: connect to PostgreSQL: %w", err)
 	}

@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"time"
@@ -45,6 +46,11 @@ func IsUnavailable(err error) bool {
 	}
 	var netErr net.Error
 	if errors.As(err, &netErr) {
+		return true
+	}
+	// The server closed the connection under the statement: it stopped,
+	// or Patroni restarted it as a standby.
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return true
 	}
 	return pgconn.SafeToRetry(err) || strings.Contains(err.Error(), "failed to connect")

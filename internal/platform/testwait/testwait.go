@@ -1,6 +1,8 @@
 // Package testwait holds the one polling loop tests use to wait for
 // something that happens in the background (an event consumed, a server
-// back, a breaker closed), instead of sleeping a fixed time.
+// back, a breaker closed), instead of sleeping a fixed time, and what
+// tests that run servers of their own share: a free port, a frozen
+// process.
 package testwait
 
 import (

@@ -116,3 +116,43 @@ func consumeProducts(t *testing.T, b *bus.Bus, n int) map[string]int {
 	})
 	return seen
 }
+
+// slowPublisher acknowledges each event after a pause, as a stream
+// electing a new leader does.
+type slowPublisher struct{ pause time.Duration }
+
+func (p slowPublisher) Publish(ctx context.Context, _, _ string, _ []byte) error {
+	select {
+	case <-time.After(p.pause):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// A relay given a deadline stops publishing at half of it and still
+// deletes what the stream acknowledged: a slow stream makes its batches
+// smaller, never endless, and nothing is sent twice for nothing.
+func TestOutboxRelayKeepsWithinItsDeadline(t *testing.T) {
+	ctx := context.Background()
+	store, err := productdb.Open(ctx, sqltest.Config(t, sqldb.Postgres, "product"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	const n = 10
+	for i := range n {
+		mustCreate(t, store, newProduct(i, "Acme", "", 100))
+	}
+	relay := outbox.New(store.DB(), slowPublisher{pause: 100 * time.Millisecond}, "product", slog.Default())
+	fctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	start := time.Now()
+	sent, err := relay.Flush(fctx)
+	if took := time.Since(start); err != nil || took > time.Second || sent == 0 || sent >= n {
+		t.Fatalf("relayed %d of %d in %s (%v): want some, within the 1s deadline", sent, n, took, err)
+	}
+	if backlog, _ := relay.Backlog(ctx); backlog != n-sent {
+		t.Fatalf("outbox holds %d events after %d were relayed, want %d", backlog, sent, n-sent)
+	}
+}

@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/testwait"
 )
 
 // Credentials of the server's root user; Start puts them in the standard
@@ -67,7 +69,7 @@ func binary(t testing.TB) string {
 // variables for the test.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{t: t, bin: binary(t), root: t.TempDir(), addr: "127.0.0.1:" + strconv.Itoa(freePort(t)),
+	s := &Server{t: t, bin: binary(t), root: t.TempDir(), addr: "127.0.0.1:" + strconv.Itoa(testwait.FreePort(t)),
 		logPath: filepath.Join(t.TempDir(), "versitygw.log")}
 	s.Endpoint = "http://" + s.addr
 	s.run()
@@ -143,13 +145,4 @@ func (s *Server) CreateBucket(t testing.TB, name string) {
 	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
 		t.Fatalf("s3test: create bucket %s: %v", name, err)
 	}
-}
-
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

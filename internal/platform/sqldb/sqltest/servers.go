@@ -20,11 +20,12 @@ import (
 // for tests that need servers of their own (replication, a server to
 // stop); missing binaries fail the test.
 type Server struct {
-	t    testing.TB
-	bin  string
-	data string
-	sock string
-	Port int
+	t      testing.TB
+	bin    string
+	data   string
+	sock   string
+	Port   int
+	frozen []int // processes Freeze stopped
 }
 
 // URL is the server's URL for the database test, with a password the
