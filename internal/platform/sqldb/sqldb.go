@@ -77,16 +77,16 @@ type Config struct {
 // healthy and has replayed every write this process knows of (NoteWrites),
 // and any other read to the primary. See replicaSet.
 type DB struct {
-	*sql.DB  // reads on the primary
-	Dialect  Dialect
-	primary  *sql.DB     // writes; the same pool as reads when there is one host
-	anyHost  *sql.DB     // reads while the primary cannot serve them; nil with one host
+	*sql.DB // reads on the primary
+	Dialect Dialect
+	primary *sql.DB // writes; the same pool as reads when there is one host
+	anyHost *sql.DB // reads while the primary cannot serve them; nil with one host
 	// awayUntil (unix nanoseconds): until then reads go straight to
 	// anyHost, the primary having just failed one; a frozen primary
 	// costs the first read that finds it, not every read.
 	awayUntil atomic.Int64
-	replicas *replicaSet // nil without replicas
-	rebound  sync.Map    // query with ? -> query with $n
+	replicas  *replicaSet // nil without replicas
+	rebound   sync.Map    // query with ? -> query with $n
 }
 
 // QueryContext runs a query on a replica when ctx allows it and one is in
