@@ -106,6 +106,7 @@ func testReplicas(c *cluster) {
 	eventually(t, time.Minute, "the standbys come back to the read pool", func() bool {
 		return c.productMetric("vitrine_db_replica_healthy") == n && c.serviceMetric("analytics", "vitrine_db_replica_healthy") == n
 	})
+	c.waitHealthy(time.Now(), 2*time.Minute) // both standbys streaming again
 }
 
 // standbys are the PostgreSQL members that are not the leader.

@@ -26,6 +26,10 @@ func (c *Cluster) serveArgs(inst Instance, natsURL string) []string {
 		"--data-dir", c.path("data", inst.Name), "--postgres-url", inst.PostgresURL, "--nats-url", natsURL,
 		"--redis-url", c.RedisURL, "--stream-replicas", "3", "--trusted-proxies", loopback + "/32",
 		"--drain-delay", "2s", "--shutdown-timeout", "15s",
+		// A breaker that opened while a store failed over tries again
+		// within seconds: after a Redis failover the cache, rate limits
+		// and login throttles are shared again that soon.
+		"--breaker-open-for", "5s",
 		// A file, not the secret, on the command line: the command line
 		// wins over a VITRINE_CURSOR_SECRET the caller may have.
 		"--cursor-secret-file", c.path("cursor-secret")}

@@ -75,7 +75,7 @@ func pingOnCheckout(ctx context.Context, p stdlib.ShouldPingParams) bool {
 // poolOptions are the options of every pool of c.
 func poolOptions(c *pgx.ConnConfig) []stdlib.OptionOpenDB {
 	opts := []stdlib.OptionOpenDB{stdlib.OptionShouldPing(pingOnCheckout)}
-	if len(c.Fallbacks) > 0 {
+	if len(c.Fallbacks) > 0 && c.ValidateConnect != nil {
 		h := new(lastHost)
 		opts = append(opts, stdlib.OptionBeforeConnect(h.first), stdlib.OptionAfterConnect(h.note))
 	}
@@ -86,9 +86,11 @@ func poolOptions(c *pgx.ConnConfig) []stdlib.OptionOpenDB {
 // the last one. pgx tries a multi-host URL's hosts in order, each for up
 // to the connect timeout: once the first host is frozen and another was
 // promoted, every new connection would wait that long before reaching
-// it (a pool that takes any host would wait as long on a frozen first
-// one). A host is recognised by its address, so URLs that name hosts by
-// IP address benefit; names keep the URL's order.
+// it. Only pools that ask for a kind of server (the primary) remember:
+// the pool that takes any host keeps the URL's order, its own zone's
+// server first, rather than stick to one that may be the next to freeze.
+// A host is recognised by its address, so URLs that name hosts by IP
+// address benefit; names keep the URL's order.
 type lastHost struct{ addr atomic.Pointer[string] }
 
 func (h *lastHost) first(_ context.Context, c *pgx.ConnConfig) error {

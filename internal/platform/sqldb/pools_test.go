@@ -66,7 +66,7 @@ func testWritesAndReadsGoToTheReadWriteServer(t *testing.T, attrs string) {
 	}
 }
 
-// While no server takes writes (the primary stopped, before a standby is
+// While no server takes writes (the primary frozen, before a standby is
 // promoted), reads run on the standby, and the DB answers its readiness
 // ping; writes are refused as unavailable (503), never sent there.
 func TestReadsGoOnWhileNoServerTakesWrites(t *testing.T) {
@@ -92,15 +92,29 @@ func TestReadsGoOnWhileNoServerTakesWrites(t *testing.T) {
 		t.Fatalf("with the primary up, a read ran on the standby (%v, %v)", standbyRead, err)
 	}
 
-	primary.Stop()
+	primary.Freeze()
+	t.Cleanup(primary.Thaw)
 	if err := db.PingContext(ctx); err != nil {
 		t.Fatalf("with only the standby answering, the ping failed: %v", err)
 	}
 	if err := db.QueryRowContext(ctx, "SELECT pg_is_in_recovery()").Scan(&standbyRead); err != nil || !standbyRead {
 		t.Fatalf("with the primary stopped, a read: standby %v, %v", standbyRead, err)
 	}
-	if _, err := db.ExecContext(ctx, "CREATE TABLE refused (x int)"); err == nil || !sqldb.IsUnavailable(err) {
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := db.ExecContext(wctx, "CREATE TABLE refused (x int)"); err == nil || !sqldb.IsUnavailable(err) {
 		t.Fatalf("a write with no read-write server: %v, want unavailable", err)
+	}
+	// Reads that follow skip the primary for a while: each would
+	// otherwise wait out the frozen server's 2 s connection timeout.
+	start := time.Now()
+	for range 5 {
+		if err := db.QueryRowContext(ctx, "SELECT pg_is_in_recovery()").Scan(&standbyRead); err != nil || !standbyRead {
+			t.Fatalf("a read while the primary is away: standby %v, %v", standbyRead, err)
+		}
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("five reads took %s with the primary away", took)
 	}
 }
 

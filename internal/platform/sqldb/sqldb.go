@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/exaring/otelpgx"
@@ -76,12 +77,16 @@ type Config struct {
 // healthy and has replayed every write this process knows of (NoteWrites),
 // and any other read to the primary. See replicaSet.
 type DB struct {
-	*sql.DB  // reads on the primary
-	Dialect  Dialect
-	primary  *sql.DB     // writes; the same pool as reads when there is one host
-	anyHost  *sql.DB     // reads while the primary cannot serve them; nil with one host
-	replicas *replicaSet // nil without replicas
-	rebound  sync.Map    // query with ? -> query with $n
+	*sql.DB // reads on the primary
+	Dialect Dialect
+	primary *sql.DB // writes; the same pool as reads when there is one host
+	anyHost *sql.DB // reads while the primary cannot serve them; nil with one host
+	// awayUntil (unix nanoseconds): until then reads go straight to
+	// anyHost, the primary having just failed one; a frozen primary
+	// costs the first read that finds it, not every read.
+	awayUntil atomic.Int64
+	replicas  *replicaSet // nil without replicas
+	rebound   sync.Map    // query with ? -> query with $n
 }
 
 // QueryContext runs a query on a replica when ctx allows it and one is in
@@ -95,8 +100,12 @@ func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql
 			return rows, err
 		}
 	}
+	if db.primaryAway() {
+		return db.anyHost.QueryContext(ctx, query, args...)
+	}
 	rows, err := db.DB.QueryContext(ctx, query, args...)
 	if err != nil && retryOnNewConnection(ctx, err) {
+		db.noteAway()
 		return db.fallback().QueryContext(ctx, query, args...)
 	}
 	return rows, err
@@ -110,11 +119,28 @@ func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *s
 			return row
 		}
 	}
+	if db.primaryAway() {
+		return db.anyHost.QueryRowContext(ctx, query, args...)
+	}
 	row := db.DB.QueryRowContext(ctx, query, args...)
 	if err := row.Err(); err != nil && retryOnNewConnection(ctx, err) {
+		db.noteAway()
 		return db.fallback().QueryRowContext(ctx, query, args...)
 	}
 	return row
+}
+
+// primaryAwayFor is how long reads skip a primary that failed one.
+const primaryAwayFor = 3 * time.Second
+
+func (db *DB) primaryAway() bool {
+	return db.anyHost != nil && time.Now().UnixNano() < db.awayUntil.Load()
+}
+
+func (db *DB) noteAway() {
+	if db.anyHost != nil {
+		db.awayUntil.Store(time.Now().Add(primaryAwayFor).UnixNano())
+	}
 }
 
 // fallback is where a read the primary's pool could not serve runs once
