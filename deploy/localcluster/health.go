@@ -60,7 +60,7 @@ func (c *Cluster) postgresHealth(ctx context.Context) error {
 	}
 	switch {
 	case len(members) != len(Zones):
-		return fmt.Errorf("Patroni knows %d PostgreSQL members, not %d", len(members), len(Zones))
+		return fmt.Errorf("the PostgreSQL cluster has %d members in Patroni, not %d", len(members), len(Zones))
 	case len(bad) > 0:
 		return fmt.Errorf("PostgreSQL: %s", strings.Join(bad, "; "))
 	case len(timelines) != 1:

@@ -215,9 +215,3 @@ func (c *Cluster) createDatabase(ctx context.Context) error {
 	}
 	return err
 }
-
-// stopPatroni stops one zone's Patroni, which stops its server first (a
-// leader hands the lock over to a standby as it goes).
-func (c *Cluster) stopPatroni(p Process, sig syscall.Signal) {
-	c.stopProcess(p.Name, sig, 60*time.Second)
-}

@@ -122,7 +122,7 @@ func patroniCall(ctx context.Context, method, url string, body []byte, out any) 
 		return err
 	}
 	if res.StatusCode/100 != 2 {
-		return fmt.Errorf("Patroni %s %s: %s: %s", method, url, res.Status, bytes.TrimSpace(b))
+		return fmt.Errorf("patroni's REST API, %s %s: %s: %s", method, url, res.Status, bytes.TrimSpace(b))
 	}
 	if out == nil {
 		return nil
