@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"testing"
@@ -140,9 +141,16 @@ func TestOutboxRelayKeepsWithinItsDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
+	// One product's events: the relay sends them in order, one after
+	// another (different products' go out at once).
 	const n = 10
-	for i := range n {
-		mustCreate(t, store, newProduct(i, "Acme", "", 100))
+	p := newProduct(1, "Acme", "", 100)
+	mustCreate(t, store, p)
+	for i := 1; i < n; i++ {
+		p.Description = fmt.Sprintf("edit %d", i)
+		if err := store.UpdateProduct(ctx, p, p.Version); err != nil {
+			t.Fatal(err)
+		}
 	}
 	relay := outbox.New(store.DB(), slowPublisher{pause: 100 * time.Millisecond}, "product", slog.Default())
 	fctx, cancel := context.WithTimeout(ctx, time.Second)
