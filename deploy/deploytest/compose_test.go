@@ -341,7 +341,8 @@ func readHAProxy(t *testing.T, path string) map[string][]string {
 	for line := range strings.Lines(string(b)) {
 		indented := strings.HasPrefix(line, "\t") || strings.HasPrefix(line, " ")
 		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
+		// .if, .else, .endif (conditional blocks) leave the section as it is.
+		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, ".") {
 			continue
 		}
 		if !indented {
