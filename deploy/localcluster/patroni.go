@@ -194,7 +194,26 @@ func (c *Cluster) startPostgresCluster(ctx context.Context) error {
 		func(ctx context.Context) bool { return c.postgresHealth(ctx) == nil }); err != nil {
 		return err
 	}
-	return c.createDatabase(ctx)
+	if err := c.createDatabase(ctx); err != nil {
+		return err
+	}
+	return waitUntil(ctx, time.Minute, "every PostgreSQL member to have the database", c.everyMemberHasTheDatabase)
+}
+
+// everyMemberHasTheDatabase says whether every member, the standbys
+// included, has Vitrine's database: an instance that reaches a standby
+// first (its zone's) before the database got there is refused for good
+// (pgx tries no other host after "database does not exist").
+func (c *Cluster) everyMemberHasTheDatabase(ctx context.Context) bool {
+	for _, p := range c.OfKind(KindPostgres) {
+		url := fmt.Sprintf("postgres://postgres@%s/vitrine?sslmode=disable&connect_timeout=2", p.Addr("postgres"))
+		conn, err := pgx.Connect(ctx, url)
+		if err != nil {
+			return false
+		}
+		conn.Close(ctx)
+	}
+	return true
 }
 
 // createDatabase makes Vitrine's database on the leader.
