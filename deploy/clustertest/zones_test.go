@@ -130,28 +130,22 @@ func (c *cluster) zoneTest(f zoneFault) {
 	}
 }
 
-// gatherLeaders puts the Redis primary and the active balancer in the
-// zone of the PostgreSQL leader, and returns that zone.
+// gatherLeaders puts the PostgreSQL leader and the Redis primary in the
+// zone of the balancer the entry sends clients to, and returns that zone.
 func (c *cluster) gatherLeaders() string {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	leader := c.cl.PostgresLeader(ctx)
-	if leader == "" {
-		c.t.Fatal("PostgreSQL has no leader")
+	lb, ok := c.layout.Process(c.cl.ActiveBalancer(ctx))
+	if !ok {
+		c.t.Fatal("the entry sends clients to no balancer")
 	}
-	p, _ := c.layout.Process(leader)
-	if err := c.cl.MoveRedisPrimary(ctx, p.Zone); err != nil {
+	if err := c.cl.MovePostgresLeader(ctx, lb.Zone); err != nil {
 		c.t.Fatal(err)
 	}
-	if err := c.cl.PreferBalancer(ctx, p.Zone); err != nil {
+	if err := c.cl.MoveRedisPrimary(ctx, lb.Zone); err != nil {
 		c.t.Fatal(err)
 	}
-	c.t.Cleanup(func() {
-		if err := c.cl.PreferBalancer(context.Background(), localcluster.Zones[0]); err != nil {
-			c.t.Error(err)
-		}
-	})
-	return p.Zone
+	return lb.Zone
 }
 
 // waitNewLeaders waits until PostgreSQL, Redis and the entry have each

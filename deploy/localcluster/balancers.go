@@ -116,31 +116,3 @@ func (c *Cluster) ActiveBalancer(ctx context.Context) string {
 	}
 	return ""
 }
-
-// EntryAPI is the entry's runtime API.
-func (c *Cluster) EntryAPI() HAProxyAPI { return HAProxyAPI{Addr: c.Entry().Addr("api")} }
-
-// PreferBalancer makes the entry send clients to zone z's balancer: those
-// of the zones before z in maintenance, the others ready. PreferBalancer
-// of the first zone undoes it.
-func (c *Cluster) PreferBalancer(ctx context.Context, z string) error {
-	if err := checkZone(z); err != nil {
-		return err
-	}
-	before := true
-	for _, lb := range c.OfKind(KindHAProxy) {
-		before = before && lb.Zone != z
-		state := StateReady
-		if before {
-			state = StateMaint
-		}
-		for _, backend := range []string{"balancers", "balancers-tls"} {
-			if err := c.EntryAPI().SetServerState(ctx, backend, lb.Name, state); err != nil {
-				return err
-			}
-		}
-	}
-	return waitUntil(ctx, 10*time.Second, "the entry to send clients to "+z, func(ctx context.Context) bool {
-		return c.ActiveBalancer(ctx) == c.Zoned(KindHAProxy, z).Name
-	})
-}

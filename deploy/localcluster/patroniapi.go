@@ -80,14 +80,43 @@ func (c *Cluster) PostgresLeader(ctx context.Context) string {
 // Switchover is a planned failover through Patroni: the leader waits for
 // its synchronous standby to have every write, steps down, and the standby
 // is promoted. Vitrine finds the new leader through target_session_attrs.
-func (c *Cluster) Switchover(ctx context.Context) error {
+func (c *Cluster) Switchover(ctx context.Context) error { return c.switchover(ctx, "") }
+
+// MovePostgresLeader makes zone z's server the leader, by switchovers:
+// Patroni promotes only the synchronous standby, so when z's is not it,
+// a switchover moves the roles around first.
+func (c *Cluster) MovePostgresLeader(ctx context.Context, z string) error {
+	target := c.Zoned(KindPostgres, z).Name
+	for range 5 {
+		if c.PostgresLeader(ctx) == target {
+			return nil
+		}
+		candidate := ""
+		members, _ := c.PatroniMembers(ctx)
+		for _, m := range members {
+			if m.Name == target && m.Role == "sync_standby" {
+				candidate = target
+			}
+		}
+		if err := c.switchover(ctx, candidate); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("%s is not the PostgreSQL leader after five switchovers", target)
+}
+
+func (c *Cluster) switchover(ctx context.Context, candidate string) error {
 	leader := c.PostgresLeader(ctx)
 	if leader == "" {
 		return errors.New("PostgreSQL has no leader now: Patroni is failing over")
 	}
 	p, _ := c.Process(leader)
 	c.logf("switching over from %s through Patroni", leader)
-	body, _ := json.Marshal(map[string]string{"leader": leader})
+	req := map[string]string{"leader": leader}
+	if candidate != "" {
+		req["candidate"] = candidate
+	}
+	body, _ := json.Marshal(req)
 	if err := patroniCall(ctx, http.MethodPost, "http://"+p.Addr("patroni")+"/switchover", body, nil); err != nil {
 		return err
 	}
