@@ -183,7 +183,7 @@ func testKillProduct(c *cluster) {
 // testRollingRestart: SIGTERM each instance in turn, wait until it is back
 // in HAProxy, then the next.
 func testRollingRestart(c *cluster) {
-	p := c.underLoad("rolling restart of all 8 instances", rate, func() {
+	p := c.underLoad(fmt.Sprintf("rolling restart of all %d instances", len(localcluster.Services)*c.cl.Config.Instances), rate, func() {
 		for _, svc := range localcluster.Services {
 			for i := 1; i <= 2; i++ {
 				c.proc(localcluster.Restart, c.layout.Instance(svc, i).Name)
@@ -208,7 +208,7 @@ func testKillSearch(c *cluster) {
 			searches, searchErrors = a.Requests, a.Errors
 		}
 	}
-	p.outcome = fmt.Sprintf("%d failed requests; %d searches served by search-2 during", p.failures(), searches-searchErrors)
+	p.outcome = fmt.Sprintf("%d failed requests; %d searches served by the other search instances during", p.failures(), searches-searchErrors)
 	record(p)
 	c.proc(localcluster.Start, "search-1")
 	if p.failures() != 0 {
