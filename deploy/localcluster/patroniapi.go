@@ -105,7 +105,22 @@ func (c *Cluster) MovePostgresLeader(ctx context.Context, z string) error {
 	return fmt.Errorf("%s is not the PostgreSQL leader after five switchovers", target)
 }
 
+// hasSyncStandby says whether Patroni has named a synchronous standby,
+// the only member a switchover may promote.
+func (c *Cluster) hasSyncStandby(ctx context.Context) bool {
+	members, _ := c.PatroniMembers(ctx)
+	for _, m := range members {
+		if m.Role == "sync_standby" {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *Cluster) switchover(ctx context.Context, candidate string) error {
+	if err := waitUntil(ctx, time.Minute, "a synchronous standby to switch over to", c.hasSyncStandby); err != nil {
+		return err
+	}
 	leader := c.PostgresLeader(ctx)
 	if leader == "" {
 		return errors.New("PostgreSQL has no leader now: Patroni is failing over")
@@ -120,9 +135,9 @@ func (c *Cluster) switchover(ctx context.Context, candidate string) error {
 	if err := patroniCall(ctx, http.MethodPost, "http://"+p.Addr("patroni")+"/switchover", body, nil); err != nil {
 		return err
 	}
-	err := waitUntil(ctx, time.Minute, "a new PostgreSQL leader and every member streaming from it", func(ctx context.Context) bool {
+	err := waitUntil(ctx, time.Minute, "a new PostgreSQL leader, every member streaming from it, one synchronously", func(ctx context.Context) bool {
 		now := c.PostgresLeader(ctx)
-		return now != "" && now != leader && c.postgresHealth(ctx) == nil
+		return now != "" && now != leader && c.postgresHealth(ctx) == nil && c.hasSyncStandby(ctx)
 	})
 	if err != nil {
 		return err
