@@ -74,10 +74,12 @@ func (c *cluster) zoneTest(f zoneFault) {
 	time.Sleep(5 * time.Second)
 
 	r := zoneResult{zone: z}
-	lost := time.Now()
 	if err := f.lose(z); err != nil {
 		t.Fatal(err)
 	}
+	// From the moment nothing of the zone runs: a write sent before may
+	// have been acknowledged by its leader as the signals went out.
+	lost := time.Now()
 	r.failover = c.waitNewLeaders(z, lost, time.Minute)
 	r.firstWrite = w.firstAckAfter(lost, time.Minute)
 	r.untilLeaders = load.stop(t)

@@ -102,9 +102,17 @@ func tree(root int) []int {
 // which it starts through a process that exits (the server's parent is
 // then init, not Patroni).
 func (c *Cluster) signalTree(name string, sig syscall.Signal) {
+	for _, p := range c.treeOf(name) {
+		_ = syscall.Kill(p, sig)
+	}
+}
+
+// treeOf is a process of the cluster and everything it started (see
+// signalTree).
+func (c *Cluster) treeOf(name string) []int {
 	pid := c.Pid(name)
 	if !running(pid) {
-		return
+		return nil
 	}
 	pids := tree(pid)
 	if p, ok := c.Process(name); ok && p.Kind == KindPostgres {
@@ -112,9 +120,7 @@ func (c *Cluster) signalTree(name string, sig syscall.Signal) {
 			pids = append(pids, tree(pm)...)
 		}
 	}
-	for _, p := range pids {
-		_ = syscall.Kill(p, sig)
-	}
+	return pids
 }
 
 // spawn starts a process of the cluster in a session of its own, so that

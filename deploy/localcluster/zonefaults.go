@@ -46,9 +46,15 @@ func (c *Cluster) FreezeZone(z string) error {
 	if err := checkZone(z); err != nil {
 		return err
 	}
+	// Every pid first, then the signals at once: no process of the zone
+	// goes on answering while the others are being found.
 	names := c.zoneProcesses(z)
+	var pids []int
 	for _, name := range names {
-		c.signalTree(name, syscall.SIGSTOP)
+		pids = append(pids, c.treeOf(name)...)
+	}
+	for _, pid := range pids {
+		_ = syscall.Kill(pid, syscall.SIGSTOP)
 	}
 	c.logf("zone %s frozen: %s", z, strings.Join(names, " "))
 	return nil
