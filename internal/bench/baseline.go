@@ -20,23 +20,36 @@ const (
 	baselineShutdown     = 5 * time.Second
 )
 
+// Which response header fields the baseline server sends with each body.
+const (
+	// BaselineBodyHeaders: only the fields that describe the body
+	// (Content-Type, ETag, Cache-Control, Last-Modified, Vary).
+	BaselineBodyHeaders = "body"
+	// BaselineAllHeaders: every field Vitrine sent, with its value, but
+	// Date and Content-Length, which net/http writes itself. What the
+	// bare server then costs is the protocol's price of those fields.
+	BaselineAllHeaders = "all"
+)
+
 // BaselineServer fetches each of urls once from a running Vitrine, then
-// serves the same bytes (status, body, Content-Type, ETag, Cache-Control)
-// at the same paths on ln with a bare net/http handler, until ctx ends. It
-// is the yardstick for Vitrine's cached GET handlers: load both with
-// `vitrine bench --path` in the same run and the difference is what
-// Vitrine's routing, middleware and cache cost.
+// serves the same bytes (status, body, and the header fields headers
+// names: BaselineBodyHeaders or BaselineAllHeaders) at the same paths on
+// ln with a bare net/http handler, until ctx ends. It is the yardstick for
+// Vitrine's cached GET handlers: load both with wrk or `vitrine bench
+// --path` in the same run and the difference is what Vitrine's routing,
+// middleware and cache cost; a second baseline with the other headers
+// shows what the header fields themselves cost.
 //
 // It closes ln when it returns. Requests for paths it did not fetch answer
 // 404; If-None-Match with the stored ETag answers 304, as Vitrine does.
-func BaselineServer(ctx context.Context, ln net.Listener, urls []string, log io.Writer) error {
+func BaselineServer(ctx context.Context, ln net.Listener, urls []string, headers string, log io.Writer) error {
 	defer ln.Close()
-	h, err := fetchBaseline(ctx, urls)
+	h, err := fetchBaseline(ctx, urls, headers)
 	if err != nil {
 		return fmt.Errorf("baseline server: %w", err)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	fmt.Fprintf(log, "baseline server: serving %d fetched responses on http://%s\n", len(h), ln.Addr())
+	fmt.Fprintf(log, "baseline server: serving %d fetched responses with %s header fields on http://%s\n", len(h), headers, ln.Addr())
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -62,14 +75,17 @@ type baselineHandler map[string]storedResponse
 
 type storedResponse struct {
 	status int
-	header http.Header // only the headers that describe the body
+	header http.Header // the fields it sends (net/http adds Date and Content-Length)
 	body   []byte
 }
 
-// copiedHeaders are the response headers the baseline reproduces.
-var copiedHeaders = []string{"Content-Type", "ETag", "Cache-Control", "Last-Modified", "Vary"}
+// bodyHeaders are the response headers BaselineBodyHeaders reproduces.
+var bodyHeaders = []string{"Content-Type", "ETag", "Cache-Control", "Last-Modified", "Vary"}
 
-func fetchBaseline(ctx context.Context, urls []string) (baselineHandler, error) {
+func fetchBaseline(ctx context.Context, urls []string, headers string) (baselineHandler, error) {
+	if headers != BaselineBodyHeaders && headers != BaselineAllHeaders {
+		return nil, fmt.Errorf("headers %q: want %q or %q", headers, BaselineBodyHeaders, BaselineAllHeaders)
+	}
 	client := newClient(1, baselineFetchTimeout, nil, nil) // no compression: store the bytes as sent
 	defer client.CloseIdleConnections()
 	h := baselineHandler{}
@@ -78,7 +94,7 @@ func fetchBaseline(ctx context.Context, urls []string) (baselineHandler, error) 
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, fmt.Errorf("--fetch-from %q: want an absolute http(s) URL", raw)
 		}
-		stored, err := fetchOne(ctx, client, u.String())
+		stored, err := fetchOne(ctx, client, u.String(), headers)
 		if err != nil {
 			return nil, fmt.Errorf("fetching %s: %w", raw, err)
 		}
@@ -87,7 +103,7 @@ func fetchBaseline(ctx context.Context, urls []string) (baselineHandler, error) 
 	return h, nil
 }
 
-func fetchOne(ctx context.Context, client *http.Client, u string) (storedResponse, error) {
+func fetchOne(ctx context.Context, client *http.Client, u, headers string) (storedResponse, error) {
 	ctx, cancel := context.WithTimeout(ctx, baselineFetchTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
@@ -109,7 +125,13 @@ func fetchOne(ctx context.Context, client *http.Client, u string) (storedRespons
 		return storedResponse{}, fmt.Errorf("body larger than %d bytes", baselineMaxBody)
 	}
 	s := storedResponse{status: resp.StatusCode, header: http.Header{}, body: body}
-	for _, k := range copiedHeaders {
+	if headers == BaselineAllHeaders {
+		s.header = resp.Header.Clone()
+		s.header.Del("Date")
+		s.header.Del("Content-Length")
+		return s, nil
+	}
+	for _, k := range bodyHeaders {
 		if v := resp.Header.Values(k); len(v) > 0 {
 			s.header[http.CanonicalHeaderKey(k)] = v
 		}

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 )
@@ -24,7 +26,7 @@ func TestBaselineServerServesTheFetchedBytes(t *testing.T) {
 	ctx, stop := context.WithCancel(t.Context())
 	served := make(chan error, 1)
 	var log bytes.Buffer
-	go func() { served <- BaselineServer(ctx, ln, urls, &log) }()
+	go func() { served <- BaselineServer(ctx, ln, urls, BaselineBodyHeaders, &log) }()
 	baseline := "http://" + ln.Addr().String()
 
 	for _, p := range paths {
@@ -70,9 +72,68 @@ func TestBaselineServerFailsWhenAFetchFails(t *testing.T) {
 	}
 	deadURL := "http://" + dead.Addr().String() + "/api/categories"
 	dead.Close()
-	if err := BaselineServer(t.Context(), ln, []string{deadURL}, io.Discard); err == nil {
+	if err := BaselineServer(t.Context(), ln, []string{deadURL}, BaselineBodyHeaders, io.Discard); err == nil {
 		t.Error("no error for a URL that cannot be fetched")
 	}
+}
+
+// With every header field, the bare server sends what the origin sent,
+// field for field; with the body's only, none of the others.
+func TestBaselineServerHeaderFields(t *testing.T) {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("ETag", `"v7"`)
+		h.Set("Cache-Control", "public, max-age=60")
+		h.Set("Vary", "Accept-Encoding")
+		h.Set("X-Request-Id", "req-1")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Add("Set-Cookie", "a=1")
+		h.Add("Set-Cookie", "b=2")
+		_, _ = io.WriteString(w, `{"id":"p1"}`)
+	}))
+	defer origin.Close()
+	want, _ := get(t, origin.URL+"/api/products/p1", "")
+	for _, headers := range []string{BaselineAllHeaders, BaselineBodyHeaders} {
+		t.Run(headers, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, stop := context.WithCancel(t.Context())
+			served := make(chan error, 1)
+			go func() { served <- BaselineServer(ctx, ln, []string{origin.URL + "/api/products/p1"}, headers, io.Discard) }()
+			got, body := get(t, "http://"+ln.Addr().String()+"/api/products/p1", "")
+			if string(body) != `{"id":"p1"}` {
+				t.Errorf("body %q", body)
+			}
+			for k, v := range want.Header {
+				sent := slices.Equal(got.Header[k], v)
+				switch {
+				case k == "Date" || k == "Content-Length":
+				case headers == BaselineAllHeaders && !sent:
+					t.Errorf("%s: %q, want %q", k, got.Header[k], v)
+				case headers == BaselineBodyHeaders && !describesBody(k) && got.Header[k] != nil:
+					t.Errorf("%s sent: %q", k, got.Header[k])
+				}
+			}
+			stop()
+			if err := <-served; err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := BaselineServer(t.Context(), ln, []string{origin.URL}, "some", io.Discard); err == nil {
+		t.Error("no error for headers \"some\"")
+	}
+}
+
+func describesBody(field string) bool {
+	return slices.ContainsFunc(bodyHeaders, func(b string) bool { return http.CanonicalHeaderKey(b) == field })
 }
 
 func get(t *testing.T, url, ifNoneMatch string) (*http.Response, []byte) {

@@ -18,9 +18,10 @@ type Command struct {
 	JSON bool // print the report as one JSON object
 	// BaselineServer serves a bare copy of the FetchFrom responses, on
 	// Addr, instead of running a load.
-	BaselineServer bool
-	Addr           string
-	FetchFrom      []string
+	BaselineServer  bool
+	Addr            string
+	FetchFrom       []string
+	BaselineHeaders string // BaselineBodyHeaders or BaselineAllHeaders
 }
 
 // RegisterFlags registers every flag of the command, setting c to their
@@ -31,6 +32,7 @@ func (c *Command) RegisterFlags(f *flag.FlagSet) {
 	f.BoolVar(&c.BaselineServer, "baseline-server", false, "serve a bare copy of the --fetch-from responses instead of running a load")
 	f.StringVar(&c.Addr, "addr", "127.0.0.1:9090", "baseline server: listen address")
 	f.Var((*listFlag)(&c.FetchFrom), "fetch-from", "baseline server: URLs to fetch once at start and serve at the same paths (repeatable or comma list)")
+	f.StringVar(&c.BaselineHeaders, "baseline-headers", BaselineBodyHeaders, "baseline server: the header fields sent with each body: body (those that describe it) or all (every field Vitrine sent)")
 }
 
 // Validate reports the first flag that cannot work.
@@ -38,6 +40,9 @@ func (c *Command) Validate() error {
 	if c.BaselineServer {
 		if len(c.FetchFrom) == 0 {
 			return errors.New("--baseline-server needs --fetch-from with one or more URLs")
+		}
+		if c.BaselineHeaders != BaselineBodyHeaders && c.BaselineHeaders != BaselineAllHeaders {
+			return fmt.Errorf("--baseline-headers %q: want %s or %s", c.BaselineHeaders, BaselineBodyHeaders, BaselineAllHeaders)
 		}
 		return nil
 	}
@@ -53,7 +58,7 @@ func (c *Command) Run(ctx context.Context, stdout, stderr io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("bench: baseline server: %w", err)
 		}
-		return BaselineServer(ctx, ln, c.FetchFrom, stderr)
+		return BaselineServer(ctx, ln, c.FetchFrom, c.BaselineHeaders, stderr)
 	}
 	report, err := Run(ctx, c.Options, stderr)
 	if err != nil {
