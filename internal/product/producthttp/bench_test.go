@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/platform/cache"
 	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
@@ -43,7 +44,7 @@ func benchServer(b *testing.B) (http.Handler, string) {
 		b.Fatal("no product", err)
 	}
 	rt := httpx.NewRouter()
-	producthttp.Routes(rt, svc, producthttp.NewReadCache(cache.New(cache.Config{}), 0))
+	producthttp.Routes(rt, svc, producthttp.NewReadCache(cache.New(cache.Config{}), 0), httpx.SharedCache{MaxAge: time.Minute})
 	return rt, page.Items[0].ID
 }
 
