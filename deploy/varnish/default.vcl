@@ -22,6 +22,7 @@ include "site.vcl";
 sub vcl_recv {
 	set req.backend_hint = vitrine;
 	unset req.http.X-Vitrine-Edge;
+	unset req.http.X-Vitrine-AE;
 
 	# PURGE / with "xkey-purge: key1 key2": drop every object carrying one
 	# of the keys (a hard purge: the next read fetches the change, never
@@ -51,15 +52,16 @@ sub vcl_recv {
 	}
 
 	# Vitrine answers in zstd, gzip or identity and says Vary:
-	# Accept-Encoding. One encoding per request keeps the variants to three
-	# (not one per spelling of the header); the client accepts the one
-	# chosen. zstd first, as Vitrine prefers it.
+	# Accept-Encoding. Varnish's own gzip support (http_gzip_support, on by
+	# default) rewrites Accept-Encoding after this to "gzip" or nothing, and
+	# knows nothing of zstd: the encoding is chosen here, one per request
+	# (three variants, not one per spelling of the header), kept in
+	# X-Vitrine-AE, hashed on and asked of Vitrine (vcl_backend_fetch).
+	# zstd first, as Vitrine prefers it; the client accepts the one chosen.
 	if (req.http.Accept-Encoding ~ "(^|,)\s*zstd\s*(,|$|;\s*q=(1|0\.[0-9]*[1-9]))") {
-		set req.http.Accept-Encoding = "zstd";
+		set req.http.X-Vitrine-AE = "zstd";
 	} elseif (req.http.Accept-Encoding ~ "(^|,)\s*gzip\s*(,|$|;\s*q=(1|0\.[0-9]*[1-9]))") {
-		set req.http.Accept-Encoding = "gzip";
-	} else {
-		unset req.http.Accept-Encoding;
+		set req.http.X-Vitrine-AE = "gzip";
 	}
 
 	# A copy past its s-maxage is served no longer while Vitrine answers
@@ -76,9 +78,8 @@ sub vcl_pass {
 }
 
 sub vcl_backend_fetch {
-	# Varnish's own gzip handling asks the backend for gzip on every miss;
-	# ask for what the client's request was normalised to instead, so the
-	# zstd and gzip variants are Vitrine's own.
+	# Ask Vitrine for the encoding chosen in vcl_recv, not the gzip that
+	# Varnish's gzip support asks for: the variants are Vitrine's own.
 	if (bereq.http.X-Vitrine-Edge != "pass") {
 		if (bereq.http.X-Vitrine-AE) {
 			set bereq.http.Accept-Encoding = bereq.http.X-Vitrine-AE;
@@ -91,9 +92,9 @@ sub vcl_backend_fetch {
 }
 
 sub vcl_hash {
-	# The request's encoding travels to vcl_backend_fetch with it.
-	if (req.http.Accept-Encoding) {
-		set req.http.X-Vitrine-AE = req.http.Accept-Encoding;
+	# Each encoding is an object of its own.
+	if (req.http.X-Vitrine-AE) {
+		hash_data(req.http.X-Vitrine-AE);
 	}
 }
 
