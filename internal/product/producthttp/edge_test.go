@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,9 +11,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/platform/authn"
 	"github.com/vitrine-dev/vitrine/internal/platform/cache"
 	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
-	"github.com/vitrine-dev/vitrine/internal/platform/sqldb"
 	"github.com/vitrine-dev/vitrine/internal/product"
-	"github.com/vitrine-dev/vitrine/internal/product/productdb"
 	"github.com/vitrine-dev/vitrine/internal/product/producthttp"
 )
 
@@ -23,19 +20,7 @@ import (
 func edgeServer(t *testing.T) (http.Handler, *product.Product) {
 	t.Helper()
 	ctx := context.Background()
-	store, err := productdb.Open(ctx, sqldb.Config{SQLitePath: filepath.Join(t.TempDir(), "product.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	secret, err := store.CursorSecret(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := product.NewService(store, secret)
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, _ := openService(t)
 	if _, err := svc.CreateCategory(ctx, product.CategoryInput{Slug: "lamps", Name: "Lamps"}); err != nil {
 		t.Fatal(err)
 	}
