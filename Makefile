@@ -9,8 +9,9 @@ CLUSTER_CMD := bin/cluster
 ## caches are warm: formatting, vet, staticcheck, shellcheck, then the Go
 ## tests with the race detector: unit tests, integration tests against the
 ## local PostgreSQL, Redis and NATS (and an S3-compatible server the tests
-## start, built once by s3-server), component tests through run()
-test: fmt-check vet staticcheck shellcheck s3-server
+## start, built once by s3-server, and a Varnish, installed by varnish),
+## component tests through run()
+test: fmt-check vet staticcheck shellcheck s3-server varnish
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 ## check: everything, what CI runs: test, then the OpenAPI document's lint,
@@ -24,6 +25,13 @@ check: jaeger-early test api-lint browser-test obs-test deploy-test cluster-test
 .PHONY: jaeger-early
 jaeger-early: $(CLUSTER_CMD)
 	@$(CLUSTER_CMD) build-jaeger >"$${TMPDIR:-/tmp}/vitrine-jaeger-build.log" 2>&1 &
+
+## varnish: Varnish and varnish-modules (xkey), for the edge cache's test
+## (Debian's packages, installed when missing)
+.PHONY: varnish
+varnish:
+	@command -v varnishd >/dev/null && ls /usr/lib/*/varnish/vmods/libvmod_xkey.so >/dev/null 2>&1 || \
+		{ apt-get update && apt-get install -y varnish varnish-modules; }
 
 ## browser: Chromium for the console's end-to-end test (Debian's package,
 ## installed when missing)

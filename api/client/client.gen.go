@@ -6462,6 +6462,7 @@ func (r RegisterResponse) ContentType() string {
 type ListCategoriesResponse200Headers struct {
 	CacheControl *string
 	ETag         *string
+	Xkey         *string
 }
 
 // ListCategoriesResponse429Headers the declared response headers of an HTTP 429 response for ListCategories
@@ -6781,6 +6782,7 @@ func (r DeleteCategoryResponse) ContentType() string {
 type GetCategoryResponse200Headers struct {
 	CacheControl *string
 	ETag         *string
+	Xkey         *string
 }
 
 // GetCategoryResponse429Headers the declared response headers of an HTTP 429 response for GetCategory
@@ -7100,6 +7102,7 @@ func (r GetTrafficResponse) ContentType() string {
 type ListProductsResponse200Headers struct {
 	CacheControl *string
 	ETag         *string
+	Xkey         *string
 }
 
 // ListProductsResponse429Headers the declared response headers of an HTTP 429 response for ListProducts
@@ -7336,6 +7339,7 @@ func (r CreateProductResponse) ContentType() string {
 type ListBestsellersResponse200Headers struct {
 	CacheControl *string
 	ETag         *string
+	Xkey         *string
 }
 
 // ListBestsellersResponse429Headers the declared response headers of an HTTP 429 response for ListBestsellers
@@ -7794,6 +7798,7 @@ func (r DeleteProductResponse) ContentType() string {
 type GetProductResponse200Headers struct {
 	CacheControl *string
 	ETag         *string
+	Xkey         *string
 }
 
 // GetProductResponse429Headers the declared response headers of an HTTP 429 response for GetProduct
@@ -8579,6 +8584,7 @@ func (r DeleteProductImageResponse) ContentType() string {
 type SearchProductsResponse200Headers struct {
 	CacheControl *string
 	ETag         *string
+	Xkey         *string
 }
 
 // SearchProductsResponse429Headers the declared response headers of an HTTP 429 response for SearchProducts
@@ -8757,6 +8763,7 @@ func (r GetSearchStatusResponse) ContentType() string {
 type SuggestProductsResponse200Headers struct {
 	CacheControl *string
 	ETag         *string
+	Xkey         *string
 }
 
 // SuggestProductsResponse429Headers the declared response headers of an HTTP 429 response for SuggestProducts
@@ -11472,6 +11479,13 @@ func ParseListCategoriesResponse(rsp *http.Response) (*ListCategoriesResponse, e
 			}
 			headers.ETag = &value
 		}
+		if values := rsp.Header.Values("xkey"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "xkey", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Xkey = &value
+		}
 		response.Headers200 = &headers
 	case rsp.StatusCode == 429:
 		var headers ListCategoriesResponse429Headers
@@ -11837,6 +11851,13 @@ func ParseGetCategoryResponse(rsp *http.Response) (*GetCategoryResponse, error) 
 			}
 			headers.ETag = &value
 		}
+		if values := rsp.Header.Values("xkey"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "xkey", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Xkey = &value
+		}
 		response.Headers200 = &headers
 	case rsp.StatusCode == 429:
 		var headers GetCategoryResponse429Headers
@@ -12192,6 +12213,13 @@ func ParseListProductsResponse(rsp *http.Response) (*ListProductsResponse, error
 			}
 			headers.ETag = &value
 		}
+		if values := rsp.Header.Values("xkey"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "xkey", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Xkey = &value
+		}
 		response.Headers200 = &headers
 	case rsp.StatusCode == 429:
 		var headers ListProductsResponse429Headers
@@ -12464,6 +12492,13 @@ func ParseListBestsellersResponse(rsp *http.Response) (*ListBestsellersResponse,
 				return nil, err
 			}
 			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("xkey"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "xkey", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Xkey = &value
 		}
 		response.Headers200 = &headers
 	case rsp.StatusCode == 429:
@@ -12970,6 +13005,13 @@ func ParseGetProductResponse(rsp *http.Response) (*GetProductResponse, error) {
 				return nil, err
 			}
 			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("xkey"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "xkey", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Xkey = &value
 		}
 		response.Headers200 = &headers
 	case rsp.StatusCode == 429:
@@ -13827,6 +13869,13 @@ func ParseSearchProductsResponse(rsp *http.Response) (*SearchProductsResponse, e
 			}
 			headers.ETag = &value
 		}
+		if values := rsp.Header.Values("xkey"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "xkey", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Xkey = &value
+		}
 		response.Headers200 = &headers
 	case rsp.StatusCode == 429:
 		var headers SearchProductsResponse429Headers
@@ -14028,6 +14077,13 @@ func ParseSuggestProductsResponse(rsp *http.Response) (*SuggestProductsResponse,
 				return nil, err
 			}
 			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("xkey"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "xkey", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Xkey = &value
 		}
 		response.Headers200 = &headers
 	case rsp.StatusCode == 429:

@@ -32,6 +32,7 @@ type Config struct {
 	Auth      AuthConfig
 	Product   ProductConfig
 	Search    SearchConfig
+	Edge      EdgeConfig
 	Server    ServerConfig
 	// Breakers is the policy of the circuit breakers around every remote
 	// call (Redis, the bus, the auth service).
@@ -76,6 +77,7 @@ func (c *Config) FlagGroups() []FlagGroup {
 		{"Accounts", c.Auth.RegisterFlags},
 		{"Catalog", c.Product.RegisterFlags},
 		{"Search", c.Search.RegisterFlags},
+		{"Edge cache", c.Edge.RegisterFlags},
 		{"Requests: limits, load shedding, CORS", c.Server.RegisterFlags},
 		{"Circuit breakers", c.Breakers.RegisterFlags},
 	}
@@ -98,7 +100,7 @@ func (c *Config) Validate() error {
 		return errors.New("--postgres-replica-url needs --postgres-url, the primary")
 	}
 	for _, check := range []func() error{c.Replicas.Validate, c.Bus.Validate, c.Tokens.Validate,
-		c.Auth.Validate, c.Product.Validate, c.Search.Validate, c.Server.Validate, c.Breakers.Validate} {
+		c.Auth.Validate, c.Product.Validate, c.Search.Validate, c.Edge.Validate, c.Server.Validate, c.Breakers.Validate} {
 		if err := check(); err != nil {
 			return err
 		}

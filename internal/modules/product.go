@@ -90,17 +90,20 @@ func (a *App) startProduct(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	producthttp.Routes(a.Router, svc, rc)
+	producthttp.Routes(a.Router, svc, rc, a.cfg.Edge.SharedCache())
 	// Import jobs outlive their request; closing stops them, before the
 	// store closes.
 	jobs := catalogio.NewJobs(svc, store, "", a.logger)
 	a.closers = append(a.closers, jobs.Close)
 	fileRoutes := func(rt *httpx.Router) { producthttp.CatalogFileRoutes(rt, jobs, store) }
 	fileRoutes(a.Router)
+	if err := a.startEdgePurge(); err != nil {
+		return err
+	}
 	guard := newStreamGuard(a.cfg.Product.CatalogStaleAfter, rc.Seq(), func(ctx context.Context) (uint64, error) {
 		return a.bus.LastSeq(ctx, events.CatalogStream)
 	}, a.logger, a.metrics.Registry)
-	a.routeLayers = append(a.routeLayers, catalogBypass{guard: guard, direct: uncachedProductRoutes(svc, fileRoutes)}.layer)
+	a.routeLayers = append(a.routeLayers, catalogBypass{guard: guard, direct: uncachedProductRoutes(svc, a.cfg.Edge.SharedCache(), fileRoutes)}.layer)
 	a.background = append(a.background, relay.Run, guard.run,
 		func(ctx context.Context) { store.DB().Maintain(ctx, 10*time.Minute) })
 	a.consume(productevents.Consumers(svc, guardedCache{rc, guard}, store.DB()))

@@ -86,7 +86,7 @@ func (a *App) startSearch(ctx context.Context) error {
 		a.checks["search_caught_up"] = a.catchUpCheck(ctx, svc)
 	}
 	a.metrics.Registry.MustRegister(svc.LagGauge())
-	searchhttp.Routes(a.Router, svc)
+	searchhttp.Routes(a.Router, svc, a.cfg.Edge.SharedCache())
 	a.consume(searchevents.Consumers(svc))
 	snapshotter := &searchsnap.Snapshotter{Store: snaps, Index: svc, WorkDir: dir, Position: a.catalogPosition,
 		Schedule: searchsnap.Schedule{Interval: a.cfg.Search.SnapshotInterval, Every: a.cfg.Search.SnapshotEvery,

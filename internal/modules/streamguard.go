@@ -115,9 +115,9 @@ func (g *streamGuard) run(ctx context.Context) {
 // uncachedProductRoutes are the product routes (and more) on a cache that keeps
 // nothing, for the guard to send catalog reads to while the instance is cut
 // off from the stream.
-func uncachedProductRoutes(svc *product.Service, more func(*httpx.Router)) http.Handler {
+func uncachedProductRoutes(svc *product.Service, shared httpx.SharedCache, more func(*httpx.Router)) http.Handler {
 	rt := httpx.NewRouter()
-	producthttp.Routes(rt, svc, producthttp.NewReadCache(cache.New(cache.Config{L1MaxBytes: 1, L1MaxTTL: time.Nanosecond}), 0))
+	producthttp.Routes(rt, svc, producthttp.NewReadCache(cache.New(cache.Config{L1MaxBytes: 1, L1MaxTTL: time.Nanosecond}), 0), shared)
 	more(rt)
 	return rt
 }

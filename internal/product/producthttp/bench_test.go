@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/platform/cache"
 	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
@@ -22,20 +23,8 @@ import (
 func benchServer(b *testing.B) (http.Handler, string) {
 	b.Helper()
 	ctx := context.Background()
-	store, err := productdb.Open(ctx, sqldb.Config{SQLitePath: filepath.Join(b.TempDir(), "product.db")})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { store.Close() })
+	svc, store := openService(b)
 	if err := productseed.Seed(ctx, store, nil, 2000, 1, nil); err != nil {
-		b.Fatal(err)
-	}
-	secret, err := store.CursorSecret(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	svc, err := product.NewService(store, secret)
-	if err != nil {
 		b.Fatal(err)
 	}
 	page, err := svc.List(ctx, product.ListQuery{Limit: 1}, "")
@@ -43,8 +32,28 @@ func benchServer(b *testing.B) (http.Handler, string) {
 		b.Fatal("no product", err)
 	}
 	rt := httpx.NewRouter()
-	producthttp.Routes(rt, svc, producthttp.NewReadCache(cache.New(cache.Config{}), 0))
+	producthttp.Routes(rt, svc, producthttp.NewReadCache(cache.New(cache.Config{}), 0), httpx.SharedCache{MaxAge: time.Minute})
 	return rt, page.Items[0].ID
+}
+
+// openService returns a product service on a new SQLite store.
+func openService(tb testing.TB) (*product.Service, *productdb.Store) {
+	tb.Helper()
+	ctx := context.Background()
+	store, err := productdb.Open(ctx, sqldb.Config{SQLitePath: filepath.Join(tb.TempDir(), "product.db")})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { store.Close() })
+	secret, err := store.CursorSecret(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	svc, err := product.NewService(store, secret)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return svc, store
 }
 
 // get serves one request and returns the body; the response writer is a

@@ -8,7 +8,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/product"
 )
 
-func listCategories(svc *product.Service, rc *ReadCache) http.Handler {
+func listCategories(svc *product.Service, rc *ReadCache, pc *httpx.PublicCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := rc.response(r.Context(), "c", "", categoriesTTL, func(ctx context.Context) (any, error) {
 			tree, err := svc.Categories(ctx)
@@ -21,11 +21,11 @@ func listCategories(svc *product.Service, rc *ReadCache) http.Handler {
 			httpx.WriteError(w, r, err)
 			return
 		}
-		c.write(w, r, categoryCacheHeader)
+		c.write(w, r, pc)
 	})
 }
 
-func getCategory(svc *product.Service, rc *ReadCache) http.Handler {
+func getCategory(svc *product.Service, rc *ReadCache, pc *httpx.PublicCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		slug := r.PathValue("slug")
 		c, err := rc.response(r.Context(), "c", slug, categoriesTTL, func(ctx context.Context) (any, error) {
@@ -35,7 +35,7 @@ func getCategory(svc *product.Service, rc *ReadCache) http.Handler {
 			httpx.WriteError(w, r, err)
 			return
 		}
-		c.write(w, r, categoryCacheHeader)
+		c.write(w, r, pc)
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 
+	"github.com/vitrine-dev/vitrine/internal/edge"
 	"github.com/vitrine-dev/vitrine/internal/platform/authn"
 	"github.com/vitrine-dev/vitrine/internal/platform/errs"
 	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
@@ -25,13 +26,20 @@ const (
 	mergePatchType  = "application/merge-patch+json"
 )
 
-// The Cache-Control values of cached reads as header value lists, shared
-// by every response.
-var (
-	publicItemCacheHeader = httpx.HeaderValue(publicItemCache)
-	publicListCacheHeader = httpx.HeaderValue(publicListCache)
-	categoryCacheHeader   = httpx.HeaderValue(categoryCache)
-)
+// caching is how each kind of public read may be kept, browsers' and the
+// edge's, its header values made once for every response.
+type caching struct {
+	item, list, bestsellers, categories httpx.PublicCache
+}
+
+func newCaching(shared httpx.SharedCache) *caching {
+	return &caching{
+		item:        shared.Public(publicItemCache), // a product names its own keys
+		list:        shared.Public(publicListCache, edge.Listings),
+		bestsellers: shared.Public(publicListCache, edge.Bestsellers),
+		categories:  shared.Public(categoryCache, edge.Categories),
+	}
+}
 
 // isAdmin reports whether the caller may see drafts and archived products.
 func isAdmin(r *http.Request) bool {
@@ -69,7 +77,7 @@ func writeAdminList(w http.ResponseWriter, r *http.Request, v any) {
 	httpx.WriteRepresentation(w, r, http.StatusOK, body, httpx.ETagOf("", body), privateCache)
 }
 
-func listProducts(svc *product.Service, rc *ReadCache) http.Handler {
+func listProducts(svc *product.Service, rc *ReadCache, pc *httpx.PublicCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		admin := isAdmin(r)
 		q, cursor, err := ParseListQuery(r.URL.RawQuery, admin)
@@ -93,11 +101,11 @@ func listProducts(svc *product.Service, rc *ReadCache) http.Handler {
 			httpx.WriteError(w, r, err)
 			return
 		}
-		c.write(w, r, publicListCacheHeader)
+		c.write(w, r, pc)
 	})
 }
 
-func bestsellers(svc *product.Service, rc *ReadCache) http.Handler {
+func bestsellers(svc *product.Service, rc *ReadCache, pc *httpx.PublicCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		limit, err := parseBestsellersQuery(r.URL.RawQuery)
 		if err != nil {
@@ -112,11 +120,11 @@ func bestsellers(svc *product.Service, rc *ReadCache) http.Handler {
 			httpx.WriteError(w, r, err)
 			return
 		}
-		c.write(w, r, publicListCacheHeader)
+		c.write(w, r, pc)
 	})
 }
 
-func getProduct(svc *product.Service, rc *ReadCache) http.Handler {
+func getProduct(svc *product.Service, rc *ReadCache, pc *httpx.PublicCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if isAdmin(r) {
 			p, err := svc.Product(r.Context(), r.PathValue("id"), true)
@@ -132,7 +140,7 @@ func getProduct(svc *product.Service, rc *ReadCache) http.Handler {
 			httpx.WriteError(w, r, err)
 			return
 		}
-		c.write(w, r, publicItemCacheHeader)
+		c.write(w, r, pc)
 	})
 }
 

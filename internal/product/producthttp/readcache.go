@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/vitrine-dev/vitrine/internal/edge"
 	"github.com/vitrine-dev/vitrine/internal/events"
 	"github.com/vitrine-dev/vitrine/internal/platform/cache"
 	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
@@ -113,11 +114,14 @@ func productKey(id string) string { return "p:" + id }
 
 // cached is a response ready to send: entity tag and body, and the
 // representation made of them once, when the entry came into memory. For
-// products the id and slug are kept too, to answer slug lookups.
+// products the id and slug are kept too, to answer slug lookups, and the
+// surrogate keys of the answer (what it shows: the product, its
+// category), made when the entry came into memory.
 type cached struct {
 	ETag, ID, Slug string
 	Body           []byte
 	rep            *httpx.Representation
+	keys           []string
 }
 
 // encode lays the entry out as three header lines and the body; decoding a
@@ -142,7 +146,23 @@ func decodeCached(data []byte) (*cached, bool) {
 	}
 	c := &cached{ETag: string(fields[0]), ID: string(fields[1]), Slug: string(fields[2]), Body: rest}
 	c.rep = httpx.NewRepresentation(c.Body, c.ETag)
+	if c.ID != "" {
+		c.keys = productKeys(c.ID, c.Body)
+	}
 	return c, true
+}
+
+// productKeys returns the surrogate keys of a product's answer. Its
+// category is read from the body, not kept in the entry, whose layout
+// instances of other versions share in Redis.
+func productKeys(id string, body []byte) []string {
+	var shows struct {
+		Category string `json:"category"`
+	}
+	if json.Unmarshal(body, &shows) != nil || shows.Category == "" {
+		return httpx.SurrogateKeys(edge.ProductKey(id))
+	}
+	return httpx.SurrogateKeys(edge.ProductKey(id), edge.CategoryKey(shows.Category))
 }
 
 // decodeEntry is decodeCached for cache.GetDecoded: nil when data is not
@@ -167,11 +187,11 @@ func (rc *ReadCache) getEntry(ctx context.Context, key string, ttl time.Duration
 	return c, ok, nil
 }
 
-// write sends c with Cache-Control cacheControl (a list made by
-// httpx.HeaderValue).
-func (c *cached) write(w http.ResponseWriter, r *http.Request, cacheControl []string) {
-	httpx.AddVary(w.Header(), "Authorization")
-	c.rep.Write(w, r, cacheControl)
+// write sends c, cached as pc says, with its surrogate keys.
+func (c *cached) write(w http.ResponseWriter, r *http.Request, pc *httpx.PublicCache) {
+	h := w.Header()
+	httpx.AddVary(h, "Authorization")
+	c.rep.Write(w, r, pc.Set(h, r, c.keys))
 }
 
 // product returns the public representation of the product with this id or

@@ -11,14 +11,15 @@ import (
 )
 
 // Routes registers the whole HTTP surface of the product service.
-// Reads are public and served through rc; every write needs the admin role
-// and invalidates rc.
-func Routes(rt *httpx.Router, svc *product.Service, rc *ReadCache) {
+// Reads are public and served through rc, and an edge cache may keep them
+// as shared says; every write needs the admin role and invalidates rc.
+func Routes(rt *httpx.Router, svc *product.Service, rc *ReadCache, shared httpx.SharedCache) {
 	admin := func(h http.Handler) http.Handler { return authn.Require(h, authn.RoleAdmin) }
+	cc := newCaching(shared)
 
-	rt.Handle("GET /api/products", listProducts(svc, rc))
-	rt.Handle("GET /api/products/bestsellers", bestsellers(svc, rc))
-	rt.Handle("GET /api/products/{id}", getProduct(svc, rc)) // an id or a slug
+	rt.Handle("GET /api/products", listProducts(svc, rc, &cc.list))
+	rt.Handle("GET /api/products/bestsellers", bestsellers(svc, rc, &cc.bestsellers))
+	rt.Handle("GET /api/products/{id}", getProduct(svc, rc, &cc.item)) // an id or a slug
 	rt.Handle("POST /api/products", admin(createProduct(svc, rc)))
 	rt.Handle("PUT /api/products/{id}", admin(replaceProduct(svc, rc)))
 	rt.Handle("PATCH /api/products/{id}", admin(patchProduct(svc, rc)))
@@ -28,8 +29,8 @@ func Routes(rt *httpx.Router, svc *product.Service, rc *ReadCache) {
 	rt.Handle("DELETE /api/products/{id}/images/{hash}", admin(deleteImage(svc, rc)))
 	rt.Handle("GET /images/{hash}/{file}", serveImage(svc))
 
-	rt.Handle("GET /api/categories", listCategories(svc, rc))
-	rt.Handle("GET /api/categories/{slug}", getCategory(svc, rc))
+	rt.Handle("GET /api/categories", listCategories(svc, rc, &cc.categories))
+	rt.Handle("GET /api/categories/{slug}", getCategory(svc, rc, &cc.categories))
 	rt.Handle("POST /api/categories", admin(createCategory(svc, rc)))
 	rt.Handle("PUT /api/categories/{slug}", admin(updateCategory(svc, rc)))
 	rt.Handle("DELETE /api/categories/{slug}", admin(deleteCategory(svc, rc)))

@@ -27,8 +27,6 @@ const (
 	encodedTTL  = 10 * time.Minute
 )
 
-var searchCacheHeader = httpx.HeaderValue(searchCache)
-
 func newEncoded() *encoded {
 	return &encoded{
 		results: otter.Must(&otter.Options[*search.Result, *httpx.Representation]{

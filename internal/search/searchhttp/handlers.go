@@ -11,7 +11,7 @@ import (
 // itself lags the catalog by about as much.
 const searchCache = "public, max-age=30"
 
-func searchProducts(svc *search.Service, enc *encoded) http.Handler {
+func searchProducts(svc *search.Service, enc *encoded, pc *httpx.PublicCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q, err := ParseSearchQuery(r.URL.RawQuery)
 		if err != nil {
@@ -31,11 +31,11 @@ func searchProducts(svc *search.Service, enc *encoded) http.Handler {
 			httpx.WriteError(w, r, err)
 			return
 		}
-		rep.Write(w, r, searchCacheHeader)
+		rep.Write(w, r, pc.Set(w.Header(), r, nil))
 	})
 }
 
-func suggest(svc *search.Service, enc *encoded) http.Handler {
+func suggest(svc *search.Service, enc *encoded, pc *httpx.PublicCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		text, err := ParseSuggestQuery(r.URL.RawQuery)
 		if err != nil {
@@ -57,7 +57,7 @@ func suggest(svc *search.Service, enc *encoded) http.Handler {
 			}
 			enc.suggestions.Set(key, rep)
 		}
-		rep.Write(w, r, searchCacheHeader)
+		rep.Write(w, r, pc.Set(w.Header(), r, nil))
 	})
 }
 

@@ -24,6 +24,13 @@ import (
 // newServer serves a search service holding the test catalog.
 func newServer(t *testing.T, opts search.Options) (http.Handler, *search.Service) {
 	t.Helper()
+	return newServerFor(t, opts, httpx.SharedCache{})
+}
+
+// newServerFor is newServer behind an edge that may keep answers as shared
+// says.
+func newServerFor(t *testing.T, opts search.Options, shared httpx.SharedCache) (http.Handler, *search.Service) {
+	t.Helper()
 	dir := t.TempDir()
 	synFile := filepath.Join(dir, "synonyms.txt")
 	if err := os.WriteFile(synFile, []byte(st.Synonyms), 0o600); err != nil {
@@ -37,7 +44,7 @@ func newServer(t *testing.T, opts search.Options) (http.Handler, *search.Service
 	t.Cleanup(func() { _ = svc.Close() })
 	st.Seed(t, svc)
 	rt := httpx.NewRouter()
-	searchhttp.Routes(rt, svc)
+	searchhttp.Routes(rt, svc, shared)
 	return rt, svc
 }
 
