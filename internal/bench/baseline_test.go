@@ -102,7 +102,9 @@ func TestBaselineServerHeaderFields(t *testing.T) {
 			}
 			ctx, stop := context.WithCancel(t.Context())
 			served := make(chan error, 1)
-			go func() { served <- BaselineServer(ctx, ln, []string{origin.URL + "/api/products/p1"}, headers, io.Discard) }()
+			go func() {
+				served <- BaselineServer(ctx, ln, []string{origin.URL + "/api/products/p1"}, headers, io.Discard)
+			}()
 			got, body := get(t, "http://"+ln.Addr().String()+"/api/products/p1", "")
 			if string(body) != `{"id":"p1"}` {
 				t.Errorf("body %q", body)
