@@ -3,14 +3,17 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -367,4 +370,83 @@ func TestEdgeCacheWithoutPurgesIsBoundedBySMaxAge(t *testing.T) {
 		t.Errorf("fresh %v after the fetch, before the s-maxage (%v) ran out: something purged it", fresh, sMaxAge)
 	}
 	t.Logf("without purges the edge served the old copy %d times, and the change %v after it fetched the product (s-maxage %v)", stale, fresh.Round(time.Millisecond), sMaxAge)
+}
+
+// TestEdgeStalenessAcrossClients: a product is changed through Vitrine
+// again and again while many clients, each from an address of its own,
+// read it through the edge; for each change, the time until each client
+// sees it. The edge holds the product before every change, so what is
+// measured is the purge path: outbox, stream, purge consumer, Varnish.
+func TestEdgeStalenessAcrossClients(t *testing.T) {
+	const clients, changes = 16, 20
+	edgePort := testwait.FreePort(t)
+	c := startCatalog(t, "--edge-purge-url", fmt.Sprintf("http://127.0.0.1:%d", edgePort),
+		"--rate-limit-ip", "off", "--admin-addr", "127.0.0.1:0")
+	v := startVarnish(t, edgePort, c.URL)
+	p := c.createProduct(t, productBody("Desk 0", "DESK-0", 10000, nil))
+	path := "/api/products/" + p.ID
+	readers := make([]*http.Client, clients)
+	for k := range readers {
+		readers[k] = clientFrom(fmt.Sprintf("127.0.9.%d", k+1))
+		defer readers[k].CloseIdleConnections()
+	}
+	// name reads the product's name through the edge as one client.
+	name := func(client *http.Client) (string, error) {
+		resp, err := client.Get(v.URL + path)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		var got productJSON
+		if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || resp.StatusCode != http.StatusOK {
+			return "", fmt.Errorf("status %d: %v", resp.StatusCode, err)
+		}
+		return got.Name, nil
+	}
+
+	var seen []time.Duration
+	for i := 1; i <= changes; i++ {
+		want := fmt.Sprintf("Desk %d", i)
+		testwait.Until(t, 5*time.Second, "the edge holds the product before the change", func() bool {
+			return v.get(path, nil).Cache() == "hit"
+		})
+		expect(t, c.do(call{Method: "PATCH", Path: path, Token: c.admin, ContentType: "application/merge-patch+json",
+			Body: fmt.Sprintf(`{"name": %q}`, want)}), 200)
+		changed := time.Now()
+		took := make([]time.Duration, clients)
+		errs := make([]error, clients)
+		var wg sync.WaitGroup
+		for k, client := range readers {
+			wg.Go(func() {
+				for {
+					got, err := name(client)
+					if err != nil {
+						errs[k] = err
+						return
+					}
+					if got == want {
+						took[k] = time.Since(changed)
+						return
+					}
+					if time.Since(changed) > 5*time.Second {
+						errs[k] = fmt.Errorf("still %q 5 s after the change to %q", got, want)
+						return
+					}
+					time.Sleep(2 * time.Millisecond)
+				}
+			})
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatalf("change %d: %v", i, err)
+		}
+		seen = append(seen, took...)
+	}
+	slices.Sort(seen)
+	p50, p99 := seen[len(seen)/2], seen[len(seen)*99/100]
+	t.Logf("%d changes read back by %d clients through the edge: every client saw a change after p50 %v, p99 %v, at most %v",
+		changes, clients, p50.Round(100*time.Microsecond), p99.Round(100*time.Microsecond), seen[len(seen)-1].Round(100*time.Microsecond))
+	if p99 > time.Second {
+		t.Errorf("p99 %v until a client sees a change through the edge, want under 1 s", p99)
+	}
 }
