@@ -1,6 +1,7 @@
 package deploytest
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 	"os"
@@ -12,6 +13,9 @@ import (
 	"testing"
 
 	"github.com/compose-spec/compose-go/v2/types"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/yaml"
 )
 
@@ -351,4 +355,185 @@ func TestComposePrometheusScrapesTheEdge(t *testing.T) {
 	if !scraped {
 		t.Errorf("Prometheus does not scrape varnish-exporter%s", listen)
 	}
+}
+
+// edge is the edge cache of an overlay: its StatefulSet, what its varnishd
+// runs and its VCL (default.vcl and site.vcl, from the ConfigMap mounted
+// on vcl_path).
+type edge struct {
+	set      appsv1.StatefulSet
+	varnishd varnishd
+	varnish  corev1.Container
+	exporter corev1.Container
+	files    map[string]string
+}
+
+func (m manifests) edge(t *testing.T) edge {
+	t.Helper()
+	set, ok := m.statefulSets["varnish"]
+	if !ok {
+		t.Fatal("no StatefulSet varnish")
+	}
+	e := edge{set: set, files: map[string]string{}}
+	pod := set.Spec.Template.Spec
+	for _, c := range pod.Containers {
+		switch c.Name {
+		case "varnish":
+			e.varnish = c
+		case "exporter":
+			e.exporter = c
+		}
+	}
+	if e.varnish.Name == "" || e.exporter.Name == "" {
+		t.Fatal("StatefulSet varnish: want the containers varnish and exporter")
+	}
+	e.varnishd = readVarnishd(t, e.varnish.Command)
+	for _, mnt := range e.varnish.VolumeMounts {
+		if mnt.MountPath != e.varnishd.vclPath {
+			continue
+		}
+		for _, v := range pod.Volumes {
+			if v.Name == mnt.Name && v.ConfigMap != nil {
+				e.files = m.configMaps[v.ConfigMap.Name].Data
+			}
+		}
+	}
+	if e.files["default.vcl"] == "" || e.files["site.vcl"] == "" {
+		t.Fatalf("varnishd's vcl_path %s is not a ConfigMap with default.vcl and site.vcl", e.varnishd.vclPath)
+	}
+	return e
+}
+
+// origin is the Service the edge fetches a path from: site.vcl's backend
+// for it (a vcl_backend_fetch rule "if (bereq.url ~ ...) { set
+// bereq.backend = ...; }", else "vitrine", as default.vcl sets), by its
+// host.
+func (e edge) origin(t *testing.T, path string) vclBackend {
+	t.Helper()
+	site := e.files["site.vcl"]
+	backends := readBackends(t, site)
+	name := "vitrine"
+	for _, r := range regexp.MustCompile(`if \(bereq\.url ~ "([^"]+)"\) \{\s*set bereq\.backend = (\w+);\s*\}`).FindAllStringSubmatch(site, -1) {
+		if regexp.MustCompile(r[1]).MatchString(path) {
+			name = r[2]
+			break
+		}
+	}
+	b, ok := backends[name]
+	if !ok {
+		t.Fatalf("site.vcl has no backend %s", name)
+	}
+	return b
+}
+
+func TestKubernetesEdgeIsPurgedOnEveryPod(t *testing.T) {
+	copied := filepath.Join(root, "deploy/k8s/base/varnish/default.vcl")
+	if a, b := must(os.ReadFile(filepath.Join(root, "deploy/varnish/default.vcl"))), must(os.ReadFile(copied)); !bytes.Equal(a, b) {
+		t.Errorf("%s differs from deploy/varnish/default.vcl: copy it again", copied)
+	}
+	each(t, func(t *testing.T, overlay string, m manifests) {
+		e := m.edge(t)
+		if got, want := e.files["default.vcl"], string(must(os.ReadFile(filepath.Join(root, "deploy/varnish/default.vcl")))); got != want {
+			t.Error("the edge's default.vcl is not deploy/varnish/default.vcl")
+		}
+		if e.varnishd.vcl != e.varnishd.vclPath+"/default.vcl" {
+			t.Errorf("varnishd runs %s, not default.vcl on its vcl_path", e.varnishd.vcl)
+		}
+		if port(t, e.varnish, "http") != int32(e.varnishd.listeners["http"]) || port(t, e.varnish, "purge") != int32(e.varnishd.listeners["purge"]) {
+			t.Errorf("the container's ports http and purge are not varnishd's listeners %v", e.varnishd.listeners)
+		}
+
+		// Every pod by its name, through the headless Service: a purge
+		// reaches each copy.
+		replicas := int(deref(e.set.Spec.Replicas))
+		headless, ok := m.services[e.set.Spec.ServiceName]
+		pods := labels.Set(e.set.Spec.Template.Labels)
+		if !ok || headless.Spec.ClusterIP != corev1.ClusterIPNone || !headless.Spec.PublishNotReadyAddresses || !labels.SelectorFromSet(headless.Spec.Selector).Matches(pods) {
+			t.Errorf("no headless Service %s naming every edge pod, ready or not", e.set.Spec.ServiceName)
+		}
+		var want []string
+		for i := range replicas {
+			want = append(want, fmt.Sprintf("http://%s-%d.%s:%d", e.set.Name, i, e.set.Spec.ServiceName, e.varnishd.listeners["purge"]))
+		}
+		got, _ := m.setting(t, "product", "edge-purge-url")
+		if !slices.Equal(strings.Split(got, ","), want) {
+			t.Errorf("product purges %q, want each of the %d edge pods: %q", got, replicas, strings.Join(want, ","))
+		}
+		if production(overlay) && replicas < 3 {
+			t.Errorf("%d edge pods: want one in each of three zones", replicas)
+		}
+		for _, svc := range services {
+			if _, ok := m.setting(t, svc, "edge-purge-url"); ok != (svc == "product") {
+				t.Errorf("%s: --edge-purge-url set %v: only product runs the purge consumer", svc, ok)
+			}
+		}
+
+		// Who may purge: the pod network, as the services believe it; and
+		// only on the purge listener.
+		acl := readACL(t, e.files["site.vcl"], "purgers")
+		trusted, _ := m.setting(t, "product", "trusted-proxies")
+		for _, s := range strings.Split(trusted, ",") {
+			pre := netip.MustParsePrefix(strings.TrimSpace(s)).Masked()
+			for _, a := range []netip.Addr{pre.Addr(), pre.Addr().Next(), lastOf(pre)} {
+				if !admits(acl, a) {
+					t.Errorf("a product pod at %s (in the pod network %s) may not purge", a, pre)
+				}
+			}
+		}
+		if !strings.Contains(e.files["site.vcl"], `local.socket != "purge"`) {
+			t.Error("site.vcl takes purges on the public listener too")
+		}
+
+		// The Ingress's Service: the ready edge pods, on http.
+		edgeSvc, ok := m.services["edge"]
+		if !ok || edgeSvc.Spec.ClusterIP == corev1.ClusterIPNone || !labels.SelectorFromSet(edgeSvc.Spec.Selector).Matches(pods) ||
+			!slices.ContainsFunc(edgeSvc.Spec.Ports, func(p corev1.ServicePort) bool { return p.Name == "http" && p.TargetPort.String() == "http" }) {
+			t.Error("no Service edge sending to the edge pods' http port")
+		}
+
+		// The exporter reads varnishd's shared memory: the same working
+		// directory, one process namespace; Prometheus finds it.
+		pod := e.set.Spec.Template.Spec
+		i := slices.Index(e.exporter.Command, "-n")
+		if i < 0 || i+1 >= len(e.exporter.Command) || e.exporter.Command[i+1] != e.varnishd.workdir || !deref(pod.ShareProcessNamespace) || e.exporter.Image != e.varnish.Image {
+			t.Errorf("the exporter (%q) does not read varnishd's -n %s in a shared process namespace, from the same image", e.exporter.Command, e.varnishd.workdir)
+		}
+		work := func(c corev1.Container) string {
+			for _, mnt := range c.VolumeMounts {
+				if strings.HasPrefix(e.varnishd.workdir, mnt.MountPath+"/") {
+					return mnt.Name
+				}
+			}
+			return ""
+		}
+		if work(e.varnish) == "" || work(e.varnish) != work(e.exporter) {
+			t.Error("varnishd's working directory is not a volume the exporter mounts")
+		}
+		if a := e.set.Spec.Template.Annotations; a["prometheus.io/scrape"] != "true" || a["prometheus.io/port"] != fmt.Sprint(port(t, e.exporter, "metrics")) {
+			t.Errorf("Prometheus does not find the exporter: annotations %v", a)
+		}
+		checkPodSecurity(t, "varnish", pod)
+		for _, c := range pod.Containers {
+			if c.ReadinessProbe == nil || c.LivenessProbe == nil {
+				t.Errorf("varnish/%s: no readiness or liveness probe", c.Name)
+			}
+		}
+		if b, ok := m.budgets["varnish"]; !ok || !selector(t, b.Spec.Selector).Matches(pods) {
+			t.Error("no PodDisruptionBudget for the edge pods")
+		}
+	})
+}
+
+// lastOf is the last address of a prefix.
+func lastOf(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().As16()
+	start := 128 - (p.Addr().BitLen() - p.Bits())
+	for i := start; i < 128; i++ {
+		b[i/8] |= 1 << (7 - i%8)
+	}
+	a := netip.AddrFrom16(b)
+	if p.Addr().Is4() {
+		return a.Unmap()
+	}
+	return a
 }
