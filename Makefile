@@ -98,8 +98,9 @@ obs-test:
 ## first run brings into the Go module cache, and the operators' CRDs)
 ## (deploy/deploytest, a Go module of its own so that BuildKit, Compose,
 ## kustomize and nats-server stay out of Vitrine's go.mod; go test ./... does
-## not enter it)
-deploy-test:
+## not enter it); the edge's VCL, with each deployment's site.vcl, is loaded
+## in a real varnishd (make varnish)
+deploy-test: varnish
 	cd deploy/deploytest && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 build:

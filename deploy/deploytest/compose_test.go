@@ -214,9 +214,14 @@ func TestComposeHAProxyRoutesAsTheLocalClusterToEveryInstance(t *testing.T) {
 	if !slices.Equal(local["defaults"], compose["defaults"]) {
 		t.Errorf("the defaults of deploy/compose/haproxy.cfg differ from deploy/haproxy/haproxy.cfg's:\nlocal   %q\ncompose %q", local["defaults"], compose["defaults"])
 	}
+	// The edge's rules (acl is_edge, use_backend edge) are compose's alone:
+	// TestComposeEdgeSitsBehindHAProxy checks them.
 	routing := func(section []string) []string {
 		var out []string
 		for _, line := range section {
+			if edgeRule.MatchString(line) {
+				continue
+			}
 			if regexp.MustCompile(`^(acl|use_backend|default_backend|stick-table|http-request (disable-l7-retry|del-header|track-sc0|sc-set-gpt0|set-var|set-header X-Vitrine-)) `).MatchString(line) {
 				out = append(out, line)
 			}

@@ -19,20 +19,23 @@ type image struct {
 	stages []instructions.Stage
 }
 
-func readDockerfile(t *testing.T) image {
+func readDockerfile(t *testing.T) image { return readDockerfileAt(t, "Dockerfile") }
+
+// readDockerfileAt parses the Dockerfile at path, in the repository.
+func readDockerfileAt(t *testing.T, path string) image {
 	t.Helper()
-	f, err := os.Open(filepath.Join(root, "Dockerfile"))
+	f, err := os.Open(filepath.Join(root, path))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
 	res, err := parser.Parse(f)
 	if err != nil {
-		t.Fatalf("Dockerfile: %v", err)
+		t.Fatalf("%s: %v", path, err)
 	}
 	stages, _, err := instructions.Parse(res.AST, nil)
 	if err != nil {
-		t.Fatalf("Dockerfile: %v", err)
+		t.Fatalf("%s: %v", path, err)
 	}
 	return image{stages: stages}
 }
@@ -208,5 +211,32 @@ func TestDockerignoreSendsTheSourcesAndNotTheSecrets(t *testing.T) {
 		if !ignored(path) {
 			t.Errorf("%s would be sent to the image builder", path)
 		}
+	}
+}
+
+// The edge's image: Debian's Varnish with xkey and the exporter of the same
+// release, as an unprivileged user that Kubernetes can check, with
+// varnishd's working directory writable by it.
+func TestVarnishDockerfileInstallsDebiansVarnishXkeyAndExporter(t *testing.T) {
+	final := readDockerfileAt(t, "deploy/varnish/Dockerfile").final()
+	if !regexp.MustCompile(`^debian:[a-z]+(-slim)?$`).MatchString(final.BaseName) {
+		t.Errorf("FROM %s: want a Debian release, whose varnish packages it installs", final.BaseName)
+	}
+	var run string
+	for _, r := range commands[*instructions.RunCommand](final) {
+		run += strings.Join(r.CmdLine, " ") + "\n"
+	}
+	for _, pkg := range []string{"varnish", "varnish-modules", "prometheus-varnish-exporter"} {
+		if !regexp.MustCompile(`apt-get install [^\n]*\s` + regexp.QuoteMeta(pkg) + `(\s|$)`).MatchString(run) {
+			t.Errorf("the image does not install %s", pkg)
+		}
+	}
+	user := last[*instructions.UserCommand](t, final, "USER").User
+	if !regexp.MustCompile(`^[1-9][0-9]*(:[1-9][0-9]*)?$`).MatchString(user) {
+		t.Errorf("USER %s: want a numeric uid (and gid) other than 0", user)
+	}
+	uid, _, _ := strings.Cut(user, ":")
+	if !strings.Contains(run, "chown -R "+uid) || !strings.Contains(run, "/var/lib/varnish") {
+		t.Errorf("/var/lib/varnish, varnishd's working directory, is not the user %s's", uid)
 	}
 }

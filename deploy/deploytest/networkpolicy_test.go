@@ -193,7 +193,8 @@ func TestNetworkPoliciesLetEachServiceReachOnlyWhatItNeeds(t *testing.T) {
 			pod := m.podOf(t, svc)
 			http, admin := port(t, *pod.container, "http"), port(t, *pod.container, "admin")
 			cases = append(cases,
-				reach{ingressController, pod, http, true},
+				// Search's paths are the edge's alone.
+				reach{ingressController, pod, http, svc != "search"},
 				reach{ingressController, pod, admin, false},
 				reach{prometheus, pod, admin, true},
 				reach{prometheus, pod, http, false},
@@ -221,5 +222,49 @@ func TestNetworkPoliciesLetEachServiceReachOnlyWhatItNeeds(t *testing.T) {
 			}
 		}
 		m.checkReach(t, cases)
+	})
+}
+
+// edgePod is an edge (Varnish) pod, with the ports of both its containers.
+func (m manifests) edgePod(t *testing.T) peer {
+	e := m.edge(t)
+	c := corev1.Container{Ports: append(slices.Clone(e.varnish.Ports), e.exporter.Ports...)}
+	return peer{name: "varnish", namespace: namespaced(m.namespace), pod: e.set.Spec.Template.Labels, container: &c}
+}
+
+func TestNetworkPoliciesLetTheEdgeBetweenTheIngressAndTheServices(t *testing.T) {
+	each(t, func(t *testing.T, _ string, m manifests) {
+		edge := m.edgePod(t)
+		e := m.edge(t)
+		http, purge := int32(e.varnishd.listeners["http"]), int32(e.varnishd.listeners["purge"])
+		metrics := port(t, e.exporter, "metrics")
+		cases := []reach{
+			{ingressController, edge, http, true},
+			{ingressController, edge, purge, false},
+			{ingressController, edge, metrics, false},
+			{prometheus, edge, metrics, true},
+			{prometheus, edge, http, false},
+			{elsewhere, edge, http, false},
+			{edge, elsewhere, httpsPort, false},
+			{edge, elsewhere, postgresPort, false},
+			{edge, elsewhere, redisPort, false},
+		}
+		for _, svc := range services {
+			pod := m.podOf(t, svc)
+			svcHTTP, admin := port(t, *pod.container, "http"), port(t, *pod.container, "admin")
+			origin := svc == "product" || svc == "search"
+			cases = append(cases,
+				// Its misses go to the two services whose reads it keeps.
+				reach{edge, pod, svcHTTP, origin},
+				reach{edge, pod, admin, false},
+				// Purges come from product alone, on their own listener.
+				reach{pod, edge, purge, svc == "product"},
+				reach{pod, edge, http, false},
+			)
+		}
+		m.checkReach(t, cases)
+		if !m.allows(t, edge, kubeDNS, corev1.ProtocolUDP, 53) {
+			t.Error("the edge cannot resolve its backends' names (DNS, UDP 53)")
+		}
 	})
 }
