@@ -63,7 +63,7 @@ func (a *App) startEdgePurge() error {
 	if len(a.cfg.Edge.PurgeURLs) == 0 {
 		return nil
 	}
-	p, err := edgepurge.New(edgepurge.Config{URLs: a.cfg.Edge.PurgeURLs, Registerer: a.metrics.Registry})
+	p, err := edgepurge.New(edgepurge.Config{URLs: a.cfg.Edge.PurgeURLs, Breakers: a.breakers, Registerer: a.metrics.Registry})
 	if err != nil {
 		return fmt.Errorf("--edge-purge-url: %w", err)
 	}

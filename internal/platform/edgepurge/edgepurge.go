@@ -43,14 +43,20 @@ type Config struct {
 	Backoff  time.Duration // the longest wait before the second try, doubling after; 0: 50 ms
 	Timeout  time.Duration // deadline of one try; 0: 2 s
 	Client   *http.Client  // nil: a client of its own
+	// Breakers, when set, give each edge a circuit breaker: an edge that
+	// stops answering (its zone cut off) fails its purges at once once
+	// its breaker opens, instead of holding every purge, and so every
+	// other edge's next one, for its tries' deadlines.
+	Breakers *resilience.Breakers
 
 	Registerer prometheus.Registerer // nil: no metrics
 }
 
 // Purger sends purges to every edge.
 type Purger struct {
-	cfg    Config
-	client *http.Client
+	cfg      Config
+	client   *http.Client
+	breakers map[string]*resilience.Breaker // by base URL; empty without Config.Breakers
 
 	purges  *prometheus.CounterVec // by result: ok, failed
 	retries prometheus.Counter
@@ -79,7 +85,12 @@ func New(cfg Config) (*Purger, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 2 * time.Second
 	}
-	p := &Purger{cfg: cfg, client: cfg.Client}
+	p := &Purger{cfg: cfg, client: cfg.Client, breakers: map[string]*resilience.Breaker{}}
+	if cfg.Breakers != nil {
+		for _, base := range cfg.URLs {
+			p.breakers[base] = cfg.Breakers.Breaker("edge-purge "+base, resilience.Deadline(cfg.Timeout))
+		}
+	}
 	if p.client == nil {
 		p.client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute}}
 	}
@@ -163,11 +174,18 @@ func (p *Purger) Purge(ctx context.Context, changedAt time.Time, keys ...string)
 // purgeOne sends one purge request to the edge at base, retrying it.
 func (p *Purger) purgeOne(ctx context.Context, base, keys string) error {
 	tries := 0
+	send := func(ctx context.Context) error { return p.send(ctx, base, keys) }
+	if b := p.breakers[base]; b != nil {
+		send = func(ctx context.Context) error {
+			return b.Do(ctx, func(ctx context.Context) error { return p.send(ctx, base, keys) })
+		}
+	}
+	// An open breaker ends the tries at once (resilience.Retry).
 	err := resilience.Retry(ctx, p.cfg.Attempts, p.cfg.Backoff, func(ctx context.Context) error {
 		if tries++; tries > 1 {
 			p.retries.Inc()
 		}
-		return p.send(ctx, base, keys)
+		return send(ctx)
 	})
 	if err != nil {
 		p.purges.WithLabelValues("failed").Inc()

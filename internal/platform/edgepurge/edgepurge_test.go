@@ -2,6 +2,9 @@ package edgepurge
 
 import (
 	"context"
+	"errors"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -13,6 +16,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/resilience"
 )
 
 // edge is a stand-in for Varnish's PURGE handling: it records the keys
@@ -111,6 +116,70 @@ func TestPurgeFailuresAreCounted(t *testing.T) {
 	}
 	if left := down.fail.Load(); left != 97 {
 		t.Errorf("the down edge got %d tries, want 3", 100-left)
+	}
+}
+
+// An edge that stops answering (a listener whose process is frozen:
+// connections are accepted, nothing is read) trips its breaker: its
+// purges then fail at once, without reaching it, and the edge that
+// answers goes on getting every purge.
+func TestAFrozenEdgeTripsItsBreaker(t *testing.T) {
+	frozen, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer frozen.Close()
+	var accepted atomic.Int32
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := frozen.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	live := newEdge(t)
+	breakers := resilience.NewBreakers(resilience.Policy{Timeout: time.Second, FailureRatio: 0.5, MinRequests: 3,
+		Window: time.Minute, OpenFor: time.Minute}, slog.New(slog.DiscardHandler))
+	p, err := New(Config{URLs: []string{"http://" + frozen.Addr().String(), live.URL}, Attempts: 3, Backoff: time.Millisecond,
+		Timeout: 50 * time.Millisecond, Breakers: breakers,
+		// One connection per try: each try that reaches the frozen edge is one it accepted.
+		Client: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Three tries time out and open the breaker.
+	if err := p.Purge(context.Background(), time.Time{}, "p:1"); err == nil {
+		t.Fatal("a purge of a frozen edge succeeded")
+	}
+	reached := accepted.Load()
+	if reached != 3 {
+		t.Fatalf("the frozen edge was tried %d times, want 3", reached)
+	}
+	for i := range 5 {
+		err := p.Purge(context.Background(), time.Time{}, "p:"+strconv.Itoa(i+2))
+		if !errors.Is(err, resilience.ErrOpen) {
+			t.Fatalf("purge %d: %v, want the frozen edge's breaker open", i+2, err)
+		}
+	}
+	if n := accepted.Load(); n != reached {
+		t.Errorf("the frozen edge was tried %d more times with its breaker open", n-reached)
+	}
+	if got := live.purged(); len(got) != 6 {
+		t.Errorf("the live edge got %d purges, want all 6: %q", len(got), got)
 	}
 }
 
