@@ -79,12 +79,20 @@ type storedResponse struct {
 	body   []byte
 }
 
+// checkBaselineHeaders says what is wrong with headers, if anything.
+func checkBaselineHeaders(headers string) error {
+	if headers != BaselineBodyHeaders && headers != BaselineAllHeaders {
+		return fmt.Errorf("%q: want %q or %q", headers, BaselineBodyHeaders, BaselineAllHeaders)
+	}
+	return nil
+}
+
 // bodyHeaders are the response headers BaselineBodyHeaders reproduces.
 var bodyHeaders = []string{"Content-Type", "ETag", "Cache-Control", "Last-Modified", "Vary"}
 
 func fetchBaseline(ctx context.Context, urls []string, headers string) (baselineHandler, error) {
-	if headers != BaselineBodyHeaders && headers != BaselineAllHeaders {
-		return nil, fmt.Errorf("headers %q: want %q or %q", headers, BaselineBodyHeaders, BaselineAllHeaders)
+	if err := checkBaselineHeaders(headers); err != nil {
+		return nil, fmt.Errorf("headers %w", err)
 	}
 	client := newClient(1, baselineFetchTimeout, nil, nil) // no compression: store the bytes as sent
 	defer client.CloseIdleConnections()

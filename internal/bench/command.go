@@ -41,8 +41,8 @@ func (c *Command) Validate() error {
 		if len(c.FetchFrom) == 0 {
 			return errors.New("--baseline-server needs --fetch-from with one or more URLs")
 		}
-		if c.BaselineHeaders != BaselineBodyHeaders && c.BaselineHeaders != BaselineAllHeaders {
-			return fmt.Errorf("--baseline-headers %q: want %s or %s", c.BaselineHeaders, BaselineBodyHeaders, BaselineAllHeaders)
+		if err := checkBaselineHeaders(c.BaselineHeaders); err != nil {
+			return fmt.Errorf("--baseline-headers %w", err)
 		}
 		return nil
 	}
