@@ -67,6 +67,12 @@ func testOverload(c *cluster) {
 		c.setMaxConn("search", name, slots)
 		t.Cleanup(func() { c.setMaxConn("search", name, 32) })
 	}
+	// The load is the instances': the same few searches, which the edge
+	// cache would answer after the first. So the edge is put in
+	// maintenance, as an operator does to measure the origin, and the
+	// balancers send every search to the instances meanwhile.
+	c.setEdge(localcluster.StateMaint)
+	t.Cleanup(func() { c.setEdge(localcluster.StateReady) })
 	// run sends load from inside the clients' budget.
 	run := func(rate int, limit time.Duration, extra ...string) bench.Report {
 		l := c.startLoad(rate, limit, extra...)
@@ -189,6 +195,19 @@ func (c *cluster) setMaxConn(backend, server string, n int) {
 	c.t.Helper()
 	for _, api := range c.cl.Balancers() {
 		if err := api.SetMaxConn(context.Background(), backend, server, n); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+}
+
+// setEdge puts the edge cache of every zone's balancer in state.
+func (c *cluster) setEdge(state localcluster.ServerState) {
+	c.t.Helper()
+	if !c.cl.Config.Edge {
+		return
+	}
+	for _, api := range c.cl.Balancers() {
+		if err := api.SetServerState(context.Background(), "edge", "varnish", state); err != nil {
 			c.t.Fatal(err)
 		}
 	}

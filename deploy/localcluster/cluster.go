@@ -76,6 +76,12 @@ func (c *Cluster) Up(ctx context.Context) error {
 	}
 	c.logf("S3 (pictures) on %d", p.S3)
 	g.Go(func() error { return c.startS3(gctx) })
+	if c.Config.Edge {
+		c.logf("the edge cache (Varnish) on %d in each zone (purges on %d), behind HAProxy (origin %d)", p.Edge, p.EdgePurge, p.Origin)
+		for _, v := range c.OfKind(KindVarnish) {
+			g.Go(func() error { return c.startVarnish(gctx, v) })
+		}
+	}
 	c.logf("HAProxy on %d in each zone, the entry on %s (TLS %d, stats %d)", p.HTTP, c.URL, p.TLS, p.Stats)
 	for _, lb := range c.OfKind(KindHAProxy) {
 		g.Go(func() error { return c.startHAProxy(gctx, lb) })
@@ -128,6 +134,8 @@ func (c *Cluster) startFixed(ctx context.Context, p Process) error {
 		return c.startSentinel(ctx, p)
 	case KindHAProxy:
 		return c.startHAProxy(ctx, p)
+	case KindVarnish:
+		return c.startVarnish(ctx, p)
 	case KindEntry:
 		return c.startEntry(ctx)
 	case KindS3:
@@ -143,7 +151,7 @@ func (c *Cluster) startFixed(ctx context.Context, p Process) error {
 // prepare makes the directories, builds what is missing (vitrine, Jaeger,
 // the S3 gateway) and makes the certificate and the cursor secret.
 func (c *Cluster) prepare(ctx context.Context) error {
-	for _, d := range []string{"pids", "logs", "nats", "data", "bin", "tls", "pg", "etcd", "redis"} {
+	for _, d := range []string{"pids", "logs", "nats", "data", "bin", "tls", "pg", "etcd", "redis", "varnish"} {
 		if err := os.MkdirAll(c.path(d), 0o755); err != nil {
 			return err
 		}
@@ -217,7 +225,7 @@ func (c *Cluster) down() {
 	// Patroni stops its server; etcd goes last, as Patroni needs it to
 	// stop in order.
 	for _, kinds := range [][]Kind{
-		{KindEntry, KindHAProxy, KindPrometheus, KindJaeger, KindS3, KindNATS, KindSentinel, KindRedis},
+		{KindEntry, KindHAProxy, KindVarnish, KindPrometheus, KindJaeger, KindS3, KindNATS, KindSentinel, KindRedis},
 		{KindPostgres}, {KindEtcd},
 	} {
 		for _, p := range c.fixed {

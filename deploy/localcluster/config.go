@@ -19,6 +19,9 @@ type Ports struct {
 	TLS         int // HTTPS, likewise
 	Stats       int // the stats page, likewise
 	API         int // the runtime API, likewise
+	Origin      int // each zone's HAProxy's "origin" frontend, where its edge cache fetches misses
+	Edge        int // each zone's edge cache (Varnish): the listener its HAProxy sends reads to
+	EdgePurge   int // and the one the product instances purge on
 	Postgres    int // each zone's PostgreSQL
 	Patroni     int // each zone's Patroni REST API
 	Etcd        int // each zone's etcd member: clients
@@ -44,7 +47,8 @@ type portVar struct {
 func (p *Ports) vars() []portVar {
 	return []portVar{
 		{"CLUSTER_PORT", &p.HTTP}, {"CLUSTER_TLS_PORT", &p.TLS}, {"CLUSTER_STATS_PORT", &p.Stats},
-		{"CLUSTER_API_PORT", &p.API}, {"CLUSTER_PG_PORT", &p.Postgres}, {"CLUSTER_PATRONI_PORT", &p.Patroni},
+		{"CLUSTER_API_PORT", &p.API}, {"CLUSTER_ORIGIN_PORT", &p.Origin}, {"CLUSTER_EDGE_PORT", &p.Edge},
+		{"CLUSTER_EDGE_PURGE_PORT", &p.EdgePurge}, {"CLUSTER_PG_PORT", &p.Postgres}, {"CLUSTER_PATRONI_PORT", &p.Patroni},
 		{"CLUSTER_ETCD_PORT", &p.Etcd}, {"CLUSTER_ETCD_PEER_PORT", &p.EtcdPeer},
 		{"CLUSTER_REDIS_PORT", &p.Redis}, {"CLUSTER_SENTINEL_PORT", &p.Sentinel},
 		{"CLUSTER_S3_PORT", &p.S3}, {"CLUSTER_NATS_PORT", &p.NATS}, {"CLUSTER_NATS_ROUTE_PORT", &p.NATSRoute},
@@ -58,7 +62,7 @@ func (p *Ports) vars() []portVar {
 // (6379) and NATS (4222), which listen on 127.0.0.1, where the zones'
 // processes do not.
 func DefaultPorts() Ports {
-	return Ports{HTTP: 8088, TLS: 8443, Stats: 8404, API: 8405, Postgres: 15432, Patroni: 18008, Etcd: 12379, EtcdPeer: 12380,
+	return Ports{HTTP: 8088, TLS: 8443, Stats: 8404, API: 8405, Origin: 8089, Edge: 16081, EdgePurge: 16091, Postgres: 15432, Patroni: 18008, Etcd: 12379, EtcdPeer: 12380,
 		Redis: 16379, Sentinel: 16380, S3: 19000,
 		NATS: 14222, NATSRoute: 16222, NATSMonitor: 14822, Service: 18000, Prometheus: 19090,
 		Jaeger: 16686, JaegerOTLP: 14318}
@@ -90,6 +94,7 @@ type Config struct {
 	Ports     Ports  // CLUSTER_PORT_RANGE=D moves them all (Ports.InRange), then each CLUSTER_*_PORT sets one
 	Instances int    // CLUSTER_INSTANCES of each service at "up"; 3 puts one in each zone
 	Jaeger    bool   // CLUSTER_JAEGER=0: no Jaeger, no tracing
+	Edge      bool   // CLUSTER_EDGE=0: no edge cache; the zones' balancers send every request to the instances
 
 	ReplicaDelay    string   // CLUSTER_REPLICA_DELAY, e.g. 1s: the replicas' recovery_min_apply_delay
 	ServeArgs       []string // CLUSTER_SERVE_ARGS: more flags for every "vitrine serve"
@@ -124,8 +129,9 @@ func LoadConfig(root string, getenv func(string) string) (Config, error) {
 	}
 	c := Config{
 		Root: root, Dir: dir, Bind: or("CLUSTER_BIND", loopback), Ports: DefaultPorts(),
-		Jaeger: getenv("CLUSTER_JAEGER") != "0", ReplicaDelay: getenv("CLUSTER_REPLICA_DELAY"),
-		ServeArgs: strings.Fields(getenv("CLUSTER_SERVE_ARGS")), InstanceNATSURL: getenv("CLUSTER_INSTANCE_NATS_URL"),
+		Jaeger: getenv("CLUSTER_JAEGER") != "0", Edge: getenv("CLUSTER_EDGE") != "0",
+		ReplicaDelay: getenv("CLUSTER_REPLICA_DELAY"),
+		ServeArgs:    strings.Fields(getenv("CLUSTER_SERVE_ARGS")), InstanceNATSURL: getenv("CLUSTER_INSTANCE_NATS_URL"),
 		Sampler: or("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"), SamplerArg: or("OTEL_TRACES_SAMPLER_ARG", "0.05"),
 		AdminEmail: getenv("CLUSTER_ADMIN_EMAIL"), AdminPassword: getenv("CLUSTER_ADMIN_PASSWORD"),
 		PGBin: or("PG_BIN", newestPGBin()), VitrineBin: or("VITRINE_BIN", filepath.Join(dir, "bin", "vitrine")),

@@ -229,6 +229,7 @@ var composeServices = map[Kind][]string{
 	KindNATS:       {"nats-1", "nats-2", "nats-3"},
 	KindRedis:      {"redis"},
 	KindHAProxy:    {"haproxy"},
+	KindVarnish:    {"varnish"},
 	KindJaeger:     {"jaeger"},
 	KindPrometheus: {"prometheus"},
 	KindS3:         nil,

@@ -11,8 +11,8 @@ import (
 // member of every part runs and replicates: three etcd members with a
 // quorum; a PostgreSQL leader and two standbys streaming from it, on one
 // timeline; a Redis primary that two replicas follow, and three Sentinels
-// that agree on it; three NATS nodes; every zone's balancer answering,
-// and every running instance up in each. It is what the zone test waits
+// that agree on it; three NATS nodes; every zone's balancer and edge
+// cache answering, and every running instance up in each. It is what the zone test waits
 // for after a zone comes back, with nothing typed.
 func (c *Cluster) Healthy(ctx context.Context) error {
 	var errs []error
@@ -26,6 +26,11 @@ func (c *Cluster) Healthy(ctx context.Context) error {
 	for _, n := range c.NATSNodes() {
 		if !c.Answering(n.Name) || !httpOK(n.MonitorURL+"/healthz")(ctx) {
 			errs = append(errs, fmt.Errorf("%s is not healthy", n.Name))
+		}
+	}
+	for _, v := range c.OfKind(KindVarnish) {
+		if !c.Answering(v.Name) || !tcpOpen(v.Addr("http"))(ctx) {
+			errs = append(errs, fmt.Errorf("%s is not listening", v.Name))
 		}
 	}
 	for _, lb := range c.OfKind(KindHAProxy) {

@@ -42,6 +42,10 @@ func (c *Cluster) serveArgs(inst Instance, natsURL string) []string {
 	if inst.Service == "product" || inst.Service == "analytics" {
 		args = append(args, "--postgres-replica-url", inst.ReplicaURL)
 	}
+	if inst.Service == "product" && c.Config.Edge {
+		// Catalog changes are purged from every zone's edge.
+		args = append(args, "--edge-purge-url", c.EdgePurgeURLs())
+	}
 	if inst.Service == "product" || inst.Service == "search" {
 		// Pictures, and the search index snapshots new instances start from.
 		args = append(args, "--blob-url", c.BlobURL)

@@ -60,6 +60,7 @@ const (
 	KindS3         Kind = "s3"
 	KindJaeger     Kind = "jaeger"
 	KindHAProxy    Kind = "haproxy"
+	KindVarnish    Kind = "varnish" // the edge cache behind a zone's balancer
 	KindPrometheus Kind = "prometheus"
 	KindInstance   Kind = "instance" // vitrine serve --target=SERVICE
 )
@@ -224,8 +225,15 @@ func fixedProcesses(cfg Config) []Process {
 		out = append(out, region("jaeger", KindJaeger, map[string]int{"http": p.Jaeger, "grpc": p.Jaeger - 1, "otlp": p.JaegerOTLP}))
 	}
 	out = append(out, region("s3", KindS3, map[string]int{"http": p.S3}))
+	if cfg.Edge {
+		zoned(KindVarnish, func() map[string]int { return map[string]int{"http": p.Edge, "purge": p.EdgePurge} })
+	}
 	zoned(KindHAProxy, func() map[string]int {
-		return map[string]int{"http": p.HTTP, "tls": p.TLS, "stats": p.Stats, "api": p.API}
+		ports := map[string]int{"http": p.HTTP, "tls": p.TLS, "stats": p.Stats, "api": p.API}
+		if cfg.Edge {
+			ports["origin"] = p.Origin
+		}
+		return ports
 	})
 	entry := region("entry", KindEntry, map[string]int{"http": p.HTTP, "tls": p.TLS, "stats": p.Stats, "api": p.API})
 	entry.Host = cfg.Bind
@@ -359,8 +367,10 @@ func (l *Layout) Processes() []Process {
 // HAProxyEnv is the environment deploy/haproxy/haproxy.cfg reads a zone's
 // balancer's addresses and files from ("${CLUSTER_PORT}"…); behind the
 // entry, it takes the PROXY protocol, which carries each client's address.
+// With the edge, it sends the public reads to its zone's Varnish and
+// serves that Varnish's misses on its "origin" port.
 func (l *Layout) HAProxyEnv(lb Process) []string {
-	return []string{
+	env := []string{
 		"CLUSTER_BIND=" + lb.Host,
 		"CLUSTER_PORT=" + strconv.Itoa(lb.Ports["http"]),
 		"CLUSTER_TLS_PORT=" + strconv.Itoa(lb.Ports["tls"]),
@@ -369,6 +379,11 @@ func (l *Layout) HAProxyEnv(lb Process) []string {
 		"CLUSTER_TLS_PEM=" + l.path("tls", "cluster.pem"),
 		"CLUSTER_BEHIND_ENTRY=1",
 	}
+	if l.Config.Edge {
+		env = append(env, "CLUSTER_EDGE_ADDR="+l.Zoned(KindVarnish, lb.Zone).Addr("http"),
+			"CLUSTER_ORIGIN_PORT="+strconv.Itoa(lb.Ports["origin"]))
+	}
+	return env
 }
 
 // EntryEnv is the environment deploy/haproxy/entry.cfg reads: its own

@@ -55,10 +55,10 @@ func TestEveryProcessHasANameAndPortsOfItsOwn(t *testing.T) {
 				addrs[p.Addr(role)] = p.Name + " " + role
 			}
 		}
-		// In each zone etcd, PostgreSQL, NATS, Redis, Sentinel and
-		// HAProxy; Jaeger, S3, the entry and Prometheus; and the slots of
-		// four services.
-		if want := 6*len(Zones) + 4 + 4*MaxInstances; len(names) != want {
+		// In each zone etcd, PostgreSQL, NATS, Redis, Sentinel, Varnish
+		// and HAProxy; Jaeger, S3, the entry and Prometheus; and the slots
+		// of four services.
+		if want := 7*len(Zones) + 4 + 4*MaxInstances; len(names) != want {
 			t.Errorf("range %d: %d processes, want %d", d, len(names), want)
 		}
 	}
