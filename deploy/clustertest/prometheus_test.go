@@ -12,7 +12,8 @@ import (
 
 // testPrometheus: the cluster's Prometheus scrapes every running instance,
 // found through the targets the cluster writes, follows a scale up and
-// down, and its recording rules have data from the flows' requests.
+// down, and its recording rules have data from the flows' requests; it
+// scrapes each zone's edge cache too, whose hits it counts.
 func testPrometheus(c *cluster) {
 	t := c.t
 	c.expectScraped(c.runningInstances())
@@ -32,6 +33,19 @@ func testPrometheus(c *cluster) {
 		c.expect(200, "GET", fmt.Sprintf("/api/products?limit=%d", limit), "", nil)
 		return len(c.promQuery(listing)) > 0
 	})
+	// The edges' exporters: a listing read again is a hit in the active
+	// zone's edge (unless a purge came between), which Prometheus counts.
+	if c.cl.Config.Edge {
+		hits := `sum(varnish_main_cache_hit{job="edge"}) > 0`
+		eventually(t, time.Minute, "Prometheus to answer "+hits, func() bool {
+			c.expect(200, "GET", "/api/products?limit=7", "", nil)
+			return len(c.promQuery(hits)) > 0
+		})
+		edges := c.promQuery(`up{job="edge"} == 1`)
+		if len(edges) != len(localcluster.Zones) {
+			t.Fatalf("Prometheus scrapes %d edges up, not %d: %v", len(edges), len(localcluster.Zones), edges)
+		}
+	}
 	for _, rule := range []string{
 		// Every analytics instance runs the analytics-search-batches consumer.
 		`service_consumer:vitrine_events_consumer_lag:max{consumer="analytics-search-batches"} >= 0`,
@@ -57,8 +71,8 @@ func (c *cluster) runningInstances() []string {
 	return names
 }
 
-// expectScraped waits until Prometheus's active targets are exactly the
-// named instances, each scraped and up.
+// expectScraped waits until Prometheus's active targets of the job
+// "vitrine" are exactly the named instances, each scraped and up.
 func (c *cluster) expectScraped(want []string) {
 	c.t.Helper()
 	var up []string
@@ -74,6 +88,9 @@ func (c *cluster) expectScraped(want []string) {
 		c.promGet("targets?state=active", &res)
 		up = up[:0]
 		for _, target := range res.Data.ActiveTargets {
+			if target.Labels["job"] != "vitrine" {
+				continue
+			}
 			if target.Health != "up" {
 				return false
 			}

@@ -79,7 +79,12 @@ func (c *Cluster) Up(ctx context.Context) error {
 	if c.Config.Edge {
 		c.logf("the edge cache (Varnish) on %d in each zone (purges on %d), behind HAProxy (origin %d)", p.Edge, p.EdgePurge, p.Origin)
 		for _, v := range c.OfKind(KindVarnish) {
-			g.Go(func() error { return c.startVarnish(gctx, v) })
+			g.Go(func() error {
+				if err := c.startVarnish(gctx, v); err != nil {
+					return err
+				}
+				return c.startEdgeStats(gctx, c.Zoned(KindEdgeStats, v.Zone))
+			})
 		}
 	}
 	c.logf("HAProxy on %d in each zone, the entry on %s (TLS %d, stats %d)", p.HTTP, c.URL, p.TLS, p.Stats)
@@ -136,6 +141,8 @@ func (c *Cluster) startFixed(ctx context.Context, p Process) error {
 		return c.startHAProxy(ctx, p)
 	case KindVarnish:
 		return c.startVarnish(ctx, p)
+	case KindEdgeStats:
+		return c.startEdgeStats(ctx, p)
 	case KindEntry:
 		return c.startEntry(ctx)
 	case KindS3:
@@ -225,7 +232,7 @@ func (c *Cluster) down() {
 	// Patroni stops its server; etcd goes last, as Patroni needs it to
 	// stop in order.
 	for _, kinds := range [][]Kind{
-		{KindEntry, KindHAProxy, KindVarnish, KindPrometheus, KindJaeger, KindS3, KindNATS, KindSentinel, KindRedis},
+		{KindEntry, KindHAProxy, KindVarnish, KindEdgeStats, KindPrometheus, KindJaeger, KindS3, KindNATS, KindSentinel, KindRedis},
 		{KindPostgres}, {KindEtcd},
 	} {
 		for _, p := range c.fixed {

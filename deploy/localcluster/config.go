@@ -22,6 +22,7 @@ type Ports struct {
 	Origin      int // each zone's HAProxy's "origin" frontend, where its edge cache fetches misses
 	Edge        int // each zone's edge cache (Varnish): the listener its HAProxy sends reads to
 	EdgePurge   int // and the one the product instances purge on
+	EdgeMetrics int // each zone's Varnish exporter (prometheus-varnish-exporter)
 	Postgres    int // each zone's PostgreSQL
 	Patroni     int // each zone's Patroni REST API
 	Etcd        int // each zone's etcd member: clients
@@ -48,7 +49,8 @@ func (p *Ports) vars() []portVar {
 	return []portVar{
 		{"CLUSTER_PORT", &p.HTTP}, {"CLUSTER_TLS_PORT", &p.TLS}, {"CLUSTER_STATS_PORT", &p.Stats},
 		{"CLUSTER_API_PORT", &p.API}, {"CLUSTER_ORIGIN_PORT", &p.Origin}, {"CLUSTER_EDGE_PORT", &p.Edge},
-		{"CLUSTER_EDGE_PURGE_PORT", &p.EdgePurge}, {"CLUSTER_PG_PORT", &p.Postgres}, {"CLUSTER_PATRONI_PORT", &p.Patroni},
+		{"CLUSTER_EDGE_PURGE_PORT", &p.EdgePurge}, {"CLUSTER_EDGE_METRICS_PORT", &p.EdgeMetrics},
+		{"CLUSTER_PG_PORT", &p.Postgres}, {"CLUSTER_PATRONI_PORT", &p.Patroni},
 		{"CLUSTER_ETCD_PORT", &p.Etcd}, {"CLUSTER_ETCD_PEER_PORT", &p.EtcdPeer},
 		{"CLUSTER_REDIS_PORT", &p.Redis}, {"CLUSTER_SENTINEL_PORT", &p.Sentinel},
 		{"CLUSTER_S3_PORT", &p.S3}, {"CLUSTER_NATS_PORT", &p.NATS}, {"CLUSTER_NATS_ROUTE_PORT", &p.NATSRoute},
@@ -62,7 +64,7 @@ func (p *Ports) vars() []portVar {
 // (6379) and NATS (4222), which listen on 127.0.0.1, where the zones'
 // processes do not.
 func DefaultPorts() Ports {
-	return Ports{HTTP: 8088, TLS: 8443, Stats: 8404, API: 8405, Origin: 8089, Edge: 16081, EdgePurge: 16091, Postgres: 15432, Patroni: 18008, Etcd: 12379, EtcdPeer: 12380,
+	return Ports{HTTP: 8088, TLS: 8443, Stats: 8404, API: 8405, Origin: 8089, Edge: 16081, EdgePurge: 16091, EdgeMetrics: 16131, Postgres: 15432, Patroni: 18008, Etcd: 12379, EtcdPeer: 12380,
 		Redis: 16379, Sentinel: 16380, S3: 19000,
 		NATS: 14222, NATSRoute: 16222, NATSMonitor: 14822, Service: 18000, Prometheus: 19090,
 		Jaeger: 16686, JaegerOTLP: 14318}

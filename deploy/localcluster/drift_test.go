@@ -230,6 +230,7 @@ var composeServices = map[Kind][]string{
 	KindRedis:      {"redis"},
 	KindHAProxy:    {"haproxy"},
 	KindVarnish:    {"varnish"},
+	KindEdgeStats:  {"varnish-exporter"},
 	KindJaeger:     {"jaeger"},
 	KindPrometheus: {"prometheus"},
 	KindS3:         nil,

@@ -56,7 +56,7 @@ func (c *Cluster) startPrometheus(ctx context.Context) error {
 	}
 	dir := c.path("prometheus")
 	obs := filepath.Join(c.Config.Root, "deploy", "observability")
-	for _, d := range []string{"rules", "data", "targets"} {
+	for _, d := range []string{"rules", "data", "targets", "edge"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			return err
 		}
@@ -73,6 +73,9 @@ func (c *Cluster) startPrometheus(ctx context.Context) error {
 		}
 	}
 	if err := c.writeTargets(); err != nil {
+		return err
+	}
+	if err := c.writeEdgeTargets(); err != nil {
 		return err
 	}
 	prom := c.Prometheus()
@@ -110,20 +113,25 @@ func (c *Cluster) writeTargets() error {
 			groups = append(groups, scrapeGroup{Targets: []string{inst.Addr("admin")},
 				Labels: map[string]string{"service": svc, "instance": inst.Name}})
 		}
-		b, err := json.MarshalIndent(groups, "", "  ")
-		if err != nil {
-			return err
-		}
-		file := c.TargetsFile(svc)
-		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(file+".new", append(b, '\n'), 0o644); err != nil {
-			return err
-		}
-		if err := os.Rename(file+".new", file); err != nil {
+		if err := writeJSONFile(c.TargetsFile(svc), groups); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// writeJSONFile writes v to file whole, then moves it into place, so that
+// Prometheus never reads half a file.
+func writeJSONFile(file string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(file+".new", append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(file+".new", file)
 }

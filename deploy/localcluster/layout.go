@@ -60,7 +60,8 @@ const (
 	KindS3         Kind = "s3"
 	KindJaeger     Kind = "jaeger"
 	KindHAProxy    Kind = "haproxy"
-	KindVarnish    Kind = "varnish" // the edge cache behind a zone's balancer
+	KindVarnish    Kind = "varnish"          // the edge cache behind a zone's balancer
+	KindEdgeStats  Kind = "varnish-exporter" // its counters for Prometheus
 	KindPrometheus Kind = "prometheus"
 	KindInstance   Kind = "instance" // vitrine serve --target=SERVICE
 )
@@ -227,6 +228,7 @@ func fixedProcesses(cfg Config) []Process {
 	out = append(out, region("s3", KindS3, map[string]int{"http": p.S3}))
 	if cfg.Edge {
 		zoned(KindVarnish, func() map[string]int { return map[string]int{"http": p.Edge, "purge": p.EdgePurge} })
+		zoned(KindEdgeStats, func() map[string]int { return map[string]int{"http": p.EdgeMetrics} })
 	}
 	zoned(KindHAProxy, func() map[string]int {
 		ports := map[string]int{"http": p.HTTP, "tls": p.TLS, "stats": p.Stats, "api": p.API}

@@ -56,9 +56,9 @@ func TestEveryProcessHasANameAndPortsOfItsOwn(t *testing.T) {
 			}
 		}
 		// In each zone etcd, PostgreSQL, NATS, Redis, Sentinel, Varnish
-		// and HAProxy; Jaeger, S3, the entry and Prometheus; and the slots
-		// of four services.
-		if want := 7*len(Zones) + 4 + 4*MaxInstances; len(names) != want {
+		// and its exporter, and HAProxy; Jaeger, S3, the entry and
+		// Prometheus; and the slots of four services.
+		if want := 8*len(Zones) + 4 + 4*MaxInstances; len(names) != want {
 			t.Errorf("range %d: %d processes, want %d", d, len(names), want)
 		}
 	}

@@ -157,6 +157,8 @@ func (c *Cluster) health(ctx context.Context, p Process, stats []StatRow, member
 		return says(tcpOpen(p.Addr("http"))(ctx), "listening", "unreachable")
 	case KindVarnish:
 		return says(tcpOpen(p.Addr("http"))(ctx), "listening, purges on :"+strconv.Itoa(p.Ports["purge"]), "unreachable")
+	case KindEdgeStats:
+		return says(httpOK("http://"+p.Addr("http")+"/metrics")(ctx), "serving http://"+p.Addr("http")+"/metrics", "unreachable")
 	case KindHAProxy:
 		return says(httpOK("http://"+p.Addr("stats")+"/lb-health")(ctx), "healthy", "unhealthy (no product instance up)")
 	case KindEntry:

@@ -103,6 +103,38 @@ sub vcl_recv {
 `, p.Name, lb.Host, strconv.Itoa(lb.Ports["origin"]), HealthPath)
 }
 
+// startEdgeStats starts the exporter of a zone's Varnish counters (hit
+// ratio, objects, purges: prometheus-varnish-exporter, which reads them
+// from Varnish's shared memory, as varnishstat does), which Prometheus
+// scrapes (EdgeTargetsFile).
+func (c *Cluster) startEdgeStats(ctx context.Context, p Process) error {
+	if c.Alive(p.Name) {
+		return nil
+	}
+	work := filepath.Join(c.path("varnish", c.Zoned(KindVarnish, p.Zone).Name), "work")
+	if err := c.spawn(p.Name, nil, "prometheus-varnish-exporter", "-n", work, "-web.listen-address", p.Addr("http")); err != nil {
+		return err
+	}
+	return c.withLogTail(p.Name, waitUntil(ctx, 20*time.Second, p.Name, tcpOpen(p.Addr("http"))))
+}
+
+// EdgeTargetsFile is where Prometheus finds the edges' exporters (the job
+// "edge" of deploy/observability/prometheus.yml).
+func (l *Layout) EdgeTargetsFile() string {
+	return l.path("prometheus", "edge", "edge.json")
+}
+
+// writeEdgeTargets writes the edges' exporters, each labelled with its
+// Varnish's name (instance) and zone; no edge, no target.
+func (c *Cluster) writeEdgeTargets() error {
+	groups := []scrapeGroup{}
+	for _, e := range c.OfKind(KindEdgeStats) {
+		v := c.Zoned(KindVarnish, e.Zone)
+		groups = append(groups, scrapeGroup{Targets: []string{e.Addr("http")}, Labels: map[string]string{"instance": v.Name, "zone": e.Zone}})
+	}
+	return writeJSONFile(c.EdgeTargetsFile(), groups)
+}
+
 // EdgePurgeURLs are the purge listeners of every zone's edge, as the
 // product instances' --edge-purge-url takes them; none without the edge.
 func (l *Layout) EdgePurgeURLs() string {
