@@ -68,6 +68,12 @@ type Options struct {
 	SessionActions int           // browsing actions per session
 	SessionTime    time.Duration // longest session; 0: no limit
 	Seed           uint64        // of the search query distribution
+	// WriteEvery, when positive, is how often a writer changes one
+	// product of the sample (the hot product) as the admin WriterEmail,
+	// while shoppers read it (freshness.go); mix workload only.
+	WriteEvery     time.Duration
+	WriterEmail    string
+	WriterPassword string
 }
 
 // RegisterFlags sets o to DefaultOptions and lets the flags of a load run
@@ -94,6 +100,9 @@ func (o *Options) RegisterFlags(f *flag.FlagSet) {
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "deadline of each request")
 	f.StringVar(&o.Email, "email", o.Email, "account every session logs in with; without it sessions are anonymous")
 	f.StringVar(&o.Password, "password", o.Password, "its password (better given as VITRINE_BENCH_PASSWORD)")
+	f.DurationVar(&o.WriteEvery, "write-every", o.WriteEvery, "mix workload: change one product of the sample this often (PATCH of its description, as --writer-email), while one product view in 10 reads it, and report how stale those reads were; 0: no writes")
+	f.StringVar(&o.WriterEmail, "writer-email", o.WriterEmail, "an admin account the writer of --write-every logs in with")
+	f.StringVar(&o.WriterPassword, "writer-password", o.WriterPassword, "its password (better given as VITRINE_BENCH_WRITER_PASSWORD)")
 }
 
 // DefaultOptions are the flags' defaults.
@@ -148,6 +157,12 @@ func (o *Options) Validate() error {
 		return errors.New("--session-actions must be at least 1")
 	case o.SessionTime < 0:
 		return errors.New("--session-time must not be negative")
+	case o.WriteEvery < 0:
+		return errors.New("--write-every must not be negative")
+	case o.WriteEvery > 0 && (o.WriterEmail == "" || o.WriterPassword == ""):
+		return errors.New("--write-every needs --writer-email and --writer-password, an admin's")
+	case o.WriteEvery > 0 && len(o.Paths) > 0:
+		return errors.New("--write-every changes a product of the mix's sample: it does not go with --path")
 	case len(o.SourceAddrs) > o.Conns:
 		return fmt.Errorf("--conns %d is fewer than the %d --source-addrs: each address needs a connection of its own; raise --conns or give fewer addresses",
 			o.Conns, len(o.SourceAddrs))

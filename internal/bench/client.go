@@ -55,6 +55,7 @@ type call struct {
 	tokens       bool   // a login or refresh: keep the tokens it answers, or forget them if it fails
 	prelude      bool   // sent before the user's action in the same turn (a token refresh)
 	sessionStart bool   // the first call of a session
+	hot          bool   // a read of the product the writer changes: keep its ETag
 }
 
 // send performs c for session s and reports what became of it. The
@@ -89,6 +90,9 @@ func send(ctx context.Context, client *http.Client, c call, s *session, timeout 
 		return 0, err
 	}
 	defer resp.Body.Close()
+	if c.hot && s != nil {
+		s.etag = resp.Header.Get("ETag")
+	}
 	if c.listing && s != nil && resp.StatusCode == http.StatusOK {
 		buf := pageBuffers.Get().(*bytes.Buffer)
 		buf.Reset()

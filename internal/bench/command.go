@@ -85,6 +85,11 @@ Load generator for a running Vitrine (as pgbench is for PostgreSQL).
       token and refresh it before it expires, over 2,048 connections from
       2,048 loopback addresses (one each), so per-address limits on the
       server see per-shopper traffic
+  vitrine bench --users 2000 --think 200ms --write-every 1s \
+      --writer-email admin@example.com --writer-password-file admin.pass
+      the same shoppers while an admin changes one product every second,
+      which one product view in ten reads: how stale those reads were
+      (through every cache: the edge's, the instances')
   vitrine bench --rate 2000 --duration 30s
       open model: 2,000 requests/s on a fixed schedule; latency is measured
       from the intended send time, so server stalls are not hidden

@@ -30,16 +30,40 @@ type fakeCatalog struct {
 	stallFor          time.Duration
 	products          []fakeProduct
 	categoriesPayload []byte
+	// readLag: a product read answers the version that was current this
+	// long before, as a cache that learns of a change late would.
+	readLag time.Duration
 
 	mu         sync.Mutex
 	hits       map[string]int
 	firstStall time.Time
-	issued     int               // access tokens issued, by login or refresh
-	refreshes  map[string]string // unspent refresh token -> the access token issued with it
-	tokenUses  map[string]int    // reads made with each access token ("" for none)
-	refreshed  map[string]bool   // access tokens issued by a refresh
-	remoteIPs  map[string]int    // requests by client IP
-	queries    map[string]int    // searches by query
+	issued     int                      // access tokens issued, by login or refresh
+	refreshes  map[string]string        // unspent refresh token -> the access token issued with it
+	tokenUses  map[string]int           // reads made with each access token ("" for none)
+	refreshed  map[string]bool          // access tokens issued by a refresh
+	remoteIPs  map[string]int           // requests by client IP
+	queries    map[string]int           // searches by query
+	versions   map[string][]fakeVersion // writes by product id, oldest first
+}
+
+// fakeVersion is a version a PATCH made, and when.
+type fakeVersion struct {
+	version int
+	at      time.Time
+}
+
+// versionOf is the version a read of product id answers now: the last
+// one made at least readLag ago (1 before any write).
+func (f *fakeCatalog) versionOf(id string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	v := 1
+	for _, w := range f.versions[id] {
+		if time.Since(w.at) >= f.readLag {
+			v = w.version
+		}
+	}
+	return v
 }
 
 type fakeProduct struct {
@@ -89,7 +113,7 @@ func startFakeCatalog(t *testing.T, f *fakeCatalog) *httptest.Server {
 	f.categoriesPayload, _ = json.Marshal(tree)
 
 	f.refreshes, f.tokenUses, f.refreshed = map[string]string{}, map[string]int{}, map[string]bool{}
-	f.remoteIPs, f.queries = map[string]int{}, map[string]int{}
+	f.remoteIPs, f.queries, f.versions = map[string]int{}, map[string]int{}, map[string][]fakeVersion{}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/categories", func(w http.ResponseWriter, r *http.Request) {
@@ -111,13 +135,31 @@ func startFakeCatalog(t *testing.T, f *fakeCatalog) *httptest.Server {
 		key := r.PathValue("key")
 		for _, p := range f.products {
 			if p.ID == key || p.Slug == key {
-				w.Header().Set("ETag", `"v1-`+p.Slug+`"`)
+				w.Header().Set("ETag", fmt.Sprintf(`"%d.%s"`, f.versionOf(p.ID), p.Slug))
 				w.Header().Set("Cache-Control", "public, max-age=60")
 				writeJSON(w, http.StatusOK, p)
 				return
 			}
 		}
 		writeJSON(w, http.StatusNotFound, map[string]any{"title": "not found", "status": 404})
+	})
+	// A change of a product by an admin (any token the fake issued).
+	mux.HandleFunc("PATCH /api/products/{id}", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		_, issued := f.refreshed[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
+		f.mu.Unlock()
+		if !issued {
+			writeJSON(w, http.StatusUnauthorized, map[string]any{"title": "unauthorized", "status": 401})
+			return
+		}
+		f.hit("write")
+		id := r.PathValue("id")
+		f.mu.Lock()
+		v := len(f.versions[id]) + 2
+		f.versions[id] = append(f.versions[id], fakeVersion{v, time.Now()})
+		f.mu.Unlock()
+		w.Header().Set("ETag", fmt.Sprintf(`"%d.%s"`, v, id))
+		writeJSON(w, http.StatusOK, map[string]any{"id": id, "version": v})
 	})
 	mux.HandleFunc("GET /api/search", func(w http.ResponseWriter, r *http.Request) {
 		if f.noSearch {

@@ -70,6 +70,7 @@ type Report struct {
 	Unfinished            int64             `json:"unfinished"`
 	MissedSlots           int64             `json:"missed_slots"`
 	Client                ClientReport      `json:"client"`
+	Freshness             *FreshnessReport  `json:"freshness,omitempty"` // --write-every
 }
 
 // ReportConfig is the configuration of a run as the report states it.
@@ -334,6 +335,17 @@ func (r *Report) writeResults(b *strings.Builder) {
 			if a.Name == actLogin.String() && a.Latency.P50 > 0 {
 				fmt.Fprintf(b, "; a login takes p50 %s, p99 %s", micros(a.Latency.P50), micros(a.Latency.P99))
 			}
+		}
+		b.WriteString("\n")
+	}
+	if f := r.Freshness; f != nil {
+		fmt.Fprintf(b, "\nwrites: %d to product %s, every %s (%d failed); its reads: %d, of which %d stale (sent after a newer version was acknowledged), %d more than 1 s after it",
+			f.Writes, f.Product, time.Duration(f.EverySeconds*float64(time.Second)), f.WriteErrors, f.Reads, f.StaleReads, f.StaleOver1s)
+		if f.StaleReads > 0 {
+			fmt.Fprintf(b, "; staleness p99 %s, max %s", micros(f.StaleP99Us), micros(f.StaleMaxUs))
+		}
+		if f.Unparsed > 0 {
+			fmt.Fprintf(b, "; %d answers had no product ETag", f.Unparsed)
 		}
 		b.WriteString("\n")
 	}

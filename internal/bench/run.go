@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -48,13 +49,24 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Report, error) {
 	measureFrom := start.Add(o.Warmup)
 	end := measureFrom.Add(o.Duration)
 	rec := newRecorder(work.labels(), measureFrom)
+	var fresh *freshness
+	var wr *writer
+	if mw, ok := work.(*mixWorkload); ok && o.WriteEvery > 0 {
+		if wr, err = startWriter(mw, pool.clients[0], o, measureFrom); err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		fresh = wr.fresh
+	}
 	// runCtx ends the sending; reqCtx ends the requests, a little later, so
 	// those in flight at the end can finish.
 	runCtx, stopRun := context.WithDeadline(ctx, end)
 	defer stopRun()
 	reqCtx, cancelRequests := context.WithCancel(ctx)
 	defer cancelRequests()
-	l := &load{clients: pool, work: work, rec: rec, timeout: o.Timeout, reqCtx: reqCtx}
+	l := &load{clients: pool, work: work, rec: rec, timeout: o.Timeout, reqCtx: reqCtx, fresh: fresh}
+	if wr != nil {
+		go wr.run(runCtx, o.WriteEvery)
+	}
 
 	watch := startWatch(progress, rec, start, measureFrom)
 	finished := make(chan struct{})
@@ -84,6 +96,9 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Report, error) {
 	peakFDs := watch.stop()
 
 	r := buildReport(o, m, rec, work, start, measureFrom, stoppedAt)
+	if wr != nil {
+		r.Freshness = fresh.report(wr.product, o.WriteEvery)
+	}
 	r.Stopped = "duration"
 	if ctx.Err() != nil {
 		r.Stopped = "cancelled"
@@ -173,6 +188,7 @@ type load struct {
 	rec     *recorder
 	timeout time.Duration
 	reqCtx  context.Context
+	fresh   *freshness // nil: no writer
 }
 
 // do sends the next request of session s, due at intended, and records its
@@ -183,7 +199,11 @@ type load struct {
 func (l *load) do(s *session, intended time.Time) {
 	for {
 		c := l.work.next(s, time.Now())
+		sent := time.Now()
 		status, err := send(l.reqCtx, s.client, c, s, l.timeout)
+		if c.hot && err == nil && status == http.StatusOK && l.fresh != nil {
+			l.fresh.observed(s.etag, sent)
+		}
 		latency := time.Since(intended)
 		if err != nil && l.reqCtx.Err() != nil {
 			l.rec.abandon(intended) // cut off by the end of the run, not the server's fault

@@ -34,6 +34,7 @@ type session struct {
 	refresh   string    // refresh token of the access token
 	refreshAt time.Time // when the access token is near enough its expiry to refresh
 	refreshed bool      // the call just made was a refresh: never two in one turn
+	etag      string    // the ETag of the last read of the hot product
 }
 
 // A workload decides what each request is.
@@ -114,6 +115,7 @@ type mixWorkload struct {
 	sessionActions int
 	sessionTime    time.Duration // 0: sessions end by their actions only
 	searchFallback bool          // /api/search answered 404 at warm-up
+	hot            string        // the id of the product the writer changes; "": none
 	note           []string
 }
 
@@ -156,6 +158,10 @@ func (w *mixWorkload) next(s *session, now time.Time) call {
 		}
 		c.url = w.listingURL("category", s.category, "")
 	case actProduct:
+		if w.hot != "" && rand.IntN(hotOdds) == 0 {
+			c.url, c.hot = w.base+"/api/products/"+url.PathEscape(w.hot), true
+			break
+		}
 		p := w.products[rand.IntN(len(w.products))]
 		key := p.slug
 		if p.id != "" && (key == "" || rand.IntN(2) == 0) {

@@ -23,7 +23,7 @@ import (
 // Secrets are the names of the flags that carry secrets, wherever a command
 // defines them. Each gets a NAME-file flag (and its PREFIX_NAME_FILE
 // variable), and its value is never printed in an error.
-var Secrets = []string{"postgres-url", "postgres-replica-url", "redis-url", "nats-url", "cursor-secret", "password"}
+var Secrets = []string{"postgres-url", "postgres-replica-url", "redis-url", "nats-url", "cursor-secret", "password", "writer-password"}
 
 // FileSuffix names the file form of a secret flag.
 const FileSuffix = "-file"
