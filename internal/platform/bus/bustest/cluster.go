@@ -1,12 +1,14 @@
 package bustest
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,17 +28,35 @@ type Node struct {
 	Name   string
 	URL    string // its client URL
 	cmd    *exec.Cmd
+	stderr syncBuffer
+	exited chan struct{} // closed once the process has exited
 	frozen bool
 }
 
 // StartCluster starts the three servers (nats-server must be installed:
 // the test fails otherwise) and returns once each reports JetStream
-// healthy, which takes a quorum of them.
+// healthy, which takes a quorum of them. A port picked free may be taken
+// by another process before its server binds it (tests run in parallel):
+// a server that exits before it is healthy has the three started again on
+// other ports, up to three times.
 func StartCluster(t testing.TB) *Cluster {
 	t.Helper()
 	if _, err := exec.LookPath("nats-server"); err != nil {
 		t.Fatalf("nats-server is required for this test: %v", err)
 	}
+	var errs []string
+	for range 3 {
+		c, err := startCluster(t)
+		if err == nil {
+			return c
+		}
+		errs = append(errs, err.Error())
+	}
+	t.Fatalf("no NATS cluster started in three tries:\n%s", strings.Join(errs, "\n"))
+	return nil
+}
+
+func startCluster(t testing.TB) (*Cluster, error) {
 	const n = 3
 	var client, route, monitor [n]int
 	for i := range n {
@@ -49,7 +69,8 @@ func StartCluster(t testing.TB) *Cluster {
 	c := &Cluster{}
 	dir := t.TempDir()
 	for i := range n {
-		node := &Node{t: t, Name: fmt.Sprintf("n%d", i+1), URL: fmt.Sprintf("nats://127.0.0.1:%d", client[i])}
+		node := &Node{t: t, Name: fmt.Sprintf("n%d", i+1), URL: fmt.Sprintf("nats://127.0.0.1:%d", client[i]),
+			exited: make(chan struct{})}
 		conf := filepath.Join(dir, node.Name+".conf")
 		text := fmt.Sprintf("server_name: %s\nlisten: 127.0.0.1:%d\nhttp: 127.0.0.1:%d\n"+
 			"jetstream { store_dir: %q }\ncluster { name: test, listen: 127.0.0.1:%d, routes: [%s] }\n",
@@ -58,16 +79,23 @@ func StartCluster(t testing.TB) *Cluster {
 			t.Fatal(err)
 		}
 		node.cmd = exec.Command("nats-server", "-c", conf)
+		node.cmd.Stderr = &node.stderr
 		if err := node.cmd.Start(); err != nil {
 			t.Fatalf("nats-server: %v", err)
 		}
-		t.Cleanup(node.stop)
+		go func() { _ = node.cmd.Wait(); close(node.exited) }()
+		t.Cleanup(node.stop) // stop may run twice: once here, once on a failed try
 		c.Nodes = append(c.Nodes, node)
 	}
 	for i, node := range c.Nodes {
-		waitHealthy(t, node.Name, fmt.Sprintf("http://127.0.0.1:%d/healthz", monitor[i]))
+		if err := node.waitHealthy(fmt.Sprintf("http://127.0.0.1:%d/healthz", monitor[i])); err != nil {
+			for _, n := range c.Nodes {
+				n.stop()
+			}
+			return nil, err
+		}
 	}
-	return c
+	return c, nil
 }
 
 // URL lists every node's client URL, as --nats-url takes them.
@@ -109,15 +137,22 @@ func (n *Node) Thaw() {
 }
 
 func (n *Node) stop() {
+	n.Thaw()
 	_ = n.cmd.Process.Kill()
-	_ = n.cmd.Wait()
+	<-n.exited
 }
 
-func waitHealthy(t testing.TB, name, url string) {
-	t.Helper()
+// waitHealthy waits up to 60 s for the node's /healthz, and stops waiting
+// at once if the node exits.
+func (n *Node) waitHealthy(url string) error {
 	client := &http.Client{Timeout: time.Second}
 	var last string
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		select {
+		case <-n.exited:
+			return fmt.Errorf("NATS node %s exited before it was healthy: %s", n.Name, strings.TrimSpace(n.stderr.String()))
+		default:
+		}
 		resp, err := client.Get(url)
 		if err != nil {
 			last = err.Error()
@@ -125,9 +160,27 @@ func waitHealthy(t testing.TB, name, url string) {
 		}
 		resp.Body.Close()
 		if resp.StatusCode == http.StatusOK {
-			return
+			return nil
 		}
 		last = resp.Status
 	}
-	t.Fatalf("NATS node %s not healthy within 60s: %s", name, last)
+	return fmt.Errorf("NATS node %s not healthy within 60s: %s", n.Name, last)
+}
+
+// syncBuffer is a bytes.Buffer that a process writes while a test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
