@@ -180,7 +180,7 @@ func (c *Cluster) health(ctx context.Context, p Process, stats []StatRow, member
 
 // WriteText writes the status as "make cluster-status" shows it.
 func (st Status) WriteText(w io.Writer, l *Layout) {
-	fmt.Fprintf(w, "%-12s %-6s %-8s %-6s %s\n", "NAME", "ZONE", "PID", "STATE", "HEALTH")
+	fmt.Fprintf(w, "%-18s %-6s %-8s %-6s %s\n", "NAME", "ZONE", "PID", "STATE", "HEALTH")
 	for _, p := range st.Processes {
 		pid, state := "-", "down"
 		if p.Pid > 0 {
@@ -189,7 +189,7 @@ func (st Status) WriteText(w io.Writer, l *Layout) {
 		if p.Up {
 			state = "up"
 		}
-		fmt.Fprintf(w, "%-12s %-6s %-8s %-6s %s\n", p.Name, p.Zone, pid, state, p.Health)
+		fmt.Fprintf(w, "%-18s %-6s %-8s %-6s %s\n", p.Name, p.Zone, pid, state, p.Health)
 	}
 	fmt.Fprintf(w, "\nleaders: PostgreSQL %s, Redis %s, load balancer %s, NATS %s\n\n",
 		orNone(st.Leaders[LeadPostgres]), orNone(st.Leaders[LeadRedis]), orNone(st.Leaders[LeadLB]), orNone(st.Leaders[LeadNATS]))
