@@ -125,9 +125,14 @@ func (f *freshness) report(product string, every time.Duration) *FreshnessReport
 	return r
 }
 
-// startWriter picks the hot product (the sample's first with an id),
-// logs the writer in, and points one product view in hotOdds at it.
-func startWriter(mw *mixWorkload, client *http.Client, o Options, measureFrom time.Time) (*writer, error) {
+// writerFor is the writer of a run with --write-every, nil without: it
+// picks the hot product (the sample's first with an id), logs the writer
+// in, and points one product view in hotOdds at that product.
+func writerFor(work workload, client *http.Client, o Options, measureFrom time.Time) (*writer, error) {
+	mw, ok := work.(*mixWorkload)
+	if !ok || o.WriteEvery <= 0 {
+		return nil, nil
+	}
 	for _, p := range mw.products {
 		if p.id == "" {
 			continue
@@ -153,6 +158,31 @@ type writer struct {
 	timeout         time.Duration
 	fresh           *freshness
 	token           string
+}
+
+// freshness is what the shoppers' reads are checked against; nil without
+// a writer.
+func (wr *writer) freshness() *freshness {
+	if wr == nil {
+		return nil
+	}
+	return wr.fresh
+}
+
+// start changes the product every period until ctx ends; nothing without
+// a writer.
+func (wr *writer) start(ctx context.Context, every time.Duration) {
+	if wr != nil {
+		go wr.run(ctx, every)
+	}
+}
+
+// report is the run's freshness report; nil without a writer.
+func (wr *writer) report(every time.Duration) *FreshnessReport {
+	if wr == nil {
+		return nil
+	}
+	return wr.fresh.report(wr.product, every)
 }
 
 func (wr *writer) run(ctx context.Context, every time.Duration) {

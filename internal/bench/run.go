@@ -49,13 +49,9 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Report, error) {
 	measureFrom := start.Add(o.Warmup)
 	end := measureFrom.Add(o.Duration)
 	rec := newRecorder(work.labels(), measureFrom)
-	var fresh *freshness
-	var wr *writer
-	if mw, ok := work.(*mixWorkload); ok && o.WriteEvery > 0 {
-		if wr, err = startWriter(mw, pool.clients[0], o, measureFrom); err != nil {
-			return nil, fmt.Errorf("bench: %w", err)
-		}
-		fresh = wr.fresh
+	wr, err := writerFor(work, pool.clients[0], o, measureFrom)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
 	}
 	// runCtx ends the sending; reqCtx ends the requests, a little later, so
 	// those in flight at the end can finish.
@@ -63,10 +59,8 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Report, error) {
 	defer stopRun()
 	reqCtx, cancelRequests := context.WithCancel(ctx)
 	defer cancelRequests()
-	l := &load{clients: pool, work: work, rec: rec, timeout: o.Timeout, reqCtx: reqCtx, fresh: fresh}
-	if wr != nil {
-		go wr.run(runCtx, o.WriteEvery)
-	}
+	l := &load{clients: pool, work: work, rec: rec, timeout: o.Timeout, reqCtx: reqCtx, fresh: wr.freshness()}
+	wr.start(runCtx, o.WriteEvery)
 
 	watch := startWatch(progress, rec, start, measureFrom)
 	finished := make(chan struct{})
@@ -80,25 +74,11 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Report, error) {
 		}
 	}()
 
-	<-runCtx.Done()
-	stoppedAt := time.Now()
-	if stoppedAt.After(end) {
-		stoppedAt = end
-	}
-	grace := time.NewTimer(min(o.Timeout, drainGrace))
-	select {
-	case <-finished:
-	case <-grace.C:
-		cancelRequests()
-		<-finished
-	}
-	grace.Stop()
+	stoppedAt := drain(runCtx, end, finished, cancelRequests, min(o.Timeout, drainGrace))
 	peakFDs := watch.stop()
 
 	r := buildReport(o, m, rec, work, start, measureFrom, stoppedAt)
-	if wr != nil {
-		r.Freshness = fresh.report(wr.product, o.WriteEvery)
-	}
+	r.Freshness = wr.report(o.WriteEvery)
 	r.Stopped = "duration"
 	if ctx.Err() != nil {
 		r.Stopped = "cancelled"
@@ -114,6 +94,26 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Report, error) {
 	r.Client = ClientReport{Workers: m.workers, Conns: o.Conns, Hosts: hosts, FDLimit: limit, PeakOpenFDs: peakFDs,
 		SourceAddrs: len(o.SourceAddrs), SourceAddrsUsed: pool.addrsUsed()}
 	return r, nil
+}
+
+// drain waits for the end of the sending (runCtx), then up to grace for
+// the requests in flight to finish before cutting them off (cancel), and
+// returns when the sending stopped: end, or earlier when cut short.
+func drain(runCtx context.Context, end time.Time, finished <-chan struct{}, cancel func(), grace time.Duration) time.Time {
+	<-runCtx.Done()
+	stoppedAt := time.Now()
+	if stoppedAt.After(end) {
+		stoppedAt = end
+	}
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-finished:
+	case <-t.C:
+		cancel()
+		<-finished
+	}
+	return stoppedAt
 }
 
 // prepare checks what a run needs before it starts: the fixed paths (nil
