@@ -178,17 +178,11 @@ func testNATS(c *cluster) {
 // changed product from its cache for longer than --catalog-stale-after.
 func testCutOff(c *cluster) {
 	admin := c.login(adminEmail, adminPassword)
-	relayPort := freePort(c.t)
-	relay := exec.Command("socat", fmt.Sprintf("TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork", relayPort), "TCP:"+c.layout.NATS("a").Addr("client"))
-	relay.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := relay.Start(); err != nil {
-		c.t.Fatal(err)
-	}
-	pgid := relay.Process.Pid
+	pgid, relayPort, relayExited := c.startRelay(c.layout.NATS("a").Addr("client"))
 	defer func() {
 		_ = syscall.Kill(-pgid, syscall.SIGCONT)
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-		_ = relay.Wait()
+		<-relayExited
 	}()
 	n := c.cl.Config.Instances
 	c.op(3*time.Minute, "start another product instance through the relay", func(ctx context.Context) error {
@@ -246,6 +240,49 @@ func testCutOff(c *cluster) {
 
 // freePort is a loopback port nothing listens on, for a relay the test
 // starts.
+// startRelay starts socat relaying a loopback port to addr, in a process
+// group of its own, and returns once the port accepts connections: the
+// group's id, the port, and a channel closed once socat has exited. A port
+// found free may be taken by one of the cluster's own connections before
+// socat binds it; socat then exits, and another port is tried.
+func (c *cluster) startRelay(addr string) (pgid, port int, exited <-chan struct{}) {
+	c.t.Helper()
+	for range 3 {
+		port = freePort(c.t)
+		relay := exec.Command("socat", fmt.Sprintf("TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork", port), "TCP:"+addr)
+		relay.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := relay.Start(); err != nil {
+			c.t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { _ = relay.Wait(); close(done) }()
+		if listening(port, done) {
+			return relay.Process.Pid, port, done
+		}
+		_ = syscall.Kill(-relay.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
+	c.t.Fatal("socat did not listen on any of three ports")
+	return 0, 0, nil
+}
+
+// listening waits up to 5 s for a loopback port to accept a connection,
+// and gives up at once when its process exits (done).
+func listening(port int, done <-chan struct{}) bool {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		select {
+		case <-done:
+			return false
+		default:
+		}
+		if conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second); err == nil {
+			conn.Close()
+			return true
+		}
+	}
+	return false
+}
+
 func freePort(t *testing.T) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
