@@ -10,6 +10,8 @@ import (
 
 	"github.com/vitrine-dev/vitrine/internal/platform/bus/bustest"
 	"github.com/vitrine-dev/vitrine/internal/platform/sqldb/sqltest"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/testwait"
 )
 
 type listing struct {
@@ -91,7 +93,7 @@ func TestCursorSecretFromConfiguration(t *testing.T) {
 
 	// A short secret is refused at start, without echoing it.
 	err := run(t.Context(), []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--cursor-secret", "tiny-secret"},
-		func(string) string { return "" }, &syncBuffer{}, &syncBuffer{})
+		func(string) string { return "" }, &testwait.Buffer{}, &testwait.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "cursor-secret") || strings.Contains(err.Error(), "tiny-secret") {
 		t.Fatalf("short secret: %v", err)
 	}

@@ -10,28 +10,11 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/testwait"
 )
-
-// syncBuffer collects a server's output while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 var (
 	listening      = regexp.MustCompile(`listening on (http://\S+)`)
@@ -45,7 +28,7 @@ type server struct {
 	AdminURL string // set when started with --admin-addr
 	stop     context.CancelFunc
 	done     chan error
-	stderr   *syncBuffer
+	stderr   *testwait.Buffer
 }
 
 // startServer runs "vitrine serve" with args on a free port and waits for
@@ -53,7 +36,7 @@ type server struct {
 func startServer(t testing.TB, env map[string]string, args ...string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	stdout, stderr := &testwait.Buffer{}, &testwait.Buffer{}
 	s := &server{t: t, stop: cancel, done: make(chan error, 1), stderr: stderr}
 	getenv := func(k string) string { return env[k] }
 	go func() {

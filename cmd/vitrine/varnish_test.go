@@ -30,7 +30,7 @@ type varnish struct {
 	t      *testing.T
 	URL    string
 	client *http.Client // sends Accept-Encoding only when asked to
-	stderr *syncBuffer
+	stderr *testwait.Buffer
 }
 
 // startVarnish runs varnishd with the repository's VCL on port, its
@@ -56,7 +56,7 @@ func startVarnish(t *testing.T, port int, backendURL string) *varnish {
 	if err := os.WriteFile(filepath.Join(dir, "site.vcl"), []byte(site), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	stderr := &syncBuffer{}
+	stderr := &testwait.Buffer{}
 	// -F: in the foreground, a child of the test; -j none: as this user,
 	// who owns the work directory; -T none: no management port.
 	cmd := exec.Command(varnishd, "-F", "-j", "none", "-n", filepath.Join(dir, "work"),

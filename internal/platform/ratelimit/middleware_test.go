@@ -17,6 +17,8 @@ import (
 
 	"github.com/vitrine-dev/vitrine/internal/platform/authn"
 	"github.com/vitrine-dev/vitrine/internal/platform/httpx"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/testwait"
 )
 
 // keyRecorder is a memory limiter that remembers the keys it was asked.
@@ -316,7 +318,7 @@ func TestMiddlewareZeroLimitIsOff(t *testing.T) {
 }
 
 func TestMiddlewareLetsRequestsThroughWhenTheLimiterFails(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &testwait.Buffer{}
 	failing := limiterFunc(func(context.Context, string, Limit) (Result, error) {
 		return Result{}, errors.New("boom")
 	})

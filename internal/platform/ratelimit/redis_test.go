@@ -1,7 +1,6 @@
 package ratelimit
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -19,6 +18,8 @@ import (
 
 	"github.com/vitrine-dev/vitrine/internal/platform/redistest"
 	"github.com/vitrine-dev/vitrine/internal/platform/resilience"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/testwait"
 )
 
 func newRedisClient(t testing.TB) *redis.Client { return redistest.Client(t) }
@@ -81,7 +82,7 @@ func TestRedisDownFallsBackToLocalLimits(t *testing.T) {
 	// machine), never wait for a dial timeout.
 	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
 	t.Cleanup(func() { _ = client.Close() })
-	logs := &syncBuffer{}
+	logs := &testwait.Buffer{}
 	r := NewRedis(client, RedisConfig{
 		Prefix:   uniquePrefix(t),
 		Fallback: NewMemory(0),
@@ -339,22 +340,4 @@ func (p *proxy) setUp(up bool) {
 		}
 		clear(p.conns)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

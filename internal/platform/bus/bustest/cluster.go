@@ -1,14 +1,12 @@
 package bustest
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,7 +26,7 @@ type Node struct {
 	Name   string
 	URL    string // its client URL
 	cmd    *exec.Cmd
-	stderr syncBuffer
+	stderr testwait.Buffer
 	exited chan struct{} // closed once the process has exited
 	frozen bool
 }
@@ -165,22 +163,4 @@ func (n *Node) waitHealthy(url string) error {
 		last = resp.Status
 	}
 	return fmt.Errorf("NATS node %s not healthy within 60s: %s", n.Name, last)
-}
-
-// syncBuffer is a bytes.Buffer that a process writes while a test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
