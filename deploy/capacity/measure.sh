@@ -113,6 +113,9 @@ missed = r.get("missed_slots", 0) + r.get("unfinished", 0)
 print("%.1f %d %.0f" % (r["latency_us"]["p99"] / 1000, r["errors"] + missed, r["throughput_rps"]))'
 }
 
+# under_bound P99: whether a p99 (ms, a decimal) is under the bound.
+under_bound() { python3 -c "import sys; sys.exit(0 if $1 < $p99_ms else 1)"; }
+
 # find NAME ARGS...: the highest rate with p99 under the bound and no error.
 find_rate() {
 	local name=$1 pass=0 pass_p99=- fail=0 rate=$start p99 errs rps i
@@ -120,7 +123,7 @@ find_rate() {
 	if [ -n "$only" ] && [[ ",$only," != *",$name,"* ]]; then return; fi
 	while :; do
 		read -r p99 errs rps < <(run "$rate" "$@")
-		if [ "$errs" -eq 0 ] && python3 -c "import sys; sys.exit(0 if $p99 < $p99_ms else 1)"; then
+		if [ "$errs" -eq 0 ] && under_bound "$p99"; then
 			pass=$rate pass_p99=$p99
 			rate=$((rate * 2))
 		else
@@ -133,7 +136,7 @@ find_rate() {
 		[ "$fail" -gt 0 ] || break
 		rate=$(((pass + fail) / 2))
 		read -r p99 errs rps < <(run "$rate" "$@")
-		if [ "$errs" -eq 0 ] && python3 -c "import sys; sys.exit(0 if $p99 < $p99_ms else 1)"; then
+		if [ "$errs" -eq 0 ] && under_bound "$p99"; then
 			pass=$rate pass_p99=$p99
 		else
 			fail=$rate
@@ -184,7 +187,7 @@ LUA
 			break
 		fi
 		echo "  writes: $c connections: $rps/s p99 $p99 ms" >&2
-		python3 -c "import sys; sys.exit(0 if $p99 < $p99_ms else 1)" || break
+		under_bound "$p99" || break
 		best=$rps best_p99=$p99
 	done
 	rm -f "$lua"

@@ -12,10 +12,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"testing"
 	"time"
 
 	"github.com/vitrine-dev/vitrine/deploy/localcluster"
+
+	"github.com/vitrine-dev/vitrine/internal/platform/testwait"
 )
 
 // streamLastSeq reads the catalog stream's last sequence from the
@@ -238,8 +239,6 @@ func testCutOff(c *cluster) {
 	}
 }
 
-// freePort is a loopback port nothing listens on, for a relay the test
-// starts.
 // startRelay starts socat relaying a loopback port to addr, in a process
 // group of its own, and returns once the port accepts connections: the
 // group's id, the port, and a channel closed once socat has exited. A port
@@ -248,7 +247,7 @@ func testCutOff(c *cluster) {
 func (c *cluster) startRelay(addr string) (pgid, port int, exited <-chan struct{}) {
 	c.t.Helper()
 	for range 3 {
-		port = freePort(c.t)
+		port = testwait.FreePort(c.t)
 		relay := exec.Command("socat", fmt.Sprintf("TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork", port), "TCP:"+addr)
 		relay.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		if err := relay.Start(); err != nil {
@@ -281,14 +280,4 @@ func listening(port int, done <-chan struct{}) bool {
 		}
 	}
 	return false
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }

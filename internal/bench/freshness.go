@@ -231,28 +231,19 @@ func (wr *writer) write(ctx context.Context, n int) error {
 	return fmt.Errorf("the writer's token was refused after a new login")
 }
 
+// login logs the writer in as a session's login does (send keeps the
+// access token it answers).
 func (wr *writer) login(ctx context.Context) error {
 	body, _ := json.Marshal(map[string]string{"email": wr.email, "password": wr.password}) // cannot fail
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, wr.base+"/api/auth/login", bytes.NewReader(body))
+	var s session
+	status, err := send(ctx, wr.client, call{method: http.MethodPost, url: wr.base + "/api/auth/login", body: body, tokens: true}, &s, wr.timeout)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := wr.client.Do(req)
-	if err != nil {
-		return err
+	if status != http.StatusOK {
+		return fmt.Errorf("the writer's login answered %d", status)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("the writer's login answered %d", resp.StatusCode)
-	}
-	var t struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&t); err != nil {
-		return err
-	}
-	wr.token = t.AccessToken
+	wr.token = s.access
 	return nil
 }
 
